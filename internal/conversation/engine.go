@@ -1,0 +1,407 @@
+// Package conversation is intakebot's platform-neutral engine: one Turn in,
+// replies out. It runs the crisis scan before anything else, then commands,
+// then the screening (consent gate, answers validated and persisted before the
+// reply, outcomes and cases). Adapters (terminal, Discord) only translate.
+//
+// It must not import database/sql, a driver, discordgo, go-openai or config.
+package conversation
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/intakebot/intakebot/internal/clinic"
+	"github.com/intakebot/intakebot/internal/content"
+	"github.com/intakebot/intakebot/internal/intake"
+	"github.com/intakebot/intakebot/internal/safety"
+	"github.com/intakebot/intakebot/internal/screening"
+)
+
+// FlagCrisisLanguage is added to every case opened because of crisis language.
+const FlagCrisisLanguage = "crisis_language"
+
+// FlagScreeningIncomplete marks a case opened from a screening the patient
+// stopped before the end.
+const FlagScreeningIncomplete = "screening_incomplete"
+
+// OutcomeUrgent is the outcome of a case opened for crisis language.
+const OutcomeUrgent = "urgent"
+
+// Config holds what an Engine needs.
+type Config struct {
+	Store    intake.Store
+	Script   *screening.Script
+	Safety   *safety.Detector
+	Messages *clinic.Messages
+	Logger   *slog.Logger     // nil: slog.Default()
+	Now      func() time.Time // nil: time.Now
+}
+
+// Engine handles turns. It is safe for concurrent use across patients; turns
+// of one patient should be handled in order.
+type Engine struct {
+	store  intake.Store
+	script *screening.Script
+	safety *safety.Detector
+	msgs   *clinic.Messages
+	log    *slog.Logger
+	now    func() time.Time
+}
+
+// New checks that the content fits together (every outcome's message exists,
+// every question's text renders) and returns an engine.
+func New(cfg Config) (*Engine, error) {
+	e := &Engine{store: cfg.Store, script: cfg.Script, safety: cfg.Safety, msgs: cfg.Messages, log: cfg.Logger, now: cfg.Now}
+	if e.log == nil {
+		e.log = slog.Default()
+	}
+	if e.now == nil {
+		e.now = time.Now
+	}
+	if err := CheckContent(cfg.Script, cfg.Messages); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// CheckContent reports what does not fit between the script and the messages.
+func CheckContent(s *screening.Script, m *clinic.Messages) error {
+	var ps content.Problems
+	for _, o := range s.Outcomes {
+		if o.Message == "" {
+			ps = append(ps, content.Problem{File: s.File, Msg: fmt.Sprintf("outcome %q has no message", o.Outcome)})
+		} else if p := m.Check(o.Message, fmt.Sprintf("outcome %q in %s", o.Outcome, s.File)); p != nil {
+			ps = append(ps, *p)
+		}
+	}
+	for _, q := range s.Questions {
+		for _, src := range []string{q.Preface, q.Text} {
+			if _, err := m.Text(src); err != nil {
+				ps = append(ps, content.Problem{File: s.File, Msg: fmt.Sprintf("question %q: text does not render: %v", q.ID, err)})
+			}
+		}
+	}
+	return ps.Err()
+}
+
+// Handle processes one turn and returns the replies in the order they should
+// be shown. Everything the turn changes is persisted before Handle returns.
+func (e *Engine) Handle(ctx context.Context, t intake.Turn) ([]intake.Reply, error) {
+	p, err := e.store.Patient(ctx, t.Channel, t.UserID)
+	if err != nil {
+		return nil, fmt.Errorf("patient: %w", err)
+	}
+	log := e.log.With(slog.String("patient_id", p.ID))
+
+	// 1. Safety first, on every piece of free text, whatever state we are in.
+	if m := e.safety.Scan(t.Text); m.Crisis {
+		return e.crisis(ctx, log, p, t, m)
+	}
+
+	var out []intake.Reply
+	if p.New {
+		out = append(out, e.message("welcome", nil))
+	}
+
+	// 2. Commands.
+	if cmd, ok := command(t.Text); ok {
+		r, err := e.command(ctx, log, p, cmd)
+		return append(out, r...), err
+	}
+
+	// 3. The screening, when one is in progress.
+	sess, err := e.store.ActiveSession(ctx, p.ID)
+	switch {
+	case intake.ErrorCode(err) == intake.ENOTFOUND:
+		if t.QuestionID != "" {
+			return append(out, e.message("stale_answer", nil)), nil
+		}
+		if p.New {
+			return out, nil
+		}
+		return append(out, e.message("idle", nil)), nil
+	case err != nil:
+		return nil, fmt.Errorf("session: %w", err)
+	}
+	if sess.Paused && t.QuestionID == "" {
+		return append(out, e.message("screening_paused", nil)), nil
+	}
+	r, err := e.answer(ctx, log, p, sess, t)
+	return append(out, r...), err
+}
+
+func command(text string) (string, bool) {
+	text = strings.TrimSpace(text)
+	if !strings.HasPrefix(text, "/") {
+		return "", false
+	}
+	f := strings.Fields(strings.ToLower(text))
+	return f[0], true
+}
+
+func (e *Engine) command(ctx context.Context, log *slog.Logger, p intake.Patient, cmd string) ([]intake.Reply, error) {
+	switch cmd {
+	case "/help", "/start":
+		return []intake.Reply{e.message("help", nil)}, nil
+	case "/screen", "/screening", "/continue", "/resume":
+		sess, err := e.store.ActiveSession(ctx, p.ID)
+		switch {
+		case intake.ErrorCode(err) == intake.ENOTFOUND:
+			return e.start(ctx, log, p, "screening_start")
+		case err != nil:
+			return nil, err
+		}
+		if sess.Paused {
+			if err := e.store.SetPaused(ctx, sess.ID, false, false); err != nil {
+				return nil, err
+			}
+		}
+		out := []intake.Reply{e.message("screening_resume", nil)}
+		r, err := e.advance(ctx, log, p, sess, true)
+		return append(out, r...), err
+	case "/restart":
+		return e.start(ctx, log, p, "screening_restart")
+	case "/cancel", "/stop":
+		return e.cancel(ctx, log, p)
+	}
+	return []intake.Reply{e.message("unknown_command", map[string]any{"Command": cmd})}, nil
+}
+
+func (e *Engine) start(ctx context.Context, log *slog.Logger, p intake.Patient, msg string) ([]intake.Reply, error) {
+	sess := intake.Session{ID: newID("s_"), PatientID: p.ID, ScriptVersion: e.script.Version, Status: intake.SessionActive, Answers: map[string]intake.Answer{}}
+	if err := e.store.StartSession(ctx, sess); err != nil {
+		return nil, fmt.Errorf("start session: %w", err)
+	}
+	log.Info("screening started", slog.String("session_id", sess.ID), slog.String("script_version", sess.ScriptVersion))
+	out := []intake.Reply{e.message(msg, nil)}
+	r, err := e.advance(ctx, log, p, sess, true)
+	return append(out, r...), err
+}
+
+// cancel pauses the screening and keeps the answers. If the answers so far
+// already call for staff at high priority or above (a positive suicide-screen
+// item, say), a case is opened so stopping early never hides a safety answer.
+func (e *Engine) cancel(ctx context.Context, log *slog.Logger, p intake.Patient) ([]intake.Reply, error) {
+	sess, err := e.store.ActiveSession(ctx, p.ID)
+	if intake.ErrorCode(err) == intake.ENOTFOUND {
+		return []intake.Reply{e.message("no_screening", nil)}, nil
+	} else if err != nil {
+		return nil, err
+	}
+	if err := e.store.SetPaused(ctx, sess.ID, true, false); err != nil {
+		return nil, err
+	}
+	res := e.script.Evaluate(sess.Answers, sess.CrisisLanguage)
+	if res.ProvisionalPriority.Rank() >= intake.PriorityHigh.Rank() {
+		c := e.caseFor(p, sess, res, res.Provisional, res.ProvisionalPriority)
+		c.Flags = append(c.Flags, FlagScreeningIncomplete)
+		stored, err := e.store.OpenCase(ctx, c)
+		if err != nil {
+			return nil, fmt.Errorf("open case: %w", err)
+		}
+		log.Info("case opened for stopped screening", slog.String("case_id", stored.ID), slog.String("priority", string(stored.Priority)))
+	}
+	log.Info("screening paused by patient", slog.String("session_id", sess.ID))
+	return []intake.Reply{e.message("screening_cancelled", nil)}, nil
+}
+
+// crisis answers crisis language: resources first, an urgent case, and the
+// screening paused. The text is never logged; the rule id is.
+func (e *Engine) crisis(ctx context.Context, log *slog.Logger, p intake.Patient, t intake.Turn, m safety.Match) ([]intake.Reply, error) {
+	log.Warn("crisis language detected", slog.String("rule", m.Rule))
+	c := intake.Case{PatientID: p.ID, Outcome: OutcomeUrgent, Priority: intake.PriorityUrgent, Flags: []string{FlagCrisisLanguage}, ScriptVersion: e.script.Version}
+	sess, err := e.store.ActiveSession(ctx, p.ID)
+	active := err == nil
+	if err != nil && intake.ErrorCode(err) != intake.ENOTFOUND {
+		log.Error("read session during crisis", slog.Any("err", err))
+	}
+	if active {
+		c.SessionID = sess.ID
+		// A free-text answer that also holds crisis language is kept: the
+		// care team should read it.
+		if step := e.script.Next(sess.Answers, true); step.Question != nil && step.Question.Kind == screening.KindText && !sess.Paused {
+			if a, err := step.Question.ParseText(t.Text, e.now()); err == nil {
+				if err := e.store.SaveAnswer(ctx, sess.ID, a); err != nil {
+					log.Error("save answer during crisis", slog.Any("err", err))
+				}
+			}
+		}
+		if err := e.store.SetPaused(ctx, sess.ID, true, true); err != nil {
+			log.Error("pause session during crisis", slog.Any("err", err))
+		}
+	}
+	out := []intake.Reply{{Kind: intake.ReplyCrisis, Text: e.msgs.Render("crisis", nil)}}
+	// The crisis message is already in out: a failing store must not hold it
+	// back, but the caller must know the case was not written.
+	stored, err := e.store.OpenCase(ctx, c)
+	if err != nil {
+		return out, fmt.Errorf("open urgent case: %w", err)
+	}
+	log.Info("urgent case opened", slog.String("case_id", stored.ID))
+	if active {
+		out = append(out, e.message("crisis_pause_offer", nil))
+	}
+	return out, nil
+}
+
+// answer validates a turn as the answer to the pending question, persists it
+// and moves on.
+func (e *Engine) answer(ctx context.Context, log *slog.Logger, p intake.Patient, sess intake.Session, t intake.Turn) ([]intake.Reply, error) {
+	step := e.script.Next(sess.Answers, sess.CrisisLanguage)
+	if step.Result != nil {
+		// Every answer was saved but the session did not end (a crash between
+		// the two transactions): end it now.
+		return e.finish(ctx, log, p, sess, step.Result)
+	}
+	q := step.Question
+	if t.QuestionID != "" && t.QuestionID != q.ID {
+		return []intake.Reply{e.message("stale_answer", nil)}, nil
+	}
+	var a intake.Answer
+	var err error
+	if t.QuestionID != "" {
+		a, err = q.FromChoices(t.ChoiceIDs, e.now())
+	} else {
+		a, err = q.ParseText(t.Text, e.now())
+	}
+	if intake.ErrorCode(err) == intake.EINVALID {
+		out := []intake.Reply{e.message("invalid_answer", map[string]any{"Reason": intake.ErrorMessage(err)})}
+		return append(out, e.question(step, false)), nil
+	} else if err != nil {
+		return nil, err
+	}
+	if sess.Paused {
+		if err := e.store.SetPaused(ctx, sess.ID, false, false); err != nil {
+			return nil, err
+		}
+	}
+	sess.Answers[q.ID] = a
+	next := e.script.Next(sess.Answers, sess.CrisisLanguage)
+	if next.Result != nil && next.Result.DiscardAnswers {
+		// Declined consent: nothing is stored, not even this answer.
+		return e.finish(ctx, log, p, sess, next.Result)
+	}
+	if err := e.store.SaveAnswer(ctx, sess.ID, a); err != nil {
+		return nil, fmt.Errorf("save answer: %w", err)
+	}
+	if next.Result != nil {
+		return e.finish(ctx, log, p, sess, next.Result)
+	}
+	return []intake.Reply{e.question(next, true)}, nil
+}
+
+// advance asks the pending question, or ends the screening if nothing is left.
+func (e *Engine) advance(ctx context.Context, log *slog.Logger, p intake.Patient, sess intake.Session, preface bool) ([]intake.Reply, error) {
+	step := e.script.Next(sess.Answers, sess.CrisisLanguage)
+	if step.Result != nil {
+		return e.finish(ctx, log, p, sess, step.Result)
+	}
+	return []intake.Reply{e.question(step, preface)}, nil
+}
+
+func (e *Engine) finish(ctx context.Context, log *slog.Logger, p intake.Patient, sess intake.Session, res *screening.Result) ([]intake.Reply, error) {
+	var c *intake.Case
+	if res.Handoff {
+		cc := e.caseFor(p, sess, res, res.Outcome, res.Priority)
+		if sess.CrisisLanguage {
+			cc.Flags = append(cc.Flags, FlagCrisisLanguage)
+		}
+		c = &cc
+	}
+	status := intake.SessionCompleted
+	if res.Stopped {
+		status = intake.SessionStopped
+	}
+	stored, err := e.store.EndSession(ctx, sess.ID, status, res.Outcome, res.DiscardAnswers, c)
+	if err != nil {
+		return nil, fmt.Errorf("end session: %w", err)
+	}
+	attrs := []any{slog.String("session_id", sess.ID), slog.String("outcome", res.Outcome)}
+	out := intake.Reply{Kind: intake.ReplyOutcome, Outcome: res.Outcome, Priority: res.Priority}
+	data := map[string]any{"ContactMethod": e.contactLabel(sess.Answers)}
+	if stored != nil {
+		out.CaseID = stored.ID
+		data["CaseID"] = stored.ID
+		attrs = append(attrs, slog.String("case_id", stored.ID), slog.String("priority", string(stored.Priority)))
+	}
+	log.Info("screening ended", attrs...)
+	kind := intake.ReplyMessage
+	if res.Priority == intake.PriorityUrgent {
+		kind = intake.ReplyCrisis
+	}
+	return []intake.Reply{{Kind: kind, Text: e.msgs.Render(res.Message, data)}, out}, nil
+}
+
+// caseFor builds the case for a screening result.
+func (e *Engine) caseFor(p intake.Patient, sess intake.Session, res *screening.Result, outcome string, pr intake.Priority) intake.Case {
+	cf := e.script.CaseFields
+	c := intake.Case{
+		PatientID: p.ID, SessionID: sess.ID, Outcome: outcome, Priority: pr,
+		Flags: append([]string(nil), res.Flags...), Scores: res.Scores, ScriptVersion: e.script.Version,
+		Contact: intake.Contact{
+			Method:   sess.Answers[cf.ContactMethod].Choice,
+			Detail:   sess.Answers[cf.ContactDetail].Text,
+			BestTime: sess.Answers[cf.BestTime].Choice,
+		},
+		Notes: sess.Answers[cf.Notes].Text,
+	}
+	return c
+}
+
+func (e *Engine) contactLabel(answers map[string]intake.Answer) string {
+	q := e.script.Question(e.script.CaseFields.ContactMethod)
+	if q == nil {
+		return ""
+	}
+	if o := q.Option(answers[q.ID].Choice); o != nil {
+		return strings.ToLower(o.Label)
+	}
+	return ""
+}
+
+// question renders a question reply. With preface, the question's preface and
+// (for an instrument's first item) its attribution come first.
+func (e *Engine) question(step screening.Step, preface bool) intake.Reply {
+	q := step.Question
+	var parts []string
+	if preface {
+		if p, _ := e.msgs.Text(q.Preface); p != "" {
+			parts = append(parts, p)
+		}
+	}
+	text, _ := e.msgs.Text(q.Text)
+	parts = append(parts, text)
+	if preface {
+		for _, in := range e.script.Instruments {
+			if in.Items[0] == q.ID && in.Attribution != "" {
+				parts = append(parts, "("+in.Attribution+")")
+			}
+		}
+	}
+	r := intake.Reply{
+		Kind: intake.ReplyQuestion, QuestionID: q.ID, Text: strings.Join(parts, "\n\n"),
+		Multiple: q.Kind == screening.KindMultiple, Optional: q.Optional,
+		Step: step.Number, StepsAbout: step.About,
+	}
+	for _, o := range q.Options {
+		r.Choices = append(r.Choices, intake.Choice{ID: o.ID, Label: o.Label})
+	}
+	return r
+}
+
+func (e *Engine) message(key string, data map[string]any) intake.Reply {
+	return intake.Reply{Kind: intake.ReplyMessage, Text: e.msgs.Render(key, data)}
+}
+
+func newID(prefix string) string {
+	b := make([]byte, 8)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return prefix + hex.EncodeToString(b)
+}

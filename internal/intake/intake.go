@@ -1,0 +1,250 @@
+package intake
+
+import (
+	"context"
+	"time"
+)
+
+// Turn is one thing a patient did, already decoded by an adapter.
+type Turn struct {
+	// Channel names the adapter ("console", "discord"); with UserID it
+	// identifies the patient.
+	Channel string
+	UserID  string
+	// EventID is the platform's id for the event, used for deduplication.
+	EventID string
+	// Text is what the patient typed. It is scanned for crisis language before
+	// anything else, whatever state the conversation is in.
+	Text string
+	// QuestionID and ChoiceIDs carry a structured answer (a button or a select
+	// menu). QuestionID must name the pending question or the answer is stale.
+	QuestionID string
+	ChoiceIDs  []string
+	At         time.Time
+}
+
+// ReplyKind says what a Reply is, so adapters can render it.
+type ReplyKind string
+
+// Reply kinds.
+const (
+	ReplyMessage  ReplyKind = "message"
+	ReplyQuestion ReplyKind = "question"
+	ReplyCrisis   ReplyKind = "crisis"
+	ReplyOutcome  ReplyKind = "outcome"
+)
+
+// Choice is one option of a question as shown to a patient.
+type Choice struct {
+	ID    string `json:"id"`
+	Label string `json:"label"`
+}
+
+// Reply is one platform-neutral message from the bot.
+type Reply struct {
+	Kind ReplyKind
+	Text string
+	// For questions.
+	QuestionID string
+	Choices    []Choice
+	Multiple   bool // several choices may be picked
+	Optional   bool // the patient may skip
+	Step       int  // 1-based position among the questions asked so far
+	StepsAbout int  // about how many questions this screening has
+	// For outcomes.
+	Outcome  string
+	Priority Priority
+	CaseID   string
+}
+
+// Priority orders cases for staff.
+type Priority string
+
+// Priorities, lowest first.
+const (
+	PriorityNone   Priority = "none"
+	PriorityLow    Priority = "low"
+	PriorityNormal Priority = "normal"
+	PriorityHigh   Priority = "high"
+	PriorityUrgent Priority = "urgent"
+)
+
+// Rank orders priorities; unknown values rank lowest.
+func (p Priority) Rank() int {
+	switch p {
+	case PriorityLow:
+		return 1
+	case PriorityNormal:
+		return 2
+	case PriorityHigh:
+		return 3
+	case PriorityUrgent:
+		return 4
+	}
+	return 0
+}
+
+// Valid reports whether p is one of the known priorities.
+func (p Priority) Valid() bool {
+	return p == PriorityNone || p.Rank() > 0
+}
+
+// Patient is a person who talks to the bot on one channel.
+type Patient struct {
+	ID        string
+	Channel   string
+	UserID    string
+	CreatedAt time.Time
+	// New is set when this call created the patient (first contact).
+	New bool
+}
+
+// SessionStatus is where a screening session stands.
+type SessionStatus string
+
+// Session statuses. Only SessionActive sessions take answers.
+const (
+	SessionActive    SessionStatus = "active"
+	SessionCompleted SessionStatus = "completed"
+	SessionCancelled SessionStatus = "cancelled"
+	SessionRestarted SessionStatus = "restarted"
+	SessionStopped   SessionStatus = "stopped" // ended early by a rule (declined, not eligible, urgent)
+)
+
+// Session is one run of the screening script for one patient.
+type Session struct {
+	ID            string
+	PatientID     string
+	ScriptVersion string
+	Status        SessionStatus
+	// Paused is set after crisis language: the screening waits until the
+	// patient asks to continue.
+	Paused         bool
+	CrisisLanguage bool
+	Answers        map[string]Answer
+	Outcome        string
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
+// Answer is a patient's validated answer to one question. Exactly one of the
+// value fields is meaningful, by the question's kind.
+type Answer struct {
+	QuestionID string    `json:"q"`
+	Choice     string    `json:"c,omitempty"`  // yes/no and single choice: the option id
+	Choices    []string  `json:"cs,omitempty"` // multiple choice: option ids in script order
+	Number     *float64  `json:"n,omitempty"`
+	Text       string    `json:"t,omitempty"`
+	Skipped    bool      `json:"s,omitempty"`
+	At         time.Time `json:"at"`
+}
+
+// CaseStatus is where a case stands for staff.
+type CaseStatus string
+
+// Case statuses.
+const (
+	CaseOpen    CaseStatus = "open"
+	CaseClaimed CaseStatus = "claimed"
+	CaseClosed  CaseStatus = "closed"
+)
+
+// Score is one instrument's result.
+type Score struct {
+	Value    int    `json:"value"`
+	Band     string `json:"band"`
+	Positive bool   `json:"positive,omitempty"`
+}
+
+// Contact is how the patient wants to be reached.
+type Contact struct {
+	Method   string `json:"method,omitempty"`
+	Detail   string `json:"detail,omitempty"`
+	BestTime string `json:"best_time,omitempty"`
+}
+
+// Case is a handoff to clinic staff. Details (scores, flags, contact, notes)
+// are sensitive: stores keep them sealed.
+type Case struct {
+	ID            string
+	PatientID     string
+	SessionID     string // empty for cases not tied to a screening
+	Outcome       string
+	Priority      Priority
+	Status        CaseStatus
+	Flags         []string
+	Scores        map[string]Score
+	Contact       Contact
+	Notes         string
+	ScriptVersion string
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+// OutboxEvent is work for a Notifier, written in the same transaction as the
+// change it announces.
+type OutboxEvent struct {
+	ID          int64
+	CaseID      string
+	Kind        string // case_opened, case_updated
+	CreatedAt   time.Time
+	DeliveredAt *time.Time
+}
+
+// Outbox event kinds.
+const (
+	EventCaseOpened  = "case_opened"
+	EventCaseUpdated = "case_updated"
+)
+
+// CaseFilter selects cases; zero fields match everything.
+type CaseFilter struct {
+	Status    CaseStatus
+	PatientID string
+	Limit     int
+}
+
+// AuditEntry is one append-only audit row.
+type AuditEntry struct {
+	ID     int64
+	Actor  string
+	Action string
+	CaseID string
+	Result string
+	At     time.Time
+}
+
+// Store persists patients, sessions, answers, cases, the outbox and the audit
+// log. Every method that changes more than one row does so in one transaction.
+type Store interface {
+	// Patient returns the patient for channel and user id, creating it.
+	Patient(ctx context.Context, channel, userID string) (Patient, error)
+	// ActiveSession returns the patient's active session or ENOTFOUND.
+	ActiveSession(ctx context.Context, patientID string) (Session, error)
+	// StartSession creates an active session, ending any other active session of
+	// the patient with status SessionRestarted.
+	StartSession(ctx context.Context, s Session) error
+	// SaveAnswer stores one answer (replacing an earlier answer to the same
+	// question) and touches the session, in one transaction.
+	SaveAnswer(ctx context.Context, sessionID string, a Answer) error
+	// SetPaused records whether the session waits for the patient to continue.
+	SetPaused(ctx context.Context, sessionID string, paused, crisis bool) error
+	// EndSession closes a session with a status and outcome. With
+	// discardAnswers the session's answers are deleted. With c non-nil a case
+	// is opened (or merged into the patient's open case) with its outbox event,
+	// in the same transaction; the case as stored is returned.
+	EndSession(ctx context.Context, sessionID string, status SessionStatus, outcome string, discardAnswers bool, c *Case) (*Case, error)
+	// OpenCase opens a case, or merges it into the patient's open case (higher
+	// priority wins, flags are joined), with an outbox event, in one transaction.
+	OpenCase(ctx context.Context, c Case) (Case, error)
+	// Case returns one case or ENOTFOUND.
+	Case(ctx context.Context, id string) (Case, error)
+	// Cases lists cases, most urgent then newest first.
+	Cases(ctx context.Context, f CaseFilter) ([]Case, error)
+	// PendingEvents lists undelivered outbox events, oldest first.
+	PendingEvents(ctx context.Context, limit int) ([]OutboxEvent, error)
+	// Audit appends an audit row.
+	Audit(ctx context.Context, e AuditEntry) error
+	// AuditLog lists audit rows, oldest first; caseID "" lists all.
+	AuditLog(ctx context.Context, caseID string) ([]AuditEntry, error)
+}

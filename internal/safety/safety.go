@@ -1,0 +1,310 @@
+// Package safety holds intakebot's deterministic safety checks: crisis
+// language in any free text a patient types. It never calls a language model,
+// and its phrases and patterns are clinic-editable data (prompts/safety.yaml).
+//
+// Recall comes first: a missed crisis costs far more than a gentle crisis
+// message sent to someone who was using a figure of speech.
+//
+// It must not import database/sql, a driver, discordgo, go-openai or config.
+package safety
+
+import (
+	"fmt"
+	"io/fs"
+	"regexp"
+	"strings"
+	"unicode"
+
+	"github.com/intakebot/intakebot/internal/content"
+)
+
+// Lexicon is the clinic-editable crisis vocabulary.
+type Lexicon struct {
+	// Replace maps words (after normalisation) to what they mean: slang
+	// ("kms"), misspellings ("suicde"). Values may be several words.
+	Replace map[string]string `yaml:"replace"`
+	// Fuzzy lists key words that also match with one typo (one letter added,
+	// dropped, changed or two swapped) in words of five letters or more.
+	Fuzzy []string `yaml:"fuzzy"`
+	// Phrases match as whole-word sequences anywhere in the normalised text.
+	Phrases []string `yaml:"phrases"`
+	// Patterns are regular expressions over the normalised text.
+	Patterns []string `yaml:"patterns"`
+	// Ignore are regular expressions for figures of speech ("this pain is
+	// killing me"); matching text is blanked out before phrases and patterns
+	// are checked.
+	Ignore []string `yaml:"ignore"`
+}
+
+// Detector finds crisis language. It is safe for concurrent use.
+type Detector struct {
+	replace  map[string][]string
+	fuzzy    []string
+	phrases  []string
+	patterns []*regexp.Regexp
+	ignore   []*regexp.Regexp
+}
+
+// Match is a crisis detection. Rule identifies what matched ("phrase:12",
+// "pattern:3") so logs can say which rule fired without copying the text.
+type Match struct {
+	Crisis bool
+	Rule   string
+}
+
+// Load reads the lexicon name in fsys.
+func Load(fsys fs.FS, name string) (*Detector, error) {
+	var lx Lexicon
+	doc, err := content.ReadFile(fsys, name, &lx)
+	if err != nil {
+		return nil, err
+	}
+	return compile(doc, lx)
+}
+
+// Parse builds a detector from lexicon source; name is used in problems.
+func Parse(name string, src []byte) (*Detector, error) {
+	var lx Lexicon
+	doc, err := content.Decode(name, src, &lx)
+	if err != nil {
+		return nil, err
+	}
+	return compile(doc, lx)
+}
+
+func compile(doc *content.Doc, lx Lexicon) (*Detector, error) {
+	var ps content.Problems
+	d := &Detector{replace: map[string][]string{}}
+	for k, v := range lx.Replace {
+		key := strings.Join(Normalize(k), " ")
+		if strings.Contains(key, " ") || key == "" {
+			ps = append(ps, doc.Problem("$.replace."+k, "replace key %q must be a single word", k))
+			continue
+		}
+		d.replace[key] = Normalize(v)
+	}
+	for i, w := range lx.Fuzzy {
+		n := Normalize(w)
+		if len(n) != 1 || len(n[0]) < 5 {
+			ps = append(ps, doc.Problem(fmt.Sprintf("$.fuzzy[%d]", i), "fuzzy word %q must be a single word of five letters or more", w))
+			continue
+		}
+		d.fuzzy = append(d.fuzzy, n[0])
+	}
+	for i, p := range lx.Phrases {
+		n := strings.Join(Normalize(p), " ")
+		if n == "" {
+			ps = append(ps, doc.Problem(fmt.Sprintf("$.phrases[%d]", i), "empty phrase"))
+			continue
+		}
+		d.phrases = append(d.phrases, n)
+	}
+	re := func(list []string, key string) []*regexp.Regexp {
+		var out []*regexp.Regexp
+		for i, p := range list {
+			r, err := regexp.Compile(collapseRegex(strings.ToLower(p)))
+			if err != nil {
+				ps = append(ps, doc.Problem(fmt.Sprintf("$.%s[%d]", key, i), "pattern does not compile: %v", err))
+				continue
+			}
+			out = append(out, r)
+		}
+		return out
+	}
+	d.patterns = re(lx.Patterns, "patterns")
+	d.ignore = re(lx.Ignore, "ignore")
+	if len(d.phrases)+len(d.patterns) == 0 {
+		ps = append(ps, doc.Problem("$", "the crisis lexicon has no phrases or patterns"))
+	}
+	if err := ps.Err(); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// Scan reports whether text contains crisis language.
+func (d *Detector) Scan(text string) Match {
+	words := Normalize(text)
+	if len(words) == 0 {
+		return Match{}
+	}
+	var out []string
+	for _, w := range words {
+		if r, ok := d.replace[w]; ok {
+			out = append(out, r...)
+			continue
+		}
+		out = append(out, d.correct(w))
+	}
+	s := " " + strings.Join(out, " ") + " "
+	for _, r := range d.ignore {
+		s = r.ReplaceAllString(s, " | ")
+	}
+	for i, p := range d.phrases {
+		if strings.Contains(s, " "+p+" ") {
+			return Match{Crisis: true, Rule: fmt.Sprintf("phrase:%d", i)}
+		}
+	}
+	for i, r := range d.patterns {
+		if r.MatchString(s) {
+			return Match{Crisis: true, Rule: fmt.Sprintf("pattern:%d", i)}
+		}
+	}
+	return Match{}
+}
+
+// correct maps a word within one typo of a fuzzy key word to that word.
+func (d *Detector) correct(w string) string {
+	if len(w) < 5 {
+		return w
+	}
+	for _, f := range d.fuzzy {
+		if w == f {
+			return w
+		}
+	}
+	for _, f := range d.fuzzy {
+		if withinOneEdit(w, f) {
+			return f
+		}
+	}
+	return w
+}
+
+// Normalize lowercases text, undoes common letter-for-digit swaps ("k1ll"),
+// drops apostrophes ("don't" -> "dont"), turns other punctuation into spaces and
+// collapses runs of one letter ("soooo" -> "so", "kill" -> "kil"); the same is
+// done to the lexicon, so both meet in the middle. It returns the words.
+func Normalize(text string) []string {
+	var b strings.Builder
+	for _, f := range strings.Fields(strings.ToLower(text)) {
+		b.WriteString(unleet(f))
+		b.WriteByte(' ')
+	}
+	var clean strings.Builder
+	for _, r := range b.String() {
+		switch {
+		case r == '\'' || r == '’' || r == '‘' || r == '`':
+		case unicode.IsLetter(r) || unicode.IsDigit(r):
+			clean.WriteRune(r)
+		default:
+			clean.WriteByte(' ')
+		}
+	}
+	words := joinSpelled(strings.Fields(clean.String()))
+	for i, w := range words {
+		words[i] = collapseRuns(w)
+	}
+	return words
+}
+
+// joinSpelled joins words spelled out letter by letter ("k i l l") when three
+// or more single letters stand in a row.
+func joinSpelled(words []string) []string {
+	out := words[:0:0]
+	for i := 0; i < len(words); {
+		j := i
+		for j < len(words) && len([]rune(words[j])) == 1 && unicode.IsLetter([]rune(words[j])[0]) {
+			j++
+		}
+		if j-i >= 3 {
+			out = append(out, strings.Join(words[i:j], ""))
+			i = j
+			continue
+		}
+		out = append(out, words[i])
+		i++
+	}
+	return out
+}
+
+// unleet maps digits and symbols used as letters, but only inside words that
+// also have letters, so "988" and "10" stay numbers.
+func unleet(w string) string {
+	hasLetter := strings.IndexFunc(w, unicode.IsLetter) >= 0
+	if !hasLetter {
+		return w
+	}
+	return strings.Map(func(r rune) rune {
+		switch r {
+		case '0':
+			return 'o'
+		case '1':
+			return 'i'
+		case '3':
+			return 'e'
+		case '4', '@':
+			return 'a'
+		case '5', '$':
+			return 's'
+		case '7':
+			return 't'
+		}
+		return r
+	}, w)
+}
+
+func collapseRuns(s string) string {
+	var b strings.Builder
+	var prev rune
+	for i, r := range s {
+		if i > 0 && r == prev && unicode.IsLetter(r) {
+			continue
+		}
+		b.WriteRune(r)
+		prev = r
+	}
+	return b.String()
+}
+
+// collapseRegex collapses letter runs in a regular expression's literal text,
+// leaving escapes such as \b alone.
+func collapseRegex(s string) string {
+	var b strings.Builder
+	var prev rune
+	escaped := false
+	for _, r := range s {
+		switch {
+		case escaped:
+			escaped = false
+			b.WriteRune(r)
+			prev = 0
+			continue
+		case r == '\\':
+			escaped = true
+		case r == prev && unicode.IsLetter(r):
+			continue
+		}
+		b.WriteRune(r)
+		prev = r
+	}
+	return b.String()
+}
+
+// withinOneEdit reports whether a and b differ by at most one insertion,
+// deletion, substitution or transposition of adjacent letters.
+func withinOneEdit(a, b string) bool {
+	ra, rb := []rune(a), []rune(b)
+	la, lb := len(ra), len(rb)
+	if la-lb > 1 || lb-la > 1 {
+		return false
+	}
+	i := 0
+	for i < la && i < lb && ra[i] == rb[i] {
+		i++
+	}
+	if i == la && i == lb {
+		return true
+	}
+	switch {
+	case la == lb:
+		if string(ra[i+1:]) == string(rb[i+1:]) {
+			return true
+		}
+		return i+1 < la && ra[i] == rb[i+1] && ra[i+1] == rb[i] && string(ra[i+2:]) == string(rb[i+2:])
+	case la > lb:
+		return string(ra[i+1:]) == string(rb[i:])
+	default:
+		return string(ra[i:]) == string(rb[i+1:])
+	}
+}

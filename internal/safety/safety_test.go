@@ -1,0 +1,120 @@
+package safety_test
+
+import (
+	"bufio"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/intakebot/intakebot/internal/safety"
+	"github.com/intakebot/intakebot/prompts"
+)
+
+func detector(t testing.TB) *safety.Detector {
+	t.Helper()
+	d, err := safety.Load(prompts.Embedded(), "safety.yaml")
+	if err != nil {
+		t.Fatalf("load shipped lexicon: %v", err)
+	}
+	return d
+}
+
+type row struct{ want, text string }
+
+func table(t *testing.T) []row {
+	f, err := os.Open("testdata/phrases.tsv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var rows []row
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		want, text, ok := strings.Cut(line, "\t")
+		if !ok || (want != "crisis" && want != "ok") {
+			t.Fatalf("bad line %q", line)
+		}
+		rows = append(rows, row{want, text})
+	}
+	return rows
+}
+
+func TestShippedLexicon(t *testing.T) {
+	d := detector(t)
+	rows := table(t)
+	var crisis, ok, falseAlarms int
+	for _, r := range rows {
+		m := d.Scan(r.text)
+		switch r.want {
+		case "crisis":
+			crisis++
+			if !m.Crisis {
+				t.Errorf("missed crisis language: %q", r.text)
+			}
+		case "ok":
+			ok++
+			if m.Crisis {
+				falseAlarms++
+				t.Logf("false alarm (%s): %q", m.Rule, r.text)
+			}
+		}
+	}
+	if crisis < 50 || ok < 30 {
+		t.Fatalf("table has %d crisis and %d harmless rows; want at least 50 and 30", crisis, ok)
+	}
+	if falseAlarms > 3 {
+		t.Errorf("false alarms = %d of %d harmless sentences; want at most 3", falseAlarms, ok)
+	}
+}
+
+func TestNormalize(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"I don't WANT to!!", "i dont want to"},
+		{"sooooo tired", "so tired"},
+		{"k1ll myself", "kil myself"},
+		{"call 988", "cal 988"},
+		{"it’s fine", "its fine"},
+	}
+	for _, tt := range tests {
+		if got := strings.Join(safety.Normalize(tt.in), " "); got != tt.want {
+			t.Errorf("Normalize(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestLexiconErrorsNameLine(t *testing.T) {
+	src := []byte("phrases:\n  - kill myself\npatterns:\n  - '(unclosed'\nfuzzy:\n  - kil\n")
+	_, err := safety.Parse("bad.yaml", src)
+	if err == nil {
+		t.Fatal("broken lexicon loaded without error")
+	}
+	for _, want := range []string{"bad.yaml:4: pattern does not compile", "bad.yaml:6: fuzzy word"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not contain %q", err, want)
+		}
+	}
+}
+
+func TestScanIgnoresEmptyAndNumbers(t *testing.T) {
+	d := detector(t)
+	for _, s := range []string{"", "   ", "3", "2, 4", "yes", "555-123-4567"} {
+		if d.Scan(s).Crisis {
+			t.Errorf("Scan(%q) flagged crisis", s)
+		}
+	}
+}
+
+func FuzzScan(f *testing.F) {
+	d := detector(f)
+	for _, s := range []string{"I want to kill myself", "this pain is killing me", "k1ll", "ｋｉｌｌ", "'''"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		d.Scan(s) // must not panic
+		_ = safety.Normalize(s)
+	})
+}

@@ -1,0 +1,104 @@
+package seal_test
+
+import (
+	"encoding/base64"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/intakebot/intakebot/internal/seal"
+)
+
+func TestSealOpen(t *testing.T) {
+	s, err := seal.New(seal.NewKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := s.Seal([]byte("555-123-4567"), []byte("answer:1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(v, "555") {
+		t.Fatalf("sealed value %q contains plaintext", v)
+	}
+	got, err := s.Open(v, []byte("answer:1"))
+	if err != nil || string(got) != "555-123-4567" {
+		t.Fatalf("Open = %q, %v", got, err)
+	}
+	t.Run("OtherRecordDoesNotOpen", func(t *testing.T) {
+		if _, err := s.Open(v, []byte("answer:2")); !errors.Is(err, seal.ErrOpen) {
+			t.Fatalf("err = %v, want ErrOpen", err)
+		}
+	})
+	t.Run("WrongKeyDoesNotOpen", func(t *testing.T) {
+		other, _ := seal.New(seal.NewKey())
+		if _, err := other.Open(v, []byte("answer:1")); !errors.Is(err, seal.ErrOpen) {
+			t.Fatalf("err = %v, want ErrOpen", err)
+		}
+	})
+	t.Run("TamperedDoesNotOpen", func(t *testing.T) {
+		b := []byte(v)
+		b[len(b)-2] ^= 1
+		if _, err := s.Open(string(b), []byte("answer:1")); !errors.Is(err, seal.ErrOpen) {
+			t.Fatalf("err = %v, want ErrOpen", err)
+		}
+	})
+	t.Run("OldKeyStillOpensAfterRotation", func(t *testing.T) {
+		old := seal.NewKey()
+		s1, _ := seal.New(old)
+		v1, _ := s1.Seal([]byte("x"), nil)
+		s2, _ := seal.New(seal.NewKey(), old)
+		if got, err := s2.Open(v1, nil); err != nil || string(got) != "x" {
+			t.Fatalf("Open after rotation = %q, %v", got, err)
+		}
+	})
+}
+
+func TestParseKey(t *testing.T) {
+	k := seal.NewKey()
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawURLEncoding} {
+		got, err := seal.ParseKey(" " + enc.EncodeToString(k) + "\n")
+		if err != nil || string(got) != string(k) {
+			t.Errorf("ParseKey(%v) = %v", enc, err)
+		}
+	}
+	if _, err := seal.ParseKey("not base64!"); err == nil || !strings.Contains(err.Error(), "base64") {
+		t.Errorf("bad base64: err = %v", err)
+	}
+	if _, err := seal.ParseKey(base64.StdEncoding.EncodeToString([]byte("short"))); err == nil || !strings.Contains(err.Error(), "32") {
+		t.Errorf("short key: err = %v", err)
+	}
+}
+
+func TestLoadKeyFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sub", "data.key")
+	if _, _, err := seal.LoadKeyFile(path, false); err == nil {
+		t.Fatal("missing key file without create: no error")
+	}
+	k1, created, err := seal.LoadKeyFile(path, true)
+	if err != nil || !created {
+		t.Fatalf("create: created=%v err=%v", created, err)
+	}
+	fi, err := os.Stat(path)
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("key file mode = %v, %v; want 0600", fi.Mode().Perm(), err)
+	}
+	k2, created, err := seal.LoadKeyFile(path, true)
+	if err != nil || created || string(k1) != string(k2) {
+		t.Fatalf("reload: created=%v err=%v same=%v", created, err, string(k1) == string(k2))
+	}
+	if err := os.Chmod(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := seal.LoadKeyFile(path, true); err == nil || !strings.Contains(err.Error(), "chmod 600") {
+		t.Errorf("world-readable key file: err = %v", err)
+	}
+	if err := os.WriteFile(path, []byte("garbage"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := seal.LoadKeyFile(path, true); err == nil || !strings.Contains(err.Error(), path) {
+		t.Errorf("corrupt key file: err = %v", err)
+	}
+}

@@ -1,0 +1,572 @@
+// Package sqlite is intakebot's embedded store: SQLite through
+// modernc.org/sqlite (pure Go), WAL mode, migrations embedded and applied at
+// open, one transaction per change. Answers and case details are sealed with
+// internal/seal before they are written; the database file never holds them in
+// plaintext.
+package sqlite
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"embed"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/url"
+	"sort"
+	"strings"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/intakebot/intakebot/internal/intake"
+	"github.com/intakebot/intakebot/internal/seal"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+var _ intake.Store = (*Store)(nil)
+
+// Store implements intake.Store on a SQLite file.
+type Store struct {
+	db     *sql.DB
+	sealer *seal.Sealer
+	log    *slog.Logger
+	// Now is the clock; tests may replace it before use.
+	Now func() time.Time
+}
+
+// DSN returns the connection string for path with the pragmas every pooled
+// connection needs: foreign keys, a busy timeout, WAL, full sync (an answer
+// that was acknowledged survives a power cut) and immediate write
+// transactions (no lock upgrades that deadlock under concurrency).
+func DSN(path string) string {
+	q := url.Values{}
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "busy_timeout(5000)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous(FULL)")
+	q.Set("_txlock", "immediate")
+	return "file:" + path + "?" + q.Encode()
+}
+
+// Open opens (creating if needed) the database at path, applies migrations and
+// checks that sealer's key is the one the database was written with.
+func Open(ctx context.Context, path string, sealer *seal.Sealer, log *slog.Logger) (*Store, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	db, err := sql.Open("sqlite", DSN(path))
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	s := &Store{db: db, sealer: sealer, log: log, Now: time.Now}
+	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := s.checkKey(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+func (s *Store) migrate(ctx context.Context) error {
+	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if err := s.migrateFile(ctx, name); err != nil {
+			return fmt.Errorf("migrate %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+func (s *Store) migrateFile(ctx context.Context, name string) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE name = ?`, name).Scan(&n); err != nil {
+		return err
+	} else if n > 0 {
+		return nil
+	}
+	src, err := fs.ReadFile(migrations, name)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, string(src)); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)`, name, time.Now().UnixMilli()); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+const keyCheckPlain = "intakebot key check"
+
+// checkKey refuses a key that did not write this database, before anything
+// is sealed with it.
+func (s *Store) checkKey(ctx context.Context) error {
+	var sealed string
+	err := s.db.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'key_check'`).Scan(&sealed)
+	if errors.Is(err, sql.ErrNoRows) {
+		v, err := s.sealer.Seal([]byte(keyCheckPlain), []byte("meta:key_check"))
+		if err != nil {
+			return err
+		}
+		_, err = s.db.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES ('key_check', ?)`, v)
+		return err
+	} else if err != nil {
+		return fmt.Errorf("read key check: %w", err)
+	}
+	plain, err := s.sealer.Open(sealed, []byte("meta:key_check"))
+	if err != nil || string(plain) != keyCheckPlain {
+		written, _, _ := strings.Cut(sealed, ":")
+		return fmt.Errorf("the data key (id %s) does not open this database, which was written with key id %s: use the key this database was created with", s.sealer.CurrentKeyID(), written)
+	}
+	return nil
+}
+
+func newID(prefix string, n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return prefix + hex.EncodeToString(b)
+}
+
+// Crockford's base32 alphabet: no I, L, O or U, so a case reference read out on
+// the phone is not misheard.
+const caseAlphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+func newCaseID() string {
+	b := make([]byte, 7)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	out := []byte("C-")
+	for _, c := range b {
+		out = append(out, caseAlphabet[int(c)%len(caseAlphabet)])
+	}
+	return string(out)
+}
+
+func ms(t time.Time) int64            { return t.UnixMilli() }
+func fromMS(v int64) time.Time        { return time.UnixMilli(v).UTC() }
+func boolInt(b bool) int              { return map[bool]int{false: 0, true: 1}[b] }
+func answerAD(sid, qid string) []byte { return []byte("answer:" + sid + ":" + qid) }
+func caseAD(id string) []byte         { return []byte("case:" + id) }
+
+// Patient implements intake.Store.
+func (s *Store) Patient(ctx context.Context, channel, userID string) (intake.Patient, error) {
+	p := intake.Patient{Channel: channel, UserID: userID}
+	var created int64
+	err := s.db.QueryRowContext(ctx, `SELECT id, created_at FROM patients WHERE channel = ? AND user_id = ?`, channel, userID).Scan(&p.ID, &created)
+	if err == nil {
+		p.CreatedAt = fromMS(created)
+		return p, nil
+	} else if !errors.Is(err, sql.ErrNoRows) {
+		return p, fmt.Errorf("find patient: %w", err)
+	}
+	p.ID, p.CreatedAt = newID("p_", 8), s.Now().UTC()
+	// ON CONFLICT: a concurrent first contact from the same user wins the race.
+	res, err := s.db.ExecContext(ctx, `INSERT INTO patients (id, channel, user_id, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (channel, user_id) DO NOTHING`,
+		p.ID, channel, userID, ms(p.CreatedAt))
+	if err != nil {
+		return p, fmt.Errorf("create patient: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	p.New = n == 1
+	if err := s.db.QueryRowContext(ctx, `SELECT id, created_at FROM patients WHERE channel = ? AND user_id = ?`, channel, userID).Scan(&p.ID, &created); err != nil {
+		return p, fmt.Errorf("find patient: %w", err)
+	}
+	p.CreatedAt = fromMS(created)
+	return p, nil
+}
+
+// ActiveSession implements intake.Store.
+func (s *Store) ActiveSession(ctx context.Context, patientID string) (intake.Session, error) {
+	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return intake.Session{}, err
+	}
+	defer tx.Rollback()
+	var sess intake.Session
+	var paused, crisis int
+	var created, updated int64
+	err = tx.QueryRowContext(ctx, `SELECT id, patient_id, script_version, status, paused, crisis, outcome, created_at, updated_at
+		FROM sessions WHERE patient_id = ? AND status = 'active'`, patientID).
+		Scan(&sess.ID, &sess.PatientID, &sess.ScriptVersion, &sess.Status, &paused, &crisis, &sess.Outcome, &created, &updated)
+	if errors.Is(err, sql.ErrNoRows) {
+		return sess, intake.Errorf(intake.ENOTFOUND, "No screening in progress.")
+	} else if err != nil {
+		return sess, fmt.Errorf("find session: %w", err)
+	}
+	sess.Paused, sess.CrisisLanguage = paused == 1, crisis == 1
+	sess.CreatedAt, sess.UpdatedAt = fromMS(created), fromMS(updated)
+	sess.Answers, err = s.answers(ctx, tx, sess.ID)
+	return sess, err
+}
+
+func (s *Store) answers(ctx context.Context, tx *sql.Tx, sessionID string) (map[string]intake.Answer, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT question_id, sealed FROM answers WHERE session_id = ?`, sessionID)
+	if err != nil {
+		return nil, fmt.Errorf("read answers: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]intake.Answer{}
+	for rows.Next() {
+		var qid, sealed string
+		if err := rows.Scan(&qid, &sealed); err != nil {
+			return nil, err
+		}
+		plain, err := s.sealer.Open(sealed, answerAD(sessionID, qid))
+		if err != nil {
+			return nil, fmt.Errorf("open answer %s/%s: %w", sessionID, qid, err)
+		}
+		var a intake.Answer
+		if err := json.Unmarshal(plain, &a); err != nil {
+			return nil, fmt.Errorf("decode answer %s/%s: %w", sessionID, qid, err)
+		}
+		out[qid] = a
+	}
+	return out, rows.Err()
+}
+
+// StartSession implements intake.Store.
+func (s *Store) StartSession(ctx context.Context, sess intake.Session) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	now := ms(s.Now())
+	if _, err := tx.ExecContext(ctx, `UPDATE sessions SET status = 'restarted', updated_at = ? WHERE patient_id = ? AND status = 'active'`, now, sess.PatientID); err != nil {
+		return fmt.Errorf("end old session: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO sessions (id, patient_id, script_version, status, created_at, updated_at) VALUES (?, ?, ?, 'active', ?, ?)`,
+		sess.ID, sess.PatientID, sess.ScriptVersion, now, now); err != nil {
+		return fmt.Errorf("start session: %w", err)
+	}
+	return tx.Commit()
+}
+
+// SaveAnswer implements intake.Store.
+func (s *Store) SaveAnswer(ctx context.Context, sessionID string, a intake.Answer) error {
+	plain, err := json.Marshal(a)
+	if err != nil {
+		return err
+	}
+	sealed, err := s.sealer.Seal(plain, answerAD(sessionID, a.QuestionID))
+	if err != nil {
+		return err
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	now := ms(s.Now())
+	res, err := tx.ExecContext(ctx, `UPDATE sessions SET updated_at = ? WHERE id = ? AND status = 'active'`, now, sessionID)
+	if err != nil {
+		return fmt.Errorf("touch session: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return intake.Errorf(intake.ECONFLICT, "That screening has already ended.")
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO answers (session_id, question_id, sealed, answered_at) VALUES (?, ?, ?, ?)
+		ON CONFLICT (session_id, question_id) DO UPDATE SET sealed = excluded.sealed, answered_at = excluded.answered_at`,
+		sessionID, a.QuestionID, sealed, ms(a.At)); err != nil {
+		return fmt.Errorf("save answer: %w", err)
+	}
+	return tx.Commit()
+}
+
+// SetPaused implements intake.Store.
+func (s *Store) SetPaused(ctx context.Context, sessionID string, paused, crisis bool) error {
+	res, err := s.db.ExecContext(ctx, `UPDATE sessions SET paused = ?, crisis = MAX(crisis, ?), updated_at = ? WHERE id = ? AND status = 'active'`,
+		boolInt(paused), boolInt(crisis), ms(s.Now()), sessionID)
+	if err != nil {
+		return fmt.Errorf("pause session: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return intake.Errorf(intake.ENOTFOUND, "No screening in progress.")
+	}
+	return nil
+}
+
+// EndSession implements intake.Store.
+func (s *Store) EndSession(ctx context.Context, sessionID string, status intake.SessionStatus, outcome string, discard bool, c *intake.Case) (*intake.Case, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, `UPDATE sessions SET status = ?, outcome = ?, paused = 0, updated_at = ? WHERE id = ? AND status = 'active'`,
+		status, outcome, ms(s.Now()), sessionID)
+	if err != nil {
+		return nil, fmt.Errorf("end session: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return nil, intake.Errorf(intake.ECONFLICT, "That screening has already ended.")
+	}
+	if discard {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM answers WHERE session_id = ?`, sessionID); err != nil {
+			return nil, fmt.Errorf("discard answers: %w", err)
+		}
+	}
+	var out *intake.Case
+	if c != nil {
+		c.SessionID = sessionID
+		stored, err := s.openCase(ctx, tx, *c)
+		if err != nil {
+			return nil, err
+		}
+		out = &stored
+	}
+	return out, tx.Commit()
+}
+
+// OpenCase implements intake.Store.
+func (s *Store) OpenCase(ctx context.Context, c intake.Case) (intake.Case, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return c, err
+	}
+	defer tx.Rollback()
+	stored, err := s.openCase(ctx, tx, c)
+	if err != nil {
+		return c, err
+	}
+	return stored, tx.Commit()
+}
+
+type caseDetails struct {
+	Flags   []string                `json:"flags,omitempty"`
+	Scores  map[string]intake.Score `json:"scores,omitempty"`
+	Contact intake.Contact          `json:"contact"`
+	Notes   string                  `json:"notes,omitempty"`
+}
+
+// openCase creates a case or merges c into the patient's open case, and
+// queues the outbox event, inside tx.
+func (s *Store) openCase(ctx context.Context, tx *sql.Tx, c intake.Case) (intake.Case, error) {
+	now := s.Now().UTC()
+	existing, err := s.scanCase(tx.QueryRowContext(ctx, caseSelect+` WHERE patient_id = ? AND status <> 'closed'`, c.PatientID))
+	kind := intake.EventCaseOpened
+	switch {
+	case intake.ErrorCode(err) == intake.ENOTFOUND:
+		c.ID, c.Status, c.CreatedAt, c.UpdatedAt = newCaseID(), intake.CaseOpen, now, now
+		if err := s.writeCase(ctx, tx, c, true); err != nil {
+			return c, err
+		}
+	case err != nil:
+		return c, err
+	default:
+		kind = intake.EventCaseUpdated
+		c = merge(existing, c)
+		c.UpdatedAt = now
+		if err := s.writeCase(ctx, tx, c, false); err != nil {
+			return c, err
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO outbox (case_id, kind, created_at, next_attempt_at) VALUES (?, ?, ?, ?)`,
+		c.ID, kind, ms(now), ms(now)); err != nil {
+		return c, fmt.Errorf("queue case event: %w", err)
+	}
+	return c, nil
+}
+
+// merge folds a new handoff into an open case: the higher priority (and its
+// outcome) wins, flags are joined, newer scores, contact and notes replace
+// older ones.
+func merge(old, c intake.Case) intake.Case {
+	out := old
+	if c.Priority.Rank() > old.Priority.Rank() {
+		out.Priority, out.Outcome = c.Priority, c.Outcome
+	}
+	seen := map[string]bool{}
+	out.Flags = nil
+	for _, f := range append(append([]string{}, old.Flags...), c.Flags...) {
+		if !seen[f] {
+			seen[f] = true
+			out.Flags = append(out.Flags, f)
+		}
+	}
+	if len(c.Scores) > 0 {
+		out.Scores = c.Scores
+	}
+	if c.Contact != (intake.Contact{}) {
+		out.Contact = c.Contact
+	}
+	if c.Notes != "" {
+		out.Notes = c.Notes
+	}
+	if c.SessionID != "" {
+		out.SessionID, out.ScriptVersion = c.SessionID, c.ScriptVersion
+	}
+	return out
+}
+
+func (s *Store) writeCase(ctx context.Context, tx *sql.Tx, c intake.Case, insert bool) error {
+	plain, err := json.Marshal(caseDetails{Flags: c.Flags, Scores: c.Scores, Contact: c.Contact, Notes: c.Notes})
+	if err != nil {
+		return err
+	}
+	details, err := s.sealer.Seal(plain, caseAD(c.ID))
+	if err != nil {
+		return err
+	}
+	if insert {
+		_, err = tx.ExecContext(ctx, `INSERT INTO cases (id, patient_id, session_id, outcome, priority, priority_rank, status, details, script_version, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			c.ID, c.PatientID, c.SessionID, c.Outcome, c.Priority, c.Priority.Rank(), c.Status, details, c.ScriptVersion, ms(c.CreatedAt), ms(c.UpdatedAt))
+	} else {
+		_, err = tx.ExecContext(ctx, `UPDATE cases SET session_id = ?, outcome = ?, priority = ?, priority_rank = ?, status = ?, details = ?, script_version = ?, updated_at = ? WHERE id = ?`,
+			c.SessionID, c.Outcome, c.Priority, c.Priority.Rank(), c.Status, details, c.ScriptVersion, ms(c.UpdatedAt), c.ID)
+	}
+	if err != nil {
+		return fmt.Errorf("write case: %w", err)
+	}
+	return nil
+}
+
+const caseSelect = `SELECT id, patient_id, session_id, outcome, priority, status, details, script_version, created_at, updated_at FROM cases`
+
+type scanner interface{ Scan(dest ...any) error }
+
+func (s *Store) scanCase(row scanner) (intake.Case, error) {
+	var c intake.Case
+	var details string
+	var created, updated int64
+	err := row.Scan(&c.ID, &c.PatientID, &c.SessionID, &c.Outcome, &c.Priority, &c.Status, &details, &c.ScriptVersion, &created, &updated)
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, intake.Errorf(intake.ENOTFOUND, "No such case.")
+	} else if err != nil {
+		return c, fmt.Errorf("read case: %w", err)
+	}
+	c.CreatedAt, c.UpdatedAt = fromMS(created), fromMS(updated)
+	plain, err := s.sealer.Open(details, caseAD(c.ID))
+	if err != nil {
+		return c, fmt.Errorf("open case %s: %w", c.ID, err)
+	}
+	var d caseDetails
+	if err := json.Unmarshal(plain, &d); err != nil {
+		return c, fmt.Errorf("decode case %s: %w", c.ID, err)
+	}
+	c.Flags, c.Scores, c.Contact, c.Notes = d.Flags, d.Scores, d.Contact, d.Notes
+	return c, nil
+}
+
+// Case implements intake.Store.
+func (s *Store) Case(ctx context.Context, id string) (intake.Case, error) {
+	return s.scanCase(s.db.QueryRowContext(ctx, caseSelect+` WHERE id = ?`, strings.ToUpper(strings.TrimSpace(id))))
+}
+
+// Cases implements intake.Store.
+func (s *Store) Cases(ctx context.Context, f intake.CaseFilter) ([]intake.Case, error) {
+	q, args := caseSelect+` WHERE 1=1`, []any{}
+	if f.Status != "" {
+		q += ` AND status = ?`
+		args = append(args, f.Status)
+	}
+	if f.PatientID != "" {
+		q += ` AND patient_id = ?`
+		args = append(args, f.PatientID)
+	}
+	q += ` ORDER BY priority_rank DESC, created_at DESC, id`
+	if f.Limit > 0 {
+		q += fmt.Sprintf(` LIMIT %d`, f.Limit)
+	}
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list cases: %w", err)
+	}
+	defer rows.Close()
+	var out []intake.Case
+	for rows.Next() {
+		c, err := s.scanCase(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// PendingEvents implements intake.Store.
+func (s *Store) PendingEvents(ctx context.Context, limit int) ([]intake.OutboxEvent, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, case_id, kind, created_at FROM outbox WHERE delivered_at IS NULL ORDER BY id LIMIT ?`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list outbox: %w", err)
+	}
+	defer rows.Close()
+	var out []intake.OutboxEvent
+	for rows.Next() {
+		var e intake.OutboxEvent
+		var created int64
+		if err := rows.Scan(&e.ID, &e.CaseID, &e.Kind, &created); err != nil {
+			return nil, err
+		}
+		e.CreatedAt = fromMS(created)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// Audit implements intake.Store.
+func (s *Store) Audit(ctx context.Context, e intake.AuditEntry) error {
+	if e.At.IsZero() {
+		e.At = s.Now()
+	}
+	_, err := s.db.ExecContext(ctx, `INSERT INTO audit (actor, action, case_id, result, at) VALUES (?, ?, ?, ?, ?)`, e.Actor, e.Action, e.CaseID, e.Result, ms(e.At))
+	if err != nil {
+		return fmt.Errorf("audit: %w", err)
+	}
+	return nil
+}
+
+// AuditLog implements intake.Store.
+func (s *Store) AuditLog(ctx context.Context, caseID string) ([]intake.AuditEntry, error) {
+	q, args := `SELECT id, actor, action, case_id, result, at FROM audit`, []any{}
+	if caseID != "" {
+		q += ` WHERE case_id = ?`
+		args = append(args, caseID)
+	}
+	rows, err := s.db.QueryContext(ctx, q+` ORDER BY id`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read audit: %w", err)
+	}
+	defer rows.Close()
+	var out []intake.AuditEntry
+	for rows.Next() {
+		var e intake.AuditEntry
+		var at int64
+		if err := rows.Scan(&e.ID, &e.Actor, &e.Action, &e.CaseID, &e.Result, &at); err != nil {
+			return nil, err
+		}
+		e.At = fromMS(at)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
