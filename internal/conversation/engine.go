@@ -121,6 +121,10 @@ func (e *Engine) Handle(ctx context.Context, t intake.Turn) ([]intake.Reply, err
 		if t.QuestionID != "" {
 			return append(out, e.message("stale_answer", nil)), nil
 		}
+		if startWords[strings.ToLower(strings.Trim(strings.TrimSpace(t.Text), ".!"))] {
+			r, err := e.start(ctx, log, p, "screening_start")
+			return append(out, r...), err
+		}
 		if p.New {
 			return out, nil
 		}
@@ -133,6 +137,14 @@ func (e *Engine) Handle(ctx context.Context, t intake.Turn) ([]intake.Reply, err
 	}
 	r, err := e.answer(ctx, log, p, sess, t)
 	return append(out, r...), err
+}
+
+// startWords start the screening when none is in progress: the welcome
+// invites the patient to begin, and "yes" is how many people will answer.
+var startWords = map[string]bool{
+	"yes": true, "y": true, "yeah": true, "yep": true, "sure": true, "ok": true, "okay": true,
+	"start": true, "begin": true, "screen": true, "screening": true, "start screening": true,
+	"start the screening": true, "lets start": true, "let's start": true, "go": true,
 }
 
 func command(text string) (string, bool) {
@@ -404,4 +416,26 @@ func newID(prefix string) string {
 		panic(err)
 	}
 	return prefix + hex.EncodeToString(b)
+}
+
+// Greet is what a patient sees when they open the chat: the welcome on first
+// contact, or the pending question of a screening in progress.
+func (e *Engine) Greet(ctx context.Context, channel, userID string) ([]intake.Reply, error) {
+	p, err := e.store.Patient(ctx, channel, userID)
+	if err != nil {
+		return nil, fmt.Errorf("patient: %w", err)
+	}
+	sess, err := e.store.ActiveSession(ctx, p.ID)
+	switch {
+	case intake.ErrorCode(err) == intake.ENOTFOUND:
+		return []intake.Reply{e.message("welcome", nil)}, nil
+	case err != nil:
+		return nil, fmt.Errorf("session: %w", err)
+	case sess.Paused:
+		return []intake.Reply{e.message("screening_paused", nil)}, nil
+	}
+	log := e.log.With(slog.String("patient_id", p.ID))
+	out := []intake.Reply{e.message("screening_resume", nil)}
+	r, err := e.advance(ctx, log, p, sess, true)
+	return append(out, r...), err
 }

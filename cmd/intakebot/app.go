@@ -1,0 +1,158 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"github.com/intakebot/intakebot/internal/clinic"
+	"github.com/intakebot/intakebot/internal/config"
+	"github.com/intakebot/intakebot/internal/content"
+	"github.com/intakebot/intakebot/internal/conversation"
+	"github.com/intakebot/intakebot/internal/safety"
+	"github.com/intakebot/intakebot/internal/screening"
+	"github.com/intakebot/intakebot/internal/seal"
+	"github.com/intakebot/intakebot/internal/store/sqlite"
+	"github.com/intakebot/intakebot/prompts"
+)
+
+// common holds the flags every command takes.
+type common struct {
+	data, prompts string
+}
+
+func (c *common) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.data, "data", "", "data `dir` for the database and key file (env INTAKEBOT_DATA_DIR; default "+config.DefaultDataDir()+")")
+	fs.StringVar(&c.prompts, "prompts", "", "content `dir` overriding the embedded prompts/ (env INTAKEBOT_PROMPTS_DIR)")
+}
+
+// loadConfig reads the environment (and config file) and applies the flags.
+func (c *common) loadConfig(e env) (config.Config, error) {
+	cfg, err := config.Load(e.getenv)
+	if err != nil {
+		return cfg, err
+	}
+	if c.data != "" {
+		cfg.DataDir = c.data
+	}
+	if c.prompts != "" {
+		cfg.PromptsDir = c.prompts
+	}
+	cfg = cfg.WithDefaults()
+	return cfg, cfg.Validate()
+}
+
+// bundle is the loaded, validated content.
+type bundle struct {
+	script   *screening.Script
+	safety   *safety.Detector
+	clinic   *clinic.Clinic
+	messages *clinic.Messages
+}
+
+// loadContent loads every content file and returns all problems at once.
+func loadContent(fsys fs.FS) (*bundle, error) {
+	var ps content.Problems
+	b := &bundle{}
+	var err error
+	if b.script, err = screening.Load(fsys, "screening.yaml"); err != nil {
+		ps = append(ps, content.AsProblems(err)...)
+	}
+	if b.safety, err = safety.Load(fsys, "safety.yaml"); err != nil {
+		ps = append(ps, content.AsProblems(err)...)
+	}
+	if b.clinic, err = clinic.LoadClinic(fsys, "clinic.yaml"); err != nil {
+		ps = append(ps, content.AsProblems(err)...)
+	} else if b.messages, err = clinic.LoadMessages(fsys, "messages.yaml", b.clinic); err != nil {
+		ps = append(ps, content.AsProblems(err)...)
+	}
+	if b.script != nil && b.messages != nil {
+		if err := conversation.CheckContent(b.script, b.messages); err != nil {
+			ps = append(ps, content.AsProblems(err)...)
+		}
+	}
+	if err := ps.Err(); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+func newLogger(cfg config.Config, defaultFile string) (*slog.Logger, io.Closer, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
+		return nil, nil, fmt.Errorf("log level: %w", err)
+	}
+	path := cfg.LogFile
+	if path == "" {
+		path = defaultFile
+	}
+	var w io.Writer = os.Stderr
+	var closer io.Closer = io.NopCloser(nil)
+	if path != "" {
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return nil, nil, fmt.Errorf("log dir: %w", err)
+		}
+		f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+		if err != nil {
+			return nil, nil, fmt.Errorf("log file: %w", err)
+		}
+		w, closer = f, f
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level})), closer, nil
+}
+
+// openStore opens the database with the data key. With create, a missing key
+// file is created (mode 0600), but only for a new database: a new key could not
+// open an existing one.
+func openStore(ctx context.Context, e env, cfg config.Config, create bool, log *slog.Logger) (*sqlite.Store, error) {
+	dbExists := fileExists(cfg.DBPath())
+	if !create && !dbExists {
+		return nil, fmt.Errorf("no database at %s (start one with: intakebot chat --data %s)", cfg.DBPath(), cfg.DataDir)
+	}
+	var key []byte
+	var err error
+	if cfg.DataKey != "" {
+		if key, err = seal.ParseKey(cfg.DataKey); err != nil {
+			return nil, fmt.Errorf("INTAKEBOT_DATA_KEY: %w", err)
+		}
+	} else {
+		var created bool
+		key, created, err = seal.LoadKeyFile(cfg.KeyFile, create && !dbExists)
+		if err != nil {
+			if dbExists && !fileExists(cfg.KeyFile) {
+				return nil, fmt.Errorf("the database %s exists but its key file %s is missing: restore the key file or set INTAKEBOT_DATA_KEY", cfg.DBPath(), cfg.KeyFile)
+			}
+			return nil, err
+		}
+		if created {
+			fmt.Fprintf(e.stderr, "Created a new data key at %s (mode 0600). Keep it safe and private: without it, the answers stored in %s cannot be read.\n", cfg.KeyFile, cfg.DataDir)
+		}
+	}
+	sealer, err := seal.New(key)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	return sqlite.Open(ctx, cfg.DBPath(), sealer, log)
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return !errors.Is(err, fs.ErrNotExist)
+}
+
+func contentFS(cfg config.Config) fs.FS { return prompts.Open(cfg.PromptsDir) }
+
+// fail prints an error the way every command does and returns exitFailure.
+func fail(e env, err error) int {
+	fmt.Fprintf(e.stderr, "intakebot: %v\n", err)
+	return exitFailure
+}

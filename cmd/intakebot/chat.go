@@ -1,0 +1,65 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"os/user"
+	"path/filepath"
+
+	"github.com/intakebot/intakebot/internal/console"
+	"github.com/intakebot/intakebot/internal/conversation"
+)
+
+const fallbackReply = "Sorry, something went wrong on our side. Your answers so far are saved; please try again in a moment. If you are in crisis, call or text 988, or call 911."
+
+func runChat(ctx context.Context, e env, args []string) int {
+	fs := flag.NewFlagSet("chat", flag.ContinueOnError)
+	var c common
+	c.register(fs)
+	userName := fs.String("user", defaultUser(), "patient `name`; the same name resumes a pending screening")
+	jsonOut := fs.Bool("json", false, "read one line per turn from stdin and write one JSON object per bot message")
+	fs.Usage = func() {
+		w := fs.Output()
+		println := func(s string) { _, _ = w.Write([]byte(s + "\n")) }
+		println("Usage: intakebot chat [--user NAME] [--json] [--data DIR] [--prompts DIR]")
+		println("\nTalk to the bot as a patient. Commands in the chat: /screen, /restart, /cancel, /help.\n")
+		fs.PrintDefaults()
+	}
+	if code, ok := parse(fs, e, args); !ok {
+		return code
+	}
+	cfg, err := c.loadConfig(e)
+	if err != nil {
+		return fail(e, err)
+	}
+	b, err := loadContent(contentFS(cfg))
+	if err != nil {
+		return fail(e, err)
+	}
+	log, closer, err := newLogger(cfg, filepath.Join(cfg.DataDir, "intakebot.log"))
+	if err != nil {
+		return fail(e, err)
+	}
+	defer closer.Close()
+	st, err := openStore(ctx, e, cfg, true, log)
+	if err != nil {
+		return fail(e, err)
+	}
+	defer st.Close()
+	eng, err := conversation.New(conversation.Config{Store: st, Script: b.script, Safety: b.safety, Messages: b.messages, Logger: log})
+	if err != nil {
+		return fail(e, err)
+	}
+	chat := &console.Chat{Handler: eng, User: *userName, JSON: *jsonOut, In: e.stdin, Out: e.stdout, Log: log, Fallback: fallbackReply}
+	if err := chat.Run(ctx); err != nil && ctx.Err() == nil {
+		return fail(e, err)
+	}
+	return exitOK
+}
+
+func defaultUser() string {
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return u.Username
+	}
+	return "patient"
+}

@@ -1,0 +1,266 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os/user"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/intakebot/intakebot/internal/intake"
+	"github.com/intakebot/intakebot/internal/screening"
+)
+
+func runHandoffs(ctx context.Context, e env, args []string) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
+		fmt.Fprintln(e.stderr, "Usage: intakebot handoffs list [--status open|claimed|closed] [--json]\n       intakebot handoffs show [--json] ID\n\nRead cases in the terminal (decrypted with the data key). Every 'show' is audited.")
+		if len(args) == 0 {
+			return exitUsage
+		}
+		return exitOK
+	}
+	switch args[0] {
+	case "list":
+		return handoffsList(ctx, e, args[1:])
+	case "show":
+		return handoffsShow(ctx, e, args[1:])
+	}
+	fmt.Fprintf(e.stderr, "intakebot handoffs: unknown subcommand %q (use list or show)\n", args[0])
+	return exitUsage
+}
+
+type caseJSON struct {
+	ID            string                  `json:"id"`
+	Outcome       string                  `json:"outcome"`
+	Priority      string                  `json:"priority"`
+	Status        string                  `json:"status"`
+	Flags         []string                `json:"flags"`
+	Scores        map[string]intake.Score `json:"scores,omitempty"`
+	Contact       *intake.Contact         `json:"contact,omitempty"`
+	Notes         string                  `json:"notes,omitempty"`
+	ScriptVersion string                  `json:"script_version"`
+	CreatedAt     time.Time               `json:"created_at"`
+	UpdatedAt     time.Time               `json:"updated_at"`
+}
+
+func toJSON(c intake.Case, details bool) caseJSON {
+	j := caseJSON{ID: c.ID, Outcome: c.Outcome, Priority: string(c.Priority), Status: string(c.Status), Flags: c.Flags,
+		ScriptVersion: c.ScriptVersion, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
+	if j.Flags == nil {
+		j.Flags = []string{}
+	}
+	if details {
+		ct := c.Contact
+		j.Scores, j.Contact, j.Notes = c.Scores, &ct, c.Notes
+	}
+	return j
+}
+
+func handoffsList(ctx context.Context, e env, args []string) int {
+	fs := flag.NewFlagSet("handoffs list", flag.ContinueOnError)
+	var c common
+	c.register(fs)
+	status := fs.String("status", "", "only cases with this `status`: open, claimed or closed")
+	jsonOut := fs.Bool("json", false, "print JSON")
+	if code, ok := parse(fs, e, args); !ok {
+		return code
+	}
+	switch intake.CaseStatus(*status) {
+	case "", intake.CaseOpen, intake.CaseClaimed, intake.CaseClosed:
+	default:
+		fmt.Fprintf(e.stderr, "intakebot handoffs list: --status %q: use open, claimed or closed\n", *status)
+		return exitUsage
+	}
+	st, b, code := staffStore(ctx, e, c)
+	if st == nil {
+		return code
+	}
+	defer st.Close()
+	cases, err := st.Cases(ctx, intake.CaseFilter{Status: intake.CaseStatus(*status)})
+	if err != nil {
+		return fail(e, err)
+	}
+	if *jsonOut {
+		out := make([]caseJSON, 0, len(cases))
+		for _, cs := range cases {
+			out = append(out, toJSON(cs, false))
+		}
+		return writeJSON(e, out)
+	}
+	if len(cases) == 0 {
+		fmt.Fprintln(e.stdout, "No cases.")
+		return exitOK
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "CASE\tPRIORITY\tOUTCOME\tSTATUS\tAGE\tCONTACT\tFLAGS")
+	for _, cs := range cases {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\n", cs.ID, cs.Priority, cs.Outcome, cs.Status, age(time.Since(cs.CreatedAt)), orDash(cs.Contact.Method), len(cs.Flags))
+	}
+	tw.Flush()
+	_ = b
+	return exitOK
+}
+
+func handoffsShow(ctx context.Context, e env, args []string) int {
+	fs := flag.NewFlagSet("handoffs show", flag.ContinueOnError)
+	var c common
+	c.register(fs)
+	jsonOut := fs.Bool("json", false, "print JSON")
+	if code, ok := parse(fs, e, args); !ok {
+		return code
+	}
+	if fs.NArg() != 1 {
+		fmt.Fprintln(e.stderr, "Usage: intakebot handoffs show [--json] ID")
+		return exitUsage
+	}
+	st, script, code := staffStore(ctx, e, c)
+	if st == nil {
+		return code
+	}
+	defer st.Close()
+	cs, err := st.Case(ctx, fs.Arg(0))
+	if intake.ErrorCode(err) == intake.ENOTFOUND {
+		fmt.Fprintf(e.stderr, "intakebot: no case %s\n", fs.Arg(0))
+		return exitFailure
+	} else if err != nil {
+		return fail(e, err)
+	}
+	// Who viewed what is audited before anything is shown.
+	if err := st.Audit(ctx, intake.AuditEntry{Actor: "console:" + defaultStaff(), Action: "case.view", CaseID: cs.ID, Result: "ok"}); err != nil {
+		return fail(e, err)
+	}
+	if *jsonOut {
+		return writeJSON(e, toJSON(cs, true))
+	}
+	w := e.stdout
+	fmt.Fprintf(w, "Case %s\nPriority: %s\nOutcome:  %s\nStatus:   %s\nOpened:   %s (%s ago)\nUpdated:  %s\n",
+		cs.ID, cs.Priority, cs.Outcome, cs.Status, cs.CreatedAt.Local().Format(time.DateTime), age(time.Since(cs.CreatedAt)), cs.UpdatedAt.Local().Format(time.DateTime))
+	if script != nil {
+		printScores(e, script, cs.Scores)
+		labels := flagLabels(script, cs.Flags)
+		if len(labels) > 0 {
+			fmt.Fprintf(w, "Flags:\n  %s\n", strings.Join(labels, "\n  "))
+		}
+	}
+	fmt.Fprintf(w, "Contact:  %s %s (best time: %s)\n", orDash(cs.Contact.Method), cs.Contact.Detail, orDash(cs.Contact.BestTime))
+	if cs.Notes != "" {
+		fmt.Fprintf(w, "Notes from the patient:\n  %s\n", strings.ReplaceAll(cs.Notes, "\n", "\n  "))
+	}
+	fmt.Fprintf(w, "Script version: %s\n", cs.ScriptVersion)
+	return exitOK
+}
+
+// flagLabels turns flag ids into staff-facing labels; flags the engine adds
+// (not in the script) get their own.
+func flagLabels(s *screening.Script, flags []string) []string {
+	extra := map[string]string{
+		"crisis_language":      "Safety: crisis language in the patient's messages",
+		"screening_incomplete": "Screening stopped before the end",
+	}
+	out := make([]string, 0, len(flags))
+	for _, f := range flags {
+		if l, ok := extra[f]; ok {
+			out = append(out, l)
+		} else {
+			out = append(out, s.FlagLabels([]string{f})...)
+		}
+	}
+	return out
+}
+
+func runAudit(ctx context.Context, e env, args []string) int {
+	fs := flag.NewFlagSet("audit", flag.ContinueOnError)
+	var c common
+	c.register(fs)
+	caseID := fs.String("case", "", "only rows for this case `ID`")
+	jsonOut := fs.Bool("json", false, "print JSON")
+	if code, ok := parse(fs, e, args); !ok {
+		return code
+	}
+	st, _, code := staffStore(ctx, e, c)
+	if st == nil {
+		return code
+	}
+	defer st.Close()
+	rows, err := st.AuditLog(ctx, strings.ToUpper(*caseID))
+	if err != nil {
+		return fail(e, err)
+	}
+	if *jsonOut {
+		if rows == nil {
+			rows = []intake.AuditEntry{}
+		}
+		return writeJSON(e, rows)
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "TIME\tACTOR\tACTION\tCASE\tRESULT")
+	for _, r := range rows {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.At.Local().Format(time.DateTime), r.Actor, r.Action, orDash(r.CaseID), r.Result)
+	}
+	tw.Flush()
+	return exitOK
+}
+
+// staffStore opens an existing database for a staff command. The script is
+// loaded for labels; a broken script does not stop staff reading cases.
+func staffStore(ctx context.Context, e env, c common) (st interface {
+	Close() error
+	Cases(context.Context, intake.CaseFilter) ([]intake.Case, error)
+	Case(context.Context, string) (intake.Case, error)
+	Audit(context.Context, intake.AuditEntry) error
+	AuditLog(context.Context, string) ([]intake.AuditEntry, error)
+}, script *screening.Script, code int) {
+	cfg, err := c.loadConfig(e)
+	if err != nil {
+		return nil, nil, fail(e, err)
+	}
+	log, closer, err := newLogger(cfg, "")
+	if err != nil {
+		return nil, nil, fail(e, err)
+	}
+	_ = closer
+	s, err := openStore(ctx, e, cfg, false, log)
+	if err != nil {
+		return nil, nil, fail(e, err)
+	}
+	script, _ = screening.Load(contentFS(cfg), "screening.yaml")
+	return s, script, exitOK
+}
+
+func writeJSON(e env, v any) int {
+	enc := json.NewEncoder(e.stdout)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		return fail(e, err)
+	}
+	return exitOK
+}
+
+func age(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return "just now"
+	case d < time.Hour:
+		return fmt.Sprintf("%dm", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh", int(d.Hours()))
+	}
+	return fmt.Sprintf("%dd", int(d.Hours()/24))
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func defaultStaff() string {
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return u.Username
+	}
+	return "unknown"
+}

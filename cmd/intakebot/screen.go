@@ -1,0 +1,215 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io/fs"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/goccy/go-yaml"
+
+	"github.com/intakebot/intakebot/internal/intake"
+	"github.com/intakebot/intakebot/internal/screening"
+)
+
+func runScreen(ctx context.Context, e env, args []string) int {
+	if len(args) > 0 && args[0] == "test" {
+		return runScreenTest(ctx, e, args[1:])
+	}
+	fs := flag.NewFlagSet("screen", flag.ContinueOnError)
+	var c common
+	c.register(fs)
+	answersFile := fs.String("answers", "", "`file` mapping question id to answer (YAML or JSON): an option id, a list for multiple choice, a number or text")
+	jsonOut := fs.Bool("json", false, "print the result as JSON")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "Usage: intakebot screen --answers FILE [--json]\n       intakebot screen test [DIR]\n\nScore a complete answer set the way a conversation would, with no database;\nor run the clinic's expected-outcome cases (default: the screening_tests/ of the content).")
+		fmt.Fprintln(fs.Output())
+		fs.PrintDefaults()
+	}
+	if code, ok := parse(fs, e, args); !ok {
+		return code
+	}
+	if *answersFile == "" || fs.NArg() > 0 {
+		fs.Usage()
+		return exitUsage
+	}
+	cfg, err := c.loadConfig(e)
+	if err != nil {
+		return fail(e, err)
+	}
+	script, err := screening.Load(contentFS(cfg), "screening.yaml")
+	if err != nil {
+		return fail(e, err)
+	}
+	src, err := os.ReadFile(*answersFile)
+	if err != nil {
+		return fail(e, err)
+	}
+	raw := map[string]any{}
+	if err := yaml.Unmarshal(src, &raw); err != nil {
+		return fail(e, fmt.Errorf("%s: %v", *answersFile, yaml.FormatError(err, false, false)))
+	}
+	answers, bad := script.AnswersFromMap(raw)
+	if len(bad) > 0 {
+		ids := make([]string, 0, len(bad))
+		for id := range bad {
+			ids = append(ids, id)
+		}
+		sort.Strings(ids)
+		for _, id := range ids {
+			fmt.Fprintf(e.stderr, "%s: %s: %s\n", *answersFile, id, bad[id])
+		}
+		return exitFailure
+	}
+	res := script.Evaluate(answers, false)
+	if *jsonOut {
+		out := screenJSON{Outcome: res.Outcome, Priority: string(res.Priority), Handoff: res.Handoff, Scores: map[string]scoreJSON{}, Flags: res.Flags, Missing: res.Missing}
+		for id, s := range res.Scores {
+			out.Scores[id] = scoreJSON{Value: s.Value, Band: s.Band}
+		}
+		if out.Flags == nil {
+			out.Flags = []string{}
+		}
+		if out.Missing == nil {
+			out.Missing = []string{}
+		}
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(out); err != nil {
+			return fail(e, err)
+		}
+		return exitOK
+	}
+	printResult(e, script, res)
+	return exitOK
+}
+
+type scoreJSON struct {
+	Value int    `json:"value"`
+	Band  string `json:"band"`
+}
+
+type screenJSON struct {
+	Outcome  string               `json:"outcome"`
+	Priority string               `json:"priority"`
+	Handoff  bool                 `json:"handoff"`
+	Scores   map[string]scoreJSON `json:"scores"`
+	Flags    []string             `json:"flags"`
+	Missing  []string             `json:"missing"`
+}
+
+func printResult(e env, s *screening.Script, res *screening.Result) {
+	w := e.stdout
+	fmt.Fprintf(w, "Outcome:  %s\nPriority: %s\nHandoff:  %v\n", res.Outcome, res.Priority, res.Handoff)
+	printScores(e, s, res.Scores)
+	if len(res.Flags) > 0 {
+		fmt.Fprintf(w, "Flags:\n  %s\n", strings.Join(s.FlagLabels(res.Flags), "\n  "))
+	}
+	if len(res.Missing) > 0 {
+		fmt.Fprintf(w, "Missing answers: %s\n", strings.Join(res.Missing, ", "))
+	}
+}
+
+func printScores(e env, s *screening.Script, scores map[string]intake.Score) {
+	if len(scores) == 0 {
+		return
+	}
+	fmt.Fprintln(e.stdout, "Scores:")
+	for _, in := range s.Instruments {
+		if sc, ok := scores[in.ID]; ok {
+			fmt.Fprintf(e.stdout, "  %-10s %3d  %s\n", in.Name, sc.Value, sc.Band)
+		}
+	}
+}
+
+func runScreenTest(_ context.Context, e env, args []string) int {
+	fset := flag.NewFlagSet("screen test", flag.ContinueOnError)
+	var c common
+	c.register(fset)
+	fset.Usage = func() {
+		fmt.Fprintln(fset.Output(), "Usage: intakebot screen test [--prompts DIR] [DIR]\n\nRun the expected-outcome cases in DIR/*.yaml (default: screening_tests/ of the content)\nagainst the screening script, and report every failure.")
+		fmt.Fprintln(fset.Output())
+		fset.PrintDefaults()
+	}
+	if code, ok := parse(fset, e, args); !ok {
+		return code
+	}
+	cfg, err := c.loadConfig(e)
+	if err != nil {
+		return fail(e, err)
+	}
+	script, err := screening.Load(contentFS(cfg), "screening.yaml")
+	if err != nil {
+		return fail(e, err)
+	}
+	var casesFS fs.FS = contentFS(cfg)
+	dir := "screening_tests"
+	if fset.NArg() > 0 {
+		casesFS, dir = os.DirFS(fset.Arg(0)), "."
+	}
+	results, err := screening.RunTests(script, casesFS, dir)
+	if err != nil {
+		return fail(e, err)
+	}
+	failed := 0
+	for _, r := range results {
+		if len(r.Failures) == 0 {
+			fmt.Fprintf(e.stdout, "ok    %s\n", r.Name)
+			continue
+		}
+		failed++
+		fmt.Fprintf(e.stdout, "FAIL  %s:%d: %s\n", r.File, r.Line, r.Name)
+		for _, f := range r.Failures {
+			fmt.Fprintf(e.stdout, "        %s\n", f)
+		}
+	}
+	fmt.Fprintf(e.stdout, "\nscreening cases: %d passed, %d failed\n", len(results)-failed, failed)
+	if failed > 0 {
+		return exitFailure
+	}
+	return exitOK
+}
+
+func runCheck(_ context.Context, e env, args []string) int {
+	fs := flag.NewFlagSet("check", flag.ContinueOnError)
+	var c common
+	c.register(fs)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "Usage: intakebot check [--prompts DIR]\n\nValidate every content file (screening.yaml, safety.yaml, clinic.yaml,\nmessages.yaml, screening_tests/). Exit 1 listing every problem with file:line.")
+		fmt.Fprintln(fs.Output())
+		fs.PrintDefaults()
+	}
+	if code, ok := parse(fs, e, args); !ok {
+		return code
+	}
+	cfg, err := c.loadConfig(e)
+	if err != nil {
+		return fail(e, err)
+	}
+	fsys := contentFS(cfg)
+	b, err := loadContent(fsys)
+	if err != nil {
+		fmt.Fprintln(e.stderr, err)
+		return exitFailure
+	}
+	// The test cases must at least parse and name real questions.
+	results, err := screening.RunTests(b.script, fsys, "screening_tests")
+	if err != nil {
+		fmt.Fprintln(e.stderr, err)
+		return exitFailure
+	}
+	where := "embedded prompts"
+	if cfg.PromptsDir != "" {
+		where = cfg.PromptsDir
+	}
+	fmt.Fprintf(e.stdout, "%s: OK (script %s: %d questions, %d instruments, %d outcome rules, %d flags; %d test cases)\n",
+		where, b.script.Version, len(b.script.Questions), len(b.script.Instruments), len(b.script.Outcomes), len(b.script.Flags), len(results))
+	if ph := b.clinic.Placeholders(); len(ph) > 0 {
+		fmt.Fprintf(e.stdout, "Still to fill in clinic.yaml (shown to patients as placeholders): %s\n", strings.Join(ph, ", "))
+	}
+	return exitOK
+}

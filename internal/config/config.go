@@ -1,0 +1,154 @@
+// Package config loads intakebot's configuration from the environment and an
+// optional file, applies defaults and validates it. Config is a value passed
+// down from main; nothing here is global.
+package config
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+)
+
+// Config is intakebot's configuration.
+type Config struct {
+	// DataDir holds the database and, by default, the key file and log.
+	DataDir string
+	// PromptsDir overrides the embedded content; "" uses the embedded copy.
+	PromptsDir string
+	// DataKey is the base64 data key. Secret: never logged or printed.
+	DataKey string
+	// KeyFile is used when DataKey is empty.
+	KeyFile string
+	// LogLevel is debug, info, warn or error.
+	LogLevel string
+	// LogFile receives logs; "" means standard error, except for the
+	// interactive chat, which logs to DataDir/intakebot.log so logs do not
+	// interleave with the conversation.
+	LogFile string
+}
+
+// Variables lists the environment variables Load reads, for help text.
+var Variables = []struct{ Name, Help string }{
+	{"INTAKEBOT_CONFIG", "a file of NAME=value lines with any of the variables below; the environment wins"},
+	{"INTAKEBOT_DATA_DIR", "data directory (database, key file, chat log); default " + DefaultDataDir()},
+	{"INTAKEBOT_PROMPTS_DIR", "directory overriding the embedded prompts/ content"},
+	{"INTAKEBOT_DATA_KEY", "base64 32-byte data key; overrides the key file"},
+	{"INTAKEBOT_KEY_FILE", "key file; default DATA_DIR/data.key"},
+	{"INTAKEBOT_LOG_LEVEL", "debug, info (default), warn or error"},
+	{"INTAKEBOT_LOG_FILE", "log file; default standard error (the chat logs to DATA_DIR/intakebot.log)"},
+}
+
+// Load reads the configuration: the file named by INTAKEBOT_CONFIG if set,
+// then the environment, which overrides the file.
+func Load(getenv func(string) string) (Config, error) {
+	vals := map[string]string{}
+	if path := getenv("INTAKEBOT_CONFIG"); path != "" {
+		fv, err := readFile(path)
+		if err != nil {
+			return Config{}, err
+		}
+		vals = fv
+	}
+	get := func(k string) string {
+		if v := getenv(k); v != "" {
+			return v
+		}
+		return vals[k]
+	}
+	c := Config{
+		DataDir:    get("INTAKEBOT_DATA_DIR"),
+		PromptsDir: get("INTAKEBOT_PROMPTS_DIR"),
+		DataKey:    get("INTAKEBOT_DATA_KEY"),
+		KeyFile:    get("INTAKEBOT_KEY_FILE"),
+		LogLevel:   get("INTAKEBOT_LOG_LEVEL"),
+		LogFile:    get("INTAKEBOT_LOG_FILE"),
+	}
+	return c, nil
+}
+
+func readFile(path string) (map[string]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("config file: %w", err)
+	}
+	defer f.Close()
+	known := map[string]bool{}
+	for _, v := range Variables {
+		known[v.Name] = true
+	}
+	out := map[string]string{}
+	sc := bufio.NewScanner(f)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		k, v = strings.TrimSpace(k), strings.Trim(strings.TrimSpace(v), `"'`)
+		switch {
+		case !ok:
+			return nil, fmt.Errorf("%s:%d: want NAME=value", path, n)
+		case !known[k]:
+			return nil, fmt.Errorf("%s:%d: unknown setting %q", path, n, k)
+		}
+		out[k] = v
+	}
+	return out, sc.Err()
+}
+
+// WithDefaults fills in defaults for empty fields.
+func (c Config) WithDefaults() Config {
+	if c.DataDir == "" {
+		c.DataDir = DefaultDataDir()
+	}
+	if c.KeyFile == "" {
+		c.KeyFile = filepath.Join(c.DataDir, "data.key")
+	}
+	if c.LogLevel == "" {
+		c.LogLevel = "info"
+	}
+	return c
+}
+
+// Validate reports every problem with the configuration.
+func (c Config) Validate() error {
+	var errs []error
+	if c.DataDir == "" {
+		errs = append(errs, errors.New("INTAKEBOT_DATA_DIR is empty"))
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("INTAKEBOT_LOG_LEVEL %q: use debug, info, warn or error", c.LogLevel))
+	}
+	if c.PromptsDir != "" {
+		if fi, err := os.Stat(c.PromptsDir); err != nil || !fi.IsDir() {
+			errs = append(errs, fmt.Errorf("INTAKEBOT_PROMPTS_DIR %q is not a directory", c.PromptsDir))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// DBPath is the SQLite database file.
+func (c Config) DBPath() string { return filepath.Join(c.DataDir, "intakebot.db") }
+
+// DefaultDataDir is the per-user data directory: $XDG_DATA_HOME/intakebot,
+// ~/.local/share/intakebot, or the OS's user config directory elsewhere.
+func DefaultDataDir() string {
+	if d := os.Getenv("XDG_DATA_HOME"); d != "" {
+		return filepath.Join(d, "intakebot")
+	}
+	if runtime.GOOS != "windows" && runtime.GOOS != "darwin" {
+		if home, err := os.UserHomeDir(); err == nil {
+			return filepath.Join(home, ".local", "share", "intakebot")
+		}
+	}
+	if d, err := os.UserConfigDir(); err == nil {
+		return filepath.Join(d, "intakebot")
+	}
+	return ".intakebot"
+}

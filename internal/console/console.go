@@ -1,0 +1,159 @@
+// Package console is the terminal adapter: it reads what a patient types,
+// hands each line to the engine as a Turn and prints the replies, either for
+// people (numbered choices) or as JSON lines for programs.
+//
+// It imports only internal/intake and the standard library.
+package console
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/intakebot/intakebot/internal/intake"
+)
+
+// Channel is the channel name of console patients.
+const Channel = "console"
+
+// Handler is the engine as the console sees it.
+type Handler interface {
+	Greet(ctx context.Context, channel, userID string) ([]intake.Reply, error)
+	Handle(ctx context.Context, t intake.Turn) ([]intake.Reply, error)
+}
+
+// Chat runs one patient's conversation on a terminal or pipe.
+type Chat struct {
+	Handler Handler
+	User    string
+	JSON    bool
+	In      io.Reader
+	Out     io.Writer
+	Log     *slog.Logger
+	Now     func() time.Time
+	// Fallback is shown when the engine fails, so the patient is never left
+	// without an answer (and always has the crisis numbers).
+	Fallback string
+}
+
+// Run greets the patient (resuming a pending screening) and then handles one
+// line at a time until the input ends or ctx is done.
+func (c *Chat) Run(ctx context.Context) error {
+	if c.Log == nil {
+		c.Log = slog.Default()
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	out := bufio.NewWriter(c.Out)
+	defer out.Flush()
+	replies, err := c.Handler.Greet(ctx, Channel, c.User)
+	c.show(out, replies, err)
+	lines := bufio.NewScanner(c.In)
+	lines.Buffer(make([]byte, 64*1024), 1024*1024)
+	n := 0
+	for {
+		if !c.JSON {
+			fmt.Fprint(out, "> ")
+		}
+		if err := out.Flush(); err != nil {
+			return err
+		}
+		if !lines.Scan() {
+			if !c.JSON {
+				fmt.Fprintln(out)
+			}
+			return lines.Err()
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		text := lines.Text()
+		if strings.TrimSpace(text) == "" {
+			continue
+		}
+		n++
+		turn := intake.Turn{Channel: Channel, UserID: c.User, EventID: fmt.Sprintf("console-%d-%d", c.Now().UnixNano(), n), Text: text, At: c.Now()}
+		replies, err := c.Handler.Handle(ctx, turn)
+		c.show(out, replies, err)
+	}
+}
+
+func (c *Chat) show(out io.Writer, replies []intake.Reply, err error) {
+	for _, r := range replies {
+		if c.JSON {
+			writeJSON(out, r)
+		} else {
+			writeHuman(out, r)
+		}
+	}
+	if err != nil {
+		c.Log.Error("handle turn", slog.Any("err", err))
+		r := intake.Reply{Kind: intake.ReplyMessage, Text: c.Fallback}
+		if c.JSON {
+			writeJSON(out, r)
+		} else {
+			writeHuman(out, r)
+		}
+	}
+}
+
+// JSONReply is the JSON-lines form of a reply.
+type JSONReply struct {
+	Type     string          `json:"type"`
+	Question string          `json:"question,omitempty"`
+	Text     string          `json:"text,omitempty"`
+	Choices  []intake.Choice `json:"choices,omitempty"`
+	Multiple bool            `json:"multiple,omitempty"`
+	Optional bool            `json:"optional,omitempty"`
+	Step     int             `json:"step,omitempty"`
+	OfAbout  int             `json:"of_about,omitempty"`
+	Outcome  string          `json:"outcome,omitempty"`
+	Priority string          `json:"priority,omitempty"`
+	CaseID   string          `json:"case_id,omitempty"`
+}
+
+func writeJSON(out io.Writer, r intake.Reply) {
+	j := JSONReply{Type: string(r.Kind), Text: r.Text}
+	switch r.Kind {
+	case intake.ReplyQuestion:
+		j.Question, j.Choices, j.Multiple, j.Optional, j.Step, j.OfAbout = r.QuestionID, r.Choices, r.Multiple, r.Optional, r.Step, r.StepsAbout
+	case intake.ReplyOutcome:
+		j.Outcome, j.Priority, j.CaseID = r.Outcome, string(r.Priority), r.CaseID
+	}
+	b, _ := json.Marshal(j)
+	fmt.Fprintf(out, "%s\n", b)
+}
+
+func writeHuman(out io.Writer, r intake.Reply) {
+	switch r.Kind {
+	case intake.ReplyOutcome:
+		return // its message came just before
+	case intake.ReplyQuestion:
+		if r.Step > 0 {
+			fmt.Fprintf(out, "\n(question %d of about %d)\n", r.Step, r.StepsAbout)
+		}
+	default:
+		fmt.Fprintln(out)
+	}
+	fmt.Fprintln(out, r.Text)
+	for i, ch := range r.Choices {
+		fmt.Fprintf(out, "  %d. %s\n", i+1, ch.Label)
+	}
+	if r.Kind == intake.ReplyQuestion {
+		switch {
+		case r.Multiple:
+			fmt.Fprintln(out, "Type one or more numbers separated by commas (for example 1, 3).")
+		case len(r.Choices) > 0:
+			fmt.Fprintln(out, "Type a number, or the answer itself.")
+		}
+		if r.Optional {
+			fmt.Fprintln(out, `Type "skip" to leave this out.`)
+		}
+	}
+}
