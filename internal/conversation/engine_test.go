@@ -1,10 +1,12 @@
 package conversation_test
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -186,6 +188,17 @@ func TestFullScreeningOpensACaseWithItsOutbox(t *testing.T) {
 	}
 	if n := h.count("SELECT COUNT(*) FROM outbox WHERE case_id = ? AND kind = 'case_opened'", c.ID); n != 1 {
 		t.Errorf("outbox events = %d, want 1", n)
+	}
+	// Nothing the patient typed is on disk in plaintext, in the database or
+	// its WAL.
+	files, _ := filepath.Glob(h.path + "*")
+	for _, f := range files {
+		b, _ := os.ReadFile(f)
+		for _, secret := range []string{"555-123-4567", "I work nights", "review_bipolar", "chronic_pain", "three_plus"} {
+			if bytes.Contains(b, []byte(secret)) {
+				t.Errorf("%s holds %q in plaintext", filepath.Base(f), secret)
+			}
+		}
 	}
 	// Finished: the next message does not reopen the screening.
 	if r := h.say("hello"); pending(r) != "" {
