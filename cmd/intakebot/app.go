@@ -32,6 +32,31 @@ func (c *common) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.prompts, "prompts", "", "content `dir` overriding the embedded prompts/ (env INTAKEBOT_PROMPTS_DIR)")
 }
 
+// newFlags returns a command's flag set with the common flags and a usage
+// text printed before the flag defaults.
+func newFlags(name, usage string, c *common) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	c.register(fs)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "%s\n\n", usage)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// setup parses args and loads the configuration. When ok is false the
+// command must return code (help was shown, or a usage or config error).
+func (c *common) setup(fs *flag.FlagSet, e env, args []string) (cfg config.Config, code int, ok bool) {
+	if code, ok := parse(fs, e, args); !ok {
+		return cfg, code, false
+	}
+	cfg, err := c.loadConfig(e)
+	if err != nil {
+		return cfg, fail(e, err), false
+	}
+	return cfg, 0, true
+}
+
 // loadConfig reads the environment (and config file) and applies the flags.
 func (c *common) loadConfig(e env) (config.Config, error) {
 	cfg, err := config.Load(e.getenv)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"os/user"
 	"path/filepath"
 
@@ -13,24 +12,13 @@ import (
 const fallbackReply = "Sorry, something went wrong on our side. Your answers so far are saved; please try again in a moment. If you are in crisis, call or text 988, or call 911."
 
 func runChat(ctx context.Context, e env, args []string) int {
-	fs := flag.NewFlagSet("chat", flag.ContinueOnError)
 	var c common
-	c.register(fs)
+	fs := newFlags("chat", "Usage: intakebot chat [--user NAME] [--json] [--data DIR] [--prompts DIR]\n\nTalk to the bot as a patient. Commands in the chat: /screen, /restart, /cancel, /help.", &c)
 	userName := fs.String("user", defaultUser(), "patient `name`; the same name resumes a pending screening")
 	jsonOut := fs.Bool("json", false, "read one line per turn from stdin and write one JSON object per bot message")
-	fs.Usage = func() {
-		w := fs.Output()
-		println := func(s string) { _, _ = w.Write([]byte(s + "\n")) }
-		println("Usage: intakebot chat [--user NAME] [--json] [--data DIR] [--prompts DIR]")
-		println("\nTalk to the bot as a patient. Commands in the chat: /screen, /restart, /cancel, /help.\n")
-		fs.PrintDefaults()
-	}
-	if code, ok := parse(fs, e, args); !ok {
+	cfg, code, ok := c.setup(fs, e, args)
+	if !ok {
 		return code
-	}
-	cfg, err := c.loadConfig(e)
-	if err != nil {
-		return fail(e, err)
 	}
 	b, err := loadContent(contentFS(cfg))
 	if err != nil {

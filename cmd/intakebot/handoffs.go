@@ -3,15 +3,16 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"os/user"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/intakebot/intakebot/internal/config"
 	"github.com/intakebot/intakebot/internal/intake"
 	"github.com/intakebot/intakebot/internal/screening"
+	"github.com/intakebot/intakebot/internal/store/sqlite"
 )
 
 func runHandoffs(ctx context.Context, e env, args []string) int {
@@ -60,12 +61,12 @@ func toJSON(c intake.Case, details bool) caseJSON {
 }
 
 func handoffsList(ctx context.Context, e env, args []string) int {
-	fs := flag.NewFlagSet("handoffs list", flag.ContinueOnError)
 	var c common
-	c.register(fs)
+	fs := newFlags("handoffs list", "Usage: intakebot handoffs list [--status open|claimed|closed] [--json]", &c)
 	status := fs.String("status", "", "only cases with this `status`: open, claimed or closed")
 	jsonOut := fs.Bool("json", false, "print JSON")
-	if code, ok := parse(fs, e, args); !ok {
+	cfg, code, ok := c.setup(fs, e, args)
+	if !ok {
 		return code
 	}
 	switch intake.CaseStatus(*status) {
@@ -74,9 +75,9 @@ func handoffsList(ctx context.Context, e env, args []string) int {
 		fmt.Fprintf(e.stderr, "intakebot handoffs list: --status %q: use open, claimed or closed\n", *status)
 		return exitUsage
 	}
-	st, b, code := staffStore(ctx, e, c)
-	if st == nil {
-		return code
+	st, _, err := staffStore(ctx, e, cfg)
+	if err != nil {
+		return fail(e, err)
 	}
 	defer st.Close()
 	cases, err := st.Cases(ctx, intake.CaseFilter{Status: intake.CaseStatus(*status)})
@@ -100,25 +101,24 @@ func handoffsList(ctx context.Context, e env, args []string) int {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\n", cs.ID, cs.Priority, cs.Outcome, cs.Status, age(time.Since(cs.CreatedAt)), orDash(cs.Contact.Method), len(cs.Flags))
 	}
 	tw.Flush()
-	_ = b
 	return exitOK
 }
 
 func handoffsShow(ctx context.Context, e env, args []string) int {
-	fs := flag.NewFlagSet("handoffs show", flag.ContinueOnError)
 	var c common
-	c.register(fs)
+	fs := newFlags("handoffs show", "Usage: intakebot handoffs show [--json] ID\n\nShow one case in full (decrypted). Every view is written to the audit log.", &c)
 	jsonOut := fs.Bool("json", false, "print JSON")
-	if code, ok := parse(fs, e, args); !ok {
+	cfg, code, ok := c.setup(fs, e, args)
+	if !ok {
 		return code
 	}
 	if fs.NArg() != 1 {
-		fmt.Fprintln(e.stderr, "Usage: intakebot handoffs show [--json] ID")
+		fs.Usage()
 		return exitUsage
 	}
-	st, script, code := staffStore(ctx, e, c)
-	if st == nil {
-		return code
+	st, script, err := staffStore(ctx, e, cfg)
+	if err != nil {
+		return fail(e, err)
 	}
 	defer st.Close()
 	cs, err := st.Case(ctx, fs.Arg(0))
@@ -172,17 +172,17 @@ func flagLabels(s *screening.Script, flags []string) []string {
 }
 
 func runAudit(ctx context.Context, e env, args []string) int {
-	fs := flag.NewFlagSet("audit", flag.ContinueOnError)
 	var c common
-	c.register(fs)
+	fs := newFlags("audit", "Usage: intakebot audit [--case ID] [--json]\n\nPrint the append-only audit log: who viewed or acted on which case, and when.", &c)
 	caseID := fs.String("case", "", "only rows for this case `ID`")
 	jsonOut := fs.Bool("json", false, "print JSON")
-	if code, ok := parse(fs, e, args); !ok {
+	cfg, code, ok := c.setup(fs, e, args)
+	if !ok {
 		return code
 	}
-	st, _, code := staffStore(ctx, e, c)
-	if st == nil {
-		return code
+	st, _, err := staffStore(ctx, e, cfg)
+	if err != nil {
+		return fail(e, err)
 	}
 	defer st.Close()
 	rows, err := st.AuditLog(ctx, strings.ToUpper(*caseID))
@@ -204,30 +204,20 @@ func runAudit(ctx context.Context, e env, args []string) int {
 	return exitOK
 }
 
-// staffStore opens an existing database for a staff command. The script is
-// loaded for labels; a broken script does not stop staff reading cases.
-func staffStore(ctx context.Context, e env, c common) (st interface {
-	Close() error
-	Cases(context.Context, intake.CaseFilter) ([]intake.Case, error)
-	Case(context.Context, string) (intake.Case, error)
-	Audit(context.Context, intake.AuditEntry) error
-	AuditLog(context.Context, string) ([]intake.AuditEntry, error)
-}, script *screening.Script, code int) {
-	cfg, err := c.loadConfig(e)
+// staffStore opens an existing database for a staff command, logging to
+// standard error. The script is loaded for labels only: a broken script does
+// not stop staff reading cases.
+func staffStore(ctx context.Context, e env, cfg config.Config) (*sqlite.Store, *screening.Script, error) {
+	log, _, err := newLogger(cfg, "")
 	if err != nil {
-		return nil, nil, fail(e, err)
+		return nil, nil, err
 	}
-	log, closer, err := newLogger(cfg, "")
+	st, err := openStore(ctx, e, cfg, false, log)
 	if err != nil {
-		return nil, nil, fail(e, err)
+		return nil, nil, err
 	}
-	_ = closer
-	s, err := openStore(ctx, e, cfg, false, log)
-	if err != nil {
-		return nil, nil, fail(e, err)
-	}
-	script, _ = screening.Load(contentFS(cfg), "screening.yaml")
-	return s, script, exitOK
+	script, _ := screening.Load(contentFS(cfg), "screening.yaml")
+	return st, script, nil
 }
 
 func writeJSON(e env, v any) int {

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io/fs"
 	"os"
@@ -20,26 +19,17 @@ func runScreen(ctx context.Context, e env, args []string) int {
 	if len(args) > 0 && args[0] == "test" {
 		return runScreenTest(ctx, e, args[1:])
 	}
-	fs := flag.NewFlagSet("screen", flag.ContinueOnError)
 	var c common
-	c.register(fs)
+	fs := newFlags("screen", "Usage: intakebot screen --answers FILE [--json]\n       intakebot screen test [DIR]\n\nScore a complete answer set the way a conversation would, with no database;\nor run the clinic's expected-outcome cases (default: the screening_tests/ of the content).", &c)
 	answersFile := fs.String("answers", "", "`file` mapping question id to answer (YAML or JSON): an option id, a list for multiple choice, a number or text")
 	jsonOut := fs.Bool("json", false, "print the result as JSON")
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "Usage: intakebot screen --answers FILE [--json]\n       intakebot screen test [DIR]\n\nScore a complete answer set the way a conversation would, with no database;\nor run the clinic's expected-outcome cases (default: the screening_tests/ of the content).")
-		fmt.Fprintln(fs.Output())
-		fs.PrintDefaults()
-	}
-	if code, ok := parse(fs, e, args); !ok {
+	cfg, code, ok := c.setup(fs, e, args)
+	if !ok {
 		return code
 	}
 	if *answersFile == "" || fs.NArg() > 0 {
 		fs.Usage()
 		return exitUsage
-	}
-	cfg, err := c.loadConfig(e)
-	if err != nil {
-		return fail(e, err)
 	}
 	script, err := screening.Load(contentFS(cfg), "screening.yaml")
 	if err != nil {
@@ -127,20 +117,11 @@ func printScores(e env, s *screening.Script, scores map[string]intake.Score) {
 }
 
 func runScreenTest(_ context.Context, e env, args []string) int {
-	fset := flag.NewFlagSet("screen test", flag.ContinueOnError)
 	var c common
-	c.register(fset)
-	fset.Usage = func() {
-		fmt.Fprintln(fset.Output(), "Usage: intakebot screen test [--prompts DIR] [DIR]\n\nRun the expected-outcome cases in DIR/*.yaml (default: screening_tests/ of the content)\nagainst the screening script, and report every failure.")
-		fmt.Fprintln(fset.Output())
-		fset.PrintDefaults()
-	}
-	if code, ok := parse(fset, e, args); !ok {
+	fset := newFlags("screen test", "Usage: intakebot screen test [--prompts DIR] [DIR]\n\nRun the expected-outcome cases in DIR/*.yaml (default: screening_tests/ of the content)\nagainst the screening script, and report every failure.", &c)
+	cfg, code, ok := c.setup(fset, e, args)
+	if !ok {
 		return code
-	}
-	cfg, err := c.loadConfig(e)
-	if err != nil {
-		return fail(e, err)
 	}
 	script, err := screening.Load(contentFS(cfg), "screening.yaml")
 	if err != nil {
@@ -175,20 +156,11 @@ func runScreenTest(_ context.Context, e env, args []string) int {
 }
 
 func runCheck(_ context.Context, e env, args []string) int {
-	fs := flag.NewFlagSet("check", flag.ContinueOnError)
 	var c common
-	c.register(fs)
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "Usage: intakebot check [--prompts DIR]\n\nValidate every content file (screening.yaml, safety.yaml, clinic.yaml,\nmessages.yaml, screening_tests/). Exit 1 listing every problem with file:line.")
-		fmt.Fprintln(fs.Output())
-		fs.PrintDefaults()
-	}
-	if code, ok := parse(fs, e, args); !ok {
+	fs := newFlags("check", "Usage: intakebot check [--prompts DIR]\n\nValidate every content file (screening.yaml, safety.yaml, clinic.yaml,\nmessages.yaml, screening_tests/). Exit 1 listing every problem with file:line.", &c)
+	cfg, code, ok := c.setup(fs, e, args)
+	if !ok {
 		return code
-	}
-	cfg, err := c.loadConfig(e)
-	if err != nil {
-		return fail(e, err)
 	}
 	fsys := contentFS(cfg)
 	b, err := loadContent(fsys)
