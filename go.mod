@@ -3,6 +3,7 @@ module github.com/intakebot/intakebot
 go 1.26.8
 
 require (
+	github.com/blevesearch/snowballstem v0.9.0
 	github.com/expr-lang/expr v1.17.8
 	github.com/goccy/go-yaml v1.19.2
 	modernc.org/sqlite v1.62.0

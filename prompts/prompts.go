@@ -1,4 +1,4 @@
-// Package prompts embeds the clinic-editable content: clinic.yaml,
+// Package prompts embeds the clinic-editable content: clinic.yaml, faq/,
 // screening.yaml, screening_tests/, safety.yaml and messages.yaml. A clinic can
 // override all of it with a directory (--prompts DIR).
 //
@@ -11,7 +11,7 @@ import (
 	"os"
 )
 
-//go:embed *.yaml screening_tests
+//go:embed *.yaml screening_tests faq
 var files embed.FS
 
 // Embedded returns the content built into the binary.

@@ -34,6 +34,9 @@ type Clinic struct {
 	Hours           map[string]string `yaml:"hours"`
 	ResponseTime    string            `yaml:"response_time"`
 	CrisisResources []Resource        `yaml:"crisis_resources"`
+	// Policies are the clinic's own answers (prices, referral, fasting...)
+	// quoted by FAQ entries as {{policy "key"}}.
+	Policies map[string]string `yaml:"policies"`
 
 	loc *time.Location
 }
@@ -52,9 +55,10 @@ func IsPlaceholder(s string) bool {
 	return strings.HasPrefix(s, "(") && strings.HasSuffix(s, ")")
 }
 
-// Placeholders lists the clinic fields still to be filled in.
+// Placeholders lists the clinic fields still to be filled in: the basic
+// facts in file order, then hours and policies sorted.
 func (c *Clinic) Placeholders() []string {
-	var out []string
+	var out, more []string
 	for _, f := range []struct{ name, v string }{
 		{"name", c.Name}, {"phone", c.Phone}, {"email", c.Email}, {"website", c.Website},
 		{"address", c.Address}, {"time_zone", c.TimeZone}, {"response_time", c.ResponseTime},
@@ -63,14 +67,18 @@ func (c *Clinic) Placeholders() []string {
 			out = append(out, f.name)
 		}
 	}
-	days := make([]string, 0, len(c.Hours))
 	for d, v := range c.Hours {
 		if IsPlaceholder(v) {
-			days = append(days, "hours."+d)
+			more = append(more, "hours."+d)
 		}
 	}
-	sort.Strings(days)
-	return append(out, days...)
+	for k, v := range c.Policies {
+		if IsPlaceholder(v) {
+			more = append(more, "policies."+k)
+		}
+	}
+	sort.Strings(more)
+	return append(out, more...)
 }
 
 // CrisisText renders the crisis resources as a list, one per line.
@@ -178,7 +186,7 @@ func LoadMessages(fsys fs.FS, name string, c *Clinic) (*Messages, error) {
 var sample = map[string]any{"CaseID": "C-0000000", "ContactMethod": "phone", "Command": "/x", "Reason": "reason"}
 
 func (m *Messages) compile(name, src string) (*template.Template, error) {
-	t, err := template.New(name).Option("missingkey=error").Parse(src)
+	t, err := m.parse(name, src)
 	if err != nil {
 		return nil, fmt.Errorf("template does not parse: %v", err)
 	}
@@ -203,6 +211,21 @@ func (m *Messages) exec(t *template.Template, data map[string]any) (string, erro
 		return "", err
 	}
 	return strings.TrimSpace(b.String()), nil
+}
+
+// parse compiles a template with the functions content may use:
+// {{policy "key"}} quotes one of the clinic's policies and fails on an
+// unknown key, so a typo is caught at load.
+func (m *Messages) parse(name, src string) (*template.Template, error) {
+	return template.New(name).Option("missingkey=error").Funcs(template.FuncMap{
+		"policy": func(key string) (string, error) {
+			v, ok := m.clinic.Policies[key]
+			if !ok {
+				return "", fmt.Errorf("clinic.yaml has no policy %q", key)
+			}
+			return v, nil
+		},
+	}).Parse(src)
 }
 
 // Has reports whether a message exists.
@@ -237,7 +260,7 @@ func (m *Messages) Text(src string) (string, error) {
 	if !strings.Contains(src, "{{") {
 		return strings.TrimSpace(src), nil
 	}
-	t, err := template.New("text").Option("missingkey=error").Parse(src)
+	t, err := m.parse("text", src)
 	if err != nil {
 		return "", err
 	}
