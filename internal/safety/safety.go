@@ -34,7 +34,27 @@ type Lexicon struct {
 	// killing me"); matching text is blanked out before phrases and patterns
 	// are checked.
 	Ignore []string `yaml:"ignore"`
+	// MedicalAdvice lists requests a clinician must answer.
+	MedicalAdvice struct {
+		Words map[string]string `yaml:"words"`
+		Rules []AdviceRule      `yaml:"rules"`
+	} `yaml:"medical_advice"`
 }
+
+// AdviceRule is one kind of medical-advice request and its patterns.
+type AdviceRule struct {
+	Kind     string   `yaml:"kind"`
+	Patterns []string `yaml:"patterns"`
+}
+
+// Advice kinds the shipped lexicon uses.
+const (
+	AdviceDose             = "dose"
+	AdviceMedicationChange = "medication_change"
+	AdviceDiagnosis        = "diagnosis"
+	AdvicePrescription     = "prescription"
+	AdvicePersonalVerdict  = "personal_verdict"
+)
 
 // Detector finds crisis language. It is safe for concurrent use.
 type Detector struct {
@@ -43,6 +63,18 @@ type Detector struct {
 	phrases  []string
 	patterns []*regexp.Regexp
 	ignore   []*regexp.Regexp
+	advice   []advicePattern
+}
+
+type advicePattern struct {
+	kind string
+	re   *regexp.Regexp
+}
+
+// AdviceMatch says a text asks for medical advice, and of which kind.
+type AdviceMatch struct {
+	Kind string // "" when the text is not such a request
+	Rule string // "dose:2", for logs
 }
 
 // Match is a crisis detection. Rule identifies what matched ("phrase:12",
@@ -113,6 +145,32 @@ func compile(doc *content.Doc, lx Lexicon) (*Detector, error) {
 	}
 	d.patterns = re(lx.Patterns, "patterns")
 	d.ignore = re(lx.Ignore, "ignore")
+	wordRef := regexp.MustCompile(`\{([a-z_]+)\}`)
+	for i, rule := range lx.MedicalAdvice.Rules {
+		path := fmt.Sprintf("$.medical_advice.rules[%d]", i)
+		if rule.Kind == "" || len(rule.Patterns) == 0 {
+			ps = append(ps, doc.Problem(path, "a medical_advice rule needs a kind and patterns"))
+			continue
+		}
+		for j, p := range rule.Patterns {
+			ppath := fmt.Sprintf("%s.patterns[%d]", path, j)
+			expanded := wordRef.ReplaceAllStringFunc(p, func(ref string) string {
+				name := ref[1 : len(ref)-1]
+				alts, ok := lx.MedicalAdvice.Words[name]
+				if !ok {
+					ps = append(ps, doc.Problem(ppath, "pattern uses {%s}, which medical_advice.words does not define", name))
+					return ref
+				}
+				return "(?:" + alts + ")"
+			})
+			r, err := regexp.Compile(collapseRegex(strings.ToLower(expanded)))
+			if err != nil {
+				ps = append(ps, doc.Problem(ppath, "pattern does not compile: %v", err))
+				continue
+			}
+			d.advice = append(d.advice, advicePattern{kind: rule.Kind, re: r})
+		}
+	}
 	if len(d.phrases)+len(d.patterns) == 0 {
 		ps = append(ps, doc.Problem("$", "the crisis lexicon has no phrases or patterns"))
 	}
@@ -151,6 +209,21 @@ func (d *Detector) Scan(text string) Match {
 		}
 	}
 	return Match{}
+}
+
+// Advice reports whether text asks for something only a clinician may answer:
+// a dose, a medication change, a diagnosis, a prescription, or a verdict on the
+// patient's own condition.
+func (d *Detector) Advice(text string) AdviceMatch {
+	s := " " + strings.Join(Normalize(text), " ") + " "
+	count := map[string]int{}
+	for _, p := range d.advice {
+		if p.re.MatchString(s) {
+			return AdviceMatch{Kind: p.kind, Rule: fmt.Sprintf("%s:%d", p.kind, count[p.kind])}
+		}
+		count[p.kind]++
+	}
+	return AdviceMatch{}
 }
 
 // correct maps a word within one typo of a fuzzy key word to that word.

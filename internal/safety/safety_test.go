@@ -118,3 +118,53 @@ func FuzzScan(f *testing.F) {
 		_ = safety.Normalize(s)
 	})
 }
+
+// TestMedicalAdvice checks that requests only a clinician may answer are
+// deflected, by kind, and that ordinary questions (side effects,
+// interactions) are not.
+func TestMedicalAdvice(t *testing.T) {
+	d := detector(t)
+	f, err := os.Open("testdata/advice.tsv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	kinds := map[string]int{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		want, text, _ := strings.Cut(line, "\t")
+		got := d.Advice(text)
+		if want == "ok" {
+			if got.Kind != "" {
+				t.Errorf("ordinary question %q deflected as %s (%s)", text, got.Kind, got.Rule)
+			}
+			continue
+		}
+		kinds[want]++
+		if got.Kind != want {
+			t.Errorf("%q: kind %q, want %q", text, got.Kind, want)
+		}
+	}
+	total := 0
+	for _, k := range []string{safety.AdviceDose, safety.AdviceMedicationChange, safety.AdviceDiagnosis, safety.AdvicePrescription, safety.AdvicePersonalVerdict} {
+		if kinds[k] < 4 {
+			t.Errorf("%d %s requests in the table; want at least 4", kinds[k], k)
+		}
+		total += kinds[k]
+	}
+	if total < 25 {
+		t.Errorf("%d deflection cases; want at least 25", total)
+	}
+}
+
+func TestAdviceWordsMustBeDefined(t *testing.T) {
+	src := []byte("phrases: [kill myself]\nmedical_advice:\n  rules:\n    - kind: dose\n      patterns:\n        - 'how much {drugz}'\n")
+	_, err := safety.Parse("s.yaml", src)
+	if err == nil || !strings.Contains(err.Error(), "s.yaml:6: pattern uses {drugz}") {
+		t.Errorf("err = %v", err)
+	}
+}
