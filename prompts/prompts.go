@@ -11,7 +11,7 @@ import (
 	"os"
 )
 
-//go:embed *.yaml screening_tests faq
+//go:embed *.yaml *.md screening_tests faq
 var files embed.FS
 
 // Embedded returns the content built into the binary.

@@ -15,6 +15,9 @@ import (
 	"github.com/intakebot/intakebot/internal/config"
 	"github.com/intakebot/intakebot/internal/content"
 	"github.com/intakebot/intakebot/internal/conversation"
+	"github.com/intakebot/intakebot/internal/faq"
+	"github.com/intakebot/intakebot/internal/intake"
+	"github.com/intakebot/intakebot/internal/llm"
 	"github.com/intakebot/intakebot/internal/safety"
 	"github.com/intakebot/intakebot/internal/screening"
 	"github.com/intakebot/intakebot/internal/seal"
@@ -79,6 +82,9 @@ type bundle struct {
 	safety   *safety.Detector
 	clinic   *clinic.Clinic
 	messages *clinic.Messages
+	kb       *faq.KB
+	index    *faq.Index
+	system   string // the model's system prompt, rendered
 }
 
 // loadContent loads every content file and returns all problems at once.
@@ -97,6 +103,23 @@ func loadContent(fsys fs.FS) (*bundle, error) {
 	} else if b.messages, err = clinic.LoadMessages(fsys, "messages.yaml", b.clinic); err != nil {
 		ps = append(ps, content.AsProblems(err)...)
 	}
+	if b.messages != nil {
+		if b.kb, err = faq.Load(fsys, "faq", b.messages.Text); err != nil {
+			ps = append(ps, content.AsProblems(err)...)
+		}
+		if src, err := fs.ReadFile(fsys, "system.md"); err != nil {
+			ps = append(ps, content.Problem{File: "system.md", Msg: fmt.Sprintf("cannot read: %v", err)})
+		} else if b.system, err = b.messages.Text(string(src)); err != nil {
+			ps = append(ps, content.Problem{File: "system.md", Msg: fmt.Sprintf("does not render: %v", err)})
+		}
+	}
+	syn, err := faq.LoadSynonyms(fsys, "faq/synonyms.yaml")
+	if err != nil {
+		ps = append(ps, content.AsProblems(err)...)
+	}
+	if b.kb != nil {
+		b.index = faq.NewIndex(b.kb, syn)
+	}
 	if b.script != nil && b.messages != nil {
 		if err := conversation.CheckContent(b.script, b.messages); err != nil {
 			ps = append(ps, content.AsProblems(err)...)
@@ -106,6 +129,16 @@ func loadContent(fsys fs.FS) (*bundle, error) {
 		return nil, err
 	}
 	return b, nil
+}
+
+// engine builds the conversation engine, with the model when one is
+// configured.
+func (b *bundle) engine(cfg config.Config, st intake.Store, log *slog.Logger) (*conversation.Engine, error) {
+	ec := conversation.Config{Store: st, Script: b.script, Safety: b.safety, Messages: b.messages, FAQ: b.index, FAQKB: b.kb, Logger: log}
+	if cfg.LLMEnabled() {
+		ec.Model = llm.New(llm.Config{BaseURL: cfg.LLMBaseURL, APIKey: cfg.LLMKey, Model: cfg.LLMModel, Timeout: cfg.LLMTimeout, System: b.system, Logger: log})
+	}
+	return conversation.New(ec)
 }
 
 func newLogger(cfg config.Config, defaultFile string) (*slog.Logger, io.Closer, error) {

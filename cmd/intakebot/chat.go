@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 
 	"github.com/intakebot/intakebot/internal/console"
-	"github.com/intakebot/intakebot/internal/conversation"
 )
 
 const fallbackReply = "Sorry, something went wrong on our side. Your answers so far are saved; please try again in a moment. If you are in crisis, call or text 988, or call 911."
@@ -34,7 +33,7 @@ func runChat(ctx context.Context, e env, args []string) int {
 		return fail(e, err)
 	}
 	defer st.Close()
-	eng, err := conversation.New(conversation.Config{Store: st, Script: b.script, Safety: b.safety, Messages: b.messages, Logger: log})
+	eng, err := b.engine(cfg, st, log)
 	if err != nil {
 		return fail(e, err)
 	}

@@ -157,7 +157,7 @@ func runScreenTest(_ context.Context, e env, args []string) int {
 
 func runCheck(_ context.Context, e env, args []string) int {
 	var c common
-	fs := newFlags("check", "Usage: intakebot check [--prompts DIR]\n\nValidate every content file (screening.yaml, safety.yaml, clinic.yaml,\nmessages.yaml, screening_tests/). Exit 1 listing every problem with file:line.", &c)
+	fs := newFlags("check", "Usage: intakebot check [--prompts DIR]\n\nValidate every content file (screening.yaml, safety.yaml, clinic.yaml,\nmessages.yaml, system.md, faq/, screening_tests/). Exit 1 listing every problem with file:line.", &c)
 	cfg, code, ok := c.setup(fs, e, args)
 	if !ok {
 		return code
@@ -178,8 +178,8 @@ func runCheck(_ context.Context, e env, args []string) int {
 	if cfg.PromptsDir != "" {
 		where = cfg.PromptsDir
 	}
-	fmt.Fprintf(e.stdout, "%s: OK (script %s: %d questions, %d instruments, %d outcome rules, %d flags; %d test cases)\n",
-		where, b.script.Version, len(b.script.Questions), len(b.script.Instruments), len(b.script.Outcomes), len(b.script.Flags), len(results))
+	fmt.Fprintf(e.stdout, "%s: OK (script %s: %d questions, %d instruments, %d outcome rules, %d flags; %d test cases; %d knowledge-base entries)\n",
+		where, b.script.Version, len(b.script.Questions), len(b.script.Instruments), len(b.script.Outcomes), len(b.script.Flags), len(results), len(b.kb.Entries))
 	if ph := b.clinic.Placeholders(); len(ph) > 0 {
 		fmt.Fprintf(e.stdout, "Still to fill in clinic.yaml (shown to patients as placeholders): %s\n", strings.Join(ph, ", "))
 	}

@@ -143,7 +143,9 @@ func LoadClinic(fsys fs.FS, name string) (*Clinic, error) {
 var requiredMessages = []string{
 	"welcome", "help", "unknown_command", "idle", "screening_start", "screening_resume",
 	"screening_restart", "screening_cancelled", "no_screening", "screening_paused",
-	"invalid_answer", "crisis", "crisis_pause_offer", "stale_answer",
+	"invalid_answer", "crisis", "crisis_pause_offer", "stale_answer", "faq_source", "disclaimer",
+	"faq_unknown", "faq_offtopic", "deflect", "deflect_offer", "staff_requested", "staff_already_requested",
+	"back_to_screening",
 }
 
 // Messages is the bot's copy, compiled.
@@ -183,7 +185,8 @@ func LoadMessages(fsys fs.FS, name string, c *Clinic) (*Messages, error) {
 	return m, nil
 }
 
-var sample = map[string]any{"CaseID": "C-0000000", "ContactMethod": "phone", "Command": "/x", "Reason": "reason"}
+var sample = map[string]any{"CaseID": "C-0000000", "ContactMethod": "phone", "Command": "/x", "Reason": "reason",
+	"Title": "Title", "Kind": "dose", "General": true}
 
 func (m *Messages) compile(name, src string) (*template.Template, error) {
 	t, err := m.parse(name, src)

@@ -7,10 +7,12 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"time"
 )
 
 // Config is intakebot's configuration.
@@ -29,7 +31,16 @@ type Config struct {
 	// interactive chat, which logs to DataDir/intakebot.log so logs do not
 	// interleave with the conversation.
 	LogFile string
+	// The optional language model (any OpenAI-compatible server). It is used
+	// when LLMBaseURL or LLMKey is set; it only rephrases approved answers.
+	LLMBaseURL string
+	LLMKey     string // secret
+	LLMModel   string
+	LLMTimeout time.Duration
 }
+
+// LLMEnabled reports whether a model is configured.
+func (c Config) LLMEnabled() bool { return c.LLMBaseURL != "" || c.LLMKey != "" }
 
 // Variables lists the environment variables Load reads, for help text.
 var Variables = []struct{ Name, Help string }{
@@ -40,6 +51,10 @@ var Variables = []struct{ Name, Help string }{
 	{"INTAKEBOT_KEY_FILE", "key file; default DATA_DIR/data.key"},
 	{"INTAKEBOT_LOG_LEVEL", "debug, info (default), warn or error"},
 	{"INTAKEBOT_LOG_FILE", "log file; default standard error (the chat logs to DATA_DIR/intakebot.log)"},
+	{"INTAKEBOT_LLM_BASE_URL", "OpenAI-compatible server, e.g. http://127.0.0.1:11434/v1; with OPENAI_API_KEY, enables the model"},
+	{"OPENAI_API_KEY", "API key for the model server (secret; never logged)"},
+	{"INTAKEBOT_LLM_MODEL", "model name; default gpt-4o-mini"},
+	{"INTAKEBOT_LLM_TIMEOUT", "deadline for one model answer, retry included; default 8s"},
 }
 
 // Load reads the configuration: the file named by INTAKEBOT_CONFIG if set,
@@ -66,6 +81,16 @@ func Load(getenv func(string) string) (Config, error) {
 		KeyFile:    get("INTAKEBOT_KEY_FILE"),
 		LogLevel:   get("INTAKEBOT_LOG_LEVEL"),
 		LogFile:    get("INTAKEBOT_LOG_FILE"),
+		LLMBaseURL: get("INTAKEBOT_LLM_BASE_URL"),
+		LLMKey:     get("OPENAI_API_KEY"),
+		LLMModel:   get("INTAKEBOT_LLM_MODEL"),
+	}
+	if v := get("INTAKEBOT_LLM_TIMEOUT"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return c, fmt.Errorf("INTAKEBOT_LLM_TIMEOUT %q: use a duration such as 8s", v)
+		}
+		c.LLMTimeout = d
 	}
 	return c, nil
 }
@@ -111,6 +136,12 @@ func (c Config) WithDefaults() Config {
 	if c.LogLevel == "" {
 		c.LogLevel = "info"
 	}
+	if c.LLMModel == "" {
+		c.LLMModel = "gpt-4o-mini"
+	}
+	if c.LLMTimeout == 0 {
+		c.LLMTimeout = 8 * time.Second
+	}
 	return c
 }
 
@@ -124,6 +155,11 @@ func (c Config) Validate() error {
 	case "debug", "info", "warn", "error":
 	default:
 		errs = append(errs, fmt.Errorf("INTAKEBOT_LOG_LEVEL %q: use debug, info, warn or error", c.LogLevel))
+	}
+	if c.LLMBaseURL != "" {
+		if u, err := url.Parse(c.LLMBaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("INTAKEBOT_LLM_BASE_URL %q: want an http(s) URL such as http://127.0.0.1:11434/v1", c.LLMBaseURL))
+		}
 	}
 	if c.PromptsDir != "" {
 		if fi, err := os.Stat(c.PromptsDir); err != nil || !fi.IsDir() {

@@ -10,6 +10,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/intakebot/intakebot/internal/clinic"
 	"github.com/intakebot/intakebot/internal/content"
+	"github.com/intakebot/intakebot/internal/faq"
 	"github.com/intakebot/intakebot/internal/intake"
 	"github.com/intakebot/intakebot/internal/safety"
 	"github.com/intakebot/intakebot/internal/screening"
@@ -38,8 +40,14 @@ type Config struct {
 	Script   *screening.Script
 	Safety   *safety.Detector
 	Messages *clinic.Messages
-	Logger   *slog.Logger     // nil: slog.Default()
-	Now      func() time.Time // nil: time.Now
+	// FAQ answers questions; nil means no knowledge base (every question is
+	// "unknown" and offered to staff).
+	FAQ   *faq.Index
+	FAQKB *faq.KB
+	// Model, when set, rephrases approved answers; nil means offline.
+	Model  Model
+	Logger *slog.Logger     // nil: slog.Default()
+	Now    func() time.Time // nil: time.Now
 }
 
 // Engine handles turns. It is safe for concurrent use across patients; turns
@@ -49,6 +57,9 @@ type Engine struct {
 	script *screening.Script
 	safety *safety.Detector
 	msgs   *clinic.Messages
+	faq    *faq.Index
+	faqKB  *faq.KB
+	model  Model
 	log    *slog.Logger
 	now    func() time.Time
 }
@@ -56,7 +67,10 @@ type Engine struct {
 // New checks that the content fits together (every outcome's message exists,
 // every question's text renders) and returns an engine.
 func New(cfg Config) (*Engine, error) {
-	e := &Engine{store: cfg.Store, script: cfg.Script, safety: cfg.Safety, msgs: cfg.Messages, log: cfg.Logger, now: cfg.Now}
+	e := &Engine{store: cfg.Store, script: cfg.Script, safety: cfg.Safety, msgs: cfg.Messages, faq: cfg.FAQ, faqKB: cfg.FAQKB, model: cfg.Model, log: cfg.Logger, now: cfg.Now}
+	if e.model != nil && e.faqKB == nil {
+		return nil, errors.New("a model needs the knowledge base (FAQKB)")
+	}
 	if e.log == nil {
 		e.log = slog.Default()
 	}
@@ -114,10 +128,25 @@ func (e *Engine) Handle(ctx context.Context, t intake.Turn) ([]intake.Reply, err
 		return append(out, r...), err
 	}
 
-	// 3. The screening, when one is in progress.
+	// 3. The screening, when one is in progress; otherwise questions.
 	sess, err := e.store.ActiveSession(ctx, p.ID)
+	active := err == nil
+	if err != nil && intake.ErrorCode(err) != intake.ENOTFOUND {
+		return nil, fmt.Errorf("session: %w", err)
+	}
+	// A request for a person, from anywhere; a screening in progress then
+	// goes on where it was.
+	if t.QuestionID == "" && IsStaffRequest(t.Text) {
+		r, err := e.requestStaff(ctx, log, p)
+		if err != nil || !active || sess.Paused {
+			return append(append(out, r...), e.pausedReminder(active && sess.Paused)...), err
+		}
+		r = append(r, e.message("back_to_screening", nil))
+		q, err := e.advance(ctx, log, p, sess, false)
+		return append(append(out, r...), q...), err
+	}
 	switch {
-	case intake.ErrorCode(err) == intake.ENOTFOUND:
+	case !active:
 		if t.QuestionID != "" {
 			return append(out, e.message("stale_answer", nil)), nil
 		}
@@ -125,18 +154,34 @@ func (e *Engine) Handle(ctx context.Context, t intake.Turn) ([]intake.Reply, err
 			r, err := e.start(ctx, log, p, "screening_start")
 			return append(out, r...), err
 		}
-		if p.New {
-			return out, nil
+		if strings.TrimSpace(t.Text) == "" {
+			if p.New {
+				return out, nil
+			}
+			return append(out, e.message("idle", nil)), nil
 		}
-		return append(out, e.message("idle", nil)), nil
-	case err != nil:
-		return nil, fmt.Errorf("session: %w", err)
+		return append(out, e.answerReply(e.respond(ctx, log, t.Text))), nil
 	}
 	if sess.Paused && t.QuestionID == "" {
-		return append(out, e.message("screening_paused", nil)), nil
+		a := e.respond(ctx, log, t.Text)
+		if a.Kind == KindOffTopic || a.Kind == KindUnknown {
+			return append(out, e.message("screening_paused", nil)), nil
+		}
+		return append(out, e.answerReply(a), e.message("screening_paused", nil)), nil
 	}
 	r, err := e.answer(ctx, log, p, sess, t)
 	return append(out, r...), err
+}
+
+func (e *Engine) pausedReminder(paused bool) []intake.Reply {
+	if !paused {
+		return nil
+	}
+	return []intake.Reply{e.message("screening_paused", nil)}
+}
+
+func (e *Engine) answerReply(a Answer) intake.Reply {
+	return intake.Reply{Kind: intake.ReplyMessage, Text: a.Text}
 }
 
 // startWords start the screening when none is in progress: the welcome
@@ -180,6 +225,8 @@ func (e *Engine) command(ctx context.Context, log *slog.Logger, p intake.Patient
 		return e.start(ctx, log, p, "screening_restart")
 	case "/cancel", "/stop":
 		return e.cancel(ctx, log, p)
+	case "/staff", "/human", "/contact":
+		return e.requestStaff(ctx, log, p)
 	}
 	return []intake.Reply{e.message("unknown_command", map[string]any{"Command": cmd})}, nil
 }
@@ -280,6 +327,14 @@ func (e *Engine) answer(ctx context.Context, log *slog.Logger, p intake.Patient,
 		a, err = q.FromChoices(t.ChoiceIDs, e.now())
 	} else {
 		a, err = q.ParseText(t.Text, e.now())
+	}
+	// A question typed instead of an answer is answered, then the pending
+	// question is asked again. A free-text question takes any text as its
+	// answer unless it reads as a question we can answer.
+	if t.QuestionID == "" && (err != nil || q.Kind == screening.KindText) && looksLikeQuestion(t.Text) {
+		if a := e.respond(ctx, log, t.Text); a.Kind == KindAnswer || a.Kind == KindDeflect || (err != nil && a.Kind == KindUnknown) {
+			return []intake.Reply{e.answerReply(a), e.message("back_to_screening", nil), e.question(step, false)}, nil
+		}
 	}
 	if intake.ErrorCode(err) == intake.EINVALID {
 		out := []intake.Reply{e.message("invalid_answer", map[string]any{"Reason": intake.ErrorMessage(err)})}

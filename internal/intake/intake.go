@@ -248,3 +248,16 @@ type Store interface {
 	// AuditLog lists audit rows, oldest first; caseID "" lists all.
 	AuditLog(ctx context.Context, caseID string) ([]AuditEntry, error)
 }
+
+// Passage is approved text handed to a language model to rephrase.
+type Passage struct {
+	ID    string
+	Title string
+	Text  string
+}
+
+// Grounded is a model's answer built only from the passages it was given.
+type Grounded struct {
+	Text    string
+	Sources []string // passage ids, best first
+}

@@ -1,0 +1,195 @@
+package conversation
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/intakebot/intakebot/internal/faq"
+	"github.com/intakebot/intakebot/internal/intake"
+	"github.com/intakebot/intakebot/internal/safety"
+)
+
+// Model rephrases approved passages into an answer (internal/llm implements
+// it). It is only ever asked to rephrase: crisis and medical-advice decisions
+// are made before it is called, by deterministic code.
+type Model interface {
+	Answer(ctx context.Context, question string, passages []intake.Passage) (intake.Grounded, error)
+}
+
+// Answer kinds, as `intakebot ask --json` reports them.
+const (
+	KindAnswer   = "answer"
+	KindUnknown  = "unknown"
+	KindOffTopic = "offtopic"
+	KindDeflect  = "deflect"
+	KindCrisis   = "crisis"
+)
+
+// Answer is the engine's reply to a free-text question.
+type Answer struct {
+	Kind    string
+	Text    string
+	Sources []string // knowledge-base entry ids, best first
+	Score   float64  // retrieval confidence of the best entry
+	// Advice is the kind of medical-advice request, for deflections.
+	Advice string
+	// Rephrased is set when a model rephrased the approved text.
+	Rephrased bool
+}
+
+// OutcomeRequested is the outcome of a case opened because the patient asked
+// to talk to staff.
+const OutcomeRequested = "requested"
+
+// staffRequest recognises a request to talk to a person. It is routing, not
+// clinical content, so it lives here rather than in the clinic's files.
+var staffRequest = regexp.MustCompile(`(?i)\b(talk|speak|chat)( to| with) (a |an |some |the |your )?(real |actual |live )?(person|human|someone|somebody|staff|nurse|doctor|clinician|people|team|receptionist)\b` +
+	`|\b(call|ring|phone|contact) me( back)?\b|\breal person\b|\bconnect me (to|with)\b|^\s*(human|agent|operator|representative|a person|person)\s*[.!?]*\s*$`)
+
+// IsStaffRequest reports whether text asks for a person.
+func IsStaffRequest(text string) bool { return staffRequest.MatchString(text) }
+
+// Ask answers one free-text question with no patient and no session: the
+// crisis scan, then medical-advice deflection, then retrieval (and the model,
+// when one is configured). Nothing is stored.
+func (e *Engine) Ask(ctx context.Context, question string) Answer {
+	if m := e.safety.Scan(question); m.Crisis {
+		e.log.Warn("crisis language detected", slog.String("rule", m.Rule))
+		return Answer{Kind: KindCrisis, Text: e.msgs.Render("crisis", nil)}
+	}
+	return e.respond(ctx, e.log, question)
+}
+
+// respond answers a question that is not crisis language.
+func (e *Engine) respond(ctx context.Context, log *slog.Logger, question string) Answer {
+	if adv := e.safety.Advice(question); adv.Kind != "" {
+		log.Info("medical advice deflected", slog.String("rule", adv.Rule))
+		return e.deflect(question, adv)
+	}
+	if e.faq == nil {
+		return Answer{Kind: KindUnknown, Text: e.msgs.Render("faq_unknown", nil)}
+	}
+	v := e.faq.Decide(question)
+	a := Answer{Kind: v.Kind, Score: v.Score}
+	switch v.Kind {
+	case faq.KindOffTopic:
+		a.Text = e.msgs.Render("faq_offtopic", nil)
+		return a
+	case faq.KindUnknown:
+		a.Text = e.msgs.Render("faq_unknown", nil)
+		return a
+	}
+	best := v.Best()
+	a.Sources = []string{best.ID}
+	a.Text = e.approved(best)
+	if e.model != nil {
+		if g, ok := e.rephrase(ctx, log, question, v); ok {
+			a.Text, a.Sources, a.Rephrased = e.withSources(g), g.Sources, true
+		}
+	}
+	return a
+}
+
+// approved is an entry's text as the patient sees it: the body, where it
+// came from, and the disclaimer.
+func (e *Engine) approved(en *faq.Entry) string {
+	return en.Body + "\n\n" + e.msgs.Render("faq_source", map[string]any{"Title": en.Title}) + "\n" + e.msgs.Render("disclaimer", nil)
+}
+
+func (e *Engine) withSources(g intake.Grounded) string {
+	titles := make([]string, 0, len(g.Sources))
+	for _, id := range g.Sources {
+		if en := e.faqKB.Entry(id); en != nil {
+			titles = append(titles, en.Title)
+		}
+	}
+	return g.Text + "\n\n" + e.msgs.Render("faq_source", map[string]any{"Title": strings.Join(titles, "; ")}) + "\n" + e.msgs.Render("disclaimer", nil)
+}
+
+// rephrase asks the model to answer from the retrieved passages. Any failure
+// is logged by reason (never with text) and the approved answer stands.
+func (e *Engine) rephrase(ctx context.Context, log *slog.Logger, question string, v faq.Verdict) (intake.Grounded, bool) {
+	var passages []intake.Passage
+	for _, h := range v.Hits {
+		if h.Score >= faq.Threshold/2 {
+			passages = append(passages, intake.Passage{ID: h.Entry.ID, Title: h.Entry.Title, Text: h.Entry.Body})
+		}
+	}
+	start := time.Now()
+	g, err := e.model.Answer(ctx, question, passages)
+	if err != nil {
+		log.Warn("model answer not used; answering from the approved text", slog.String("reason", reasonOf(err)), slog.Duration("took", time.Since(start)))
+		return g, false
+	}
+	return g, true
+}
+
+// reasonOf gives a short, text-free reason for logs.
+func reasonOf(err error) string {
+	var r interface{ Reason() string }
+	if errors.As(err, &r) {
+		return r.Reason()
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return "timeout"
+	}
+	return "error"
+}
+
+func (e *Engine) deflect(question string, adv safety.AdviceMatch) Answer {
+	a := Answer{Kind: KindDeflect, Advice: adv.Kind}
+	var general *faq.Entry
+	if e.faq != nil {
+		if v := e.faq.Decide(question); v.Kind == faq.KindAnswer {
+			general, a.Score = v.Best(), v.Score
+		}
+	}
+	parts := []string{e.msgs.Render("deflect", map[string]any{"Kind": adv.Kind, "General": general != nil})}
+	if general != nil {
+		a.Sources = []string{general.ID}
+		parts = append(parts, e.approved(general))
+	}
+	parts = append(parts, e.msgs.Render("deflect_offer", nil))
+	a.Text = strings.Join(parts, "\n\n")
+	return a
+}
+
+// requestStaff opens a low-priority "requested" case, unless the patient
+// already has an open case, which already reaches staff.
+func (e *Engine) requestStaff(ctx context.Context, log *slog.Logger, p intake.Patient) ([]intake.Reply, error) {
+	open, err := e.store.Cases(ctx, intake.CaseFilter{PatientID: p.ID})
+	if err != nil {
+		return nil, fmt.Errorf("cases: %w", err)
+	}
+	for _, c := range open {
+		if c.Status != intake.CaseClosed {
+			return []intake.Reply{e.message("staff_already_requested", map[string]any{"CaseID": c.ID})}, nil
+		}
+	}
+	c, err := e.store.OpenCase(ctx, intake.Case{PatientID: p.ID, Outcome: OutcomeRequested, Priority: intake.PriorityLow, ScriptVersion: e.script.Version})
+	if err != nil {
+		return nil, fmt.Errorf("open case: %w", err)
+	}
+	log.Info("staff requested", slog.String("case_id", c.ID))
+	return []intake.Reply{e.message("staff_requested", map[string]any{"CaseID": c.ID})}, nil
+}
+
+// looksLikeQuestion is a cheap signal that free text typed at a screening
+// question is a question for us rather than an answer.
+func looksLikeQuestion(text string) bool {
+	t := strings.ToLower(strings.TrimSpace(text))
+	if strings.HasSuffix(t, "?") {
+		return true
+	}
+	for _, w := range []string{"what ", "how ", "why ", "when ", "where ", "who ", "which ", "can ", "could ", "is ", "are ", "do ", "does ", "will ", "should ", "would ", "am i"} {
+		if strings.HasPrefix(t, w) {
+			return true
+		}
+	}
+	return false
+}
