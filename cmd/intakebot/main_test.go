@@ -268,3 +268,71 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+func TestAsk(t *testing.T) {
+	type askOut struct {
+		Kind    string
+		Text    string
+		Sources []string
+		Score   float64
+	}
+	ask := func(q string) askOut {
+		r := intakebot(t, "", nil, "ask", "--json", q)
+		if r.code != 0 {
+			t.Fatalf("ask %q: exit %d %s", q, r.code, r.stderr)
+		}
+		var a askOut
+		if err := json.Unmarshal([]byte(r.stdout), &a); err != nil {
+			t.Fatalf("ask %q: %v\n%s", q, err, r.stdout)
+		}
+		return a
+	}
+	if a := ask("who takes me home after an infusion?"); a.Kind != "answer" || len(a.Sources) == 0 || a.Sources[0] != "driving-home" || a.Score <= 0 || !strings.Contains(a.Text, "From: Getting home") {
+		t.Errorf("driving: %+v", a)
+	}
+	if a := ask("i want to end it all"); a.Kind != "crisis" || !strings.Contains(a.Text, "988") || !strings.Contains(a.Text, "741741") {
+		t.Errorf("crisis: %+v", a)
+	}
+	if a := ask("what dose of ketamine should i get?"); a.Kind != "deflect" || !strings.Contains(a.Text, "/staff") {
+		t.Errorf("deflect: %+v", a)
+	}
+	if a := ask("what's the capital of france"); a.Kind != "offtopic" {
+		t.Errorf("offtopic: %+v", a)
+	}
+	if a := ask("do you validate parking at the garage"); a.Kind != "unknown" && a.Kind != "offtopic" {
+		t.Errorf("unanswerable: %+v", a)
+	}
+	if r := intakebot(t, "", nil, "ask"); r.code != 2 {
+		t.Errorf("ask without a question: exit %d", r.code)
+	}
+	// Plain output is the text alone.
+	if r := intakebot(t, "", nil, "ask", "is ketamine addictive?"); r.code != 0 || !strings.Contains(r.stdout, "From: Is it addictive?") || r.stderr != "" {
+		t.Errorf("plain ask: %+v", r)
+	}
+}
+
+func TestChatAnswersQuestionsBeforeAndDuringScreening(t *testing.T) {
+	data := t.TempDir()
+	in := "is ketamine addictive?\nyes\nyes\nyes\nhow much does it cost?\n1\n"
+	r := intakebot(t, in, nil, "chat", "--json", "--user", "q", "--data", data)
+	ls := lines(t, r.stdout)
+	var sawAnswer, sawCost bool
+	for i, l := range ls {
+		if strings.Contains(l.Text, "From: Is it addictive?") {
+			sawAnswer = true
+		}
+		if strings.Contains(l.Text, "From: Cost and insurance") {
+			sawCost = true
+			// Then the pending question (reasons) again.
+			if i+2 >= len(ls) || ls[i+2].Question != "reasons" {
+				t.Errorf("after the cost answer: %+v", ls[i+1:])
+			}
+		}
+	}
+	if !sawAnswer || !sawCost {
+		t.Fatalf("chat did not answer the questions:\n%s", r.stdout)
+	}
+	if l := ls[len(ls)-1]; l.Question != "antidepressant_trials" {
+		t.Errorf("after answering reasons, pending %+v", l)
+	}
+}

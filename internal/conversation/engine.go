@@ -129,21 +129,14 @@ func (e *Engine) Handle(ctx context.Context, t intake.Turn) ([]intake.Reply, err
 	}
 
 	// 3. The screening, when one is in progress; otherwise questions.
+	if t.QuestionID == "" && IsStaffRequest(t.Text) {
+		r, err := e.staffTurn(ctx, log, p)
+		return append(out, r...), err
+	}
 	sess, err := e.store.ActiveSession(ctx, p.ID)
 	active := err == nil
 	if err != nil && intake.ErrorCode(err) != intake.ENOTFOUND {
 		return nil, fmt.Errorf("session: %w", err)
-	}
-	// A request for a person, from anywhere; a screening in progress then
-	// goes on where it was.
-	if t.QuestionID == "" && IsStaffRequest(t.Text) {
-		r, err := e.requestStaff(ctx, log, p)
-		if err != nil || !active || sess.Paused {
-			return append(append(out, r...), e.pausedReminder(active && sess.Paused)...), err
-		}
-		r = append(r, e.message("back_to_screening", nil))
-		q, err := e.advance(ctx, log, p, sess, false)
-		return append(append(out, r...), q...), err
 	}
 	switch {
 	case !active:
@@ -173,11 +166,25 @@ func (e *Engine) Handle(ctx context.Context, t intake.Turn) ([]intake.Reply, err
 	return append(out, r...), err
 }
 
-func (e *Engine) pausedReminder(paused bool) []intake.Reply {
-	if !paused {
-		return nil
+// staffTurn handles a request for a person, from anywhere: a screening in
+// progress then goes on where it was.
+func (e *Engine) staffTurn(ctx context.Context, log *slog.Logger, p intake.Patient) ([]intake.Reply, error) {
+	out, err := e.requestStaff(ctx, log, p)
+	if err != nil {
+		return out, err
 	}
-	return []intake.Reply{e.message("screening_paused", nil)}
+	sess, err := e.store.ActiveSession(ctx, p.ID)
+	switch {
+	case intake.ErrorCode(err) == intake.ENOTFOUND:
+		return out, nil
+	case err != nil:
+		return out, err
+	case sess.Paused:
+		return append(out, e.message("screening_paused", nil)), nil
+	}
+	out = append(out, e.message("back_to_screening", nil))
+	q, err := e.advance(ctx, log, p, sess, false)
+	return append(out, q...), err
 }
 
 func (e *Engine) answerReply(a Answer) intake.Reply {
@@ -226,7 +233,7 @@ func (e *Engine) command(ctx context.Context, log *slog.Logger, p intake.Patient
 	case "/cancel", "/stop":
 		return e.cancel(ctx, log, p)
 	case "/staff", "/human", "/contact":
-		return e.requestStaff(ctx, log, p)
+		return e.staffTurn(ctx, log, p)
 	}
 	return []intake.Reply{e.message("unknown_command", map[string]any{"Command": cmd})}, nil
 }

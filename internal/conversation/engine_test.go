@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/intakebot/intakebot/internal/clinic"
 	"github.com/intakebot/intakebot/internal/conversation"
+	"github.com/intakebot/intakebot/internal/faq"
 	"github.com/intakebot/intakebot/internal/intake"
 	"github.com/intakebot/intakebot/internal/safety"
 	"github.com/intakebot/intakebot/internal/screening"
@@ -24,6 +26,8 @@ import (
 
 type harness struct {
 	t      testing.TB
+	model  conversation.Model
+	system string
 	path   string
 	key    []byte
 	store  *sqlite.Store
@@ -62,6 +66,18 @@ func (h *harness) reopen() {
 	if err != nil {
 		h.t.Fatal(err)
 	}
+	kb, err := faq.Load(fsys, "faq", msgs.Text)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	syn, err := faq.LoadSynonyms(fsys, "faq/synonyms.yaml")
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	src, _ := fs.ReadFile(fsys, "system.md")
+	if h.system, err = msgs.Text(string(src)); err != nil {
+		h.t.Fatal(err)
+	}
 	sl, _ := seal.New(h.key)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	st, err := sqlite.Open(context.Background(), h.path, sl, log)
@@ -69,7 +85,7 @@ func (h *harness) reopen() {
 		h.t.Fatal(err)
 	}
 	h.t.Cleanup(func() { st.Close() })
-	eng, err := conversation.New(conversation.Config{Store: st, Script: script, Safety: det, Messages: msgs, Logger: log})
+	eng, err := conversation.New(conversation.Config{Store: st, Script: script, Safety: det, Messages: msgs, FAQ: faq.NewIndex(kb, syn), FAQKB: kb, Model: h.model, Logger: log})
 	if err != nil {
 		h.t.Fatal(err)
 	}
