@@ -241,3 +241,23 @@ func TestModelTimeoutFallsBack(t *testing.T) {
 		t.Errorf("timeout did not fall back to the approved answer: %+v", a)
 	}
 }
+
+func TestOrdinaryClinicalQuestionsAreAnswered(t *testing.T) {
+	h := newHarness(t)
+	for q, want := range map[string]string{
+		"What are the side effects of ketamine?":           "side-effects",
+		"does alcohol interact with ketamine":              "medications",
+		"which medications interact with ketamine":         "medications",
+		"Do benzodiazepines make ketamine less effective?": "medications",
+		"does ketamine raise blood pressure":               "side-effects",
+	} {
+		a := h.engine.Ask(context.Background(), q)
+		if a.Kind != conversation.KindAnswer || len(a.Sources) == 0 {
+			t.Errorf("%q: kind %s; want an answer from %s", q, a.Kind, want)
+			continue
+		}
+		if a.Sources[0] != want {
+			t.Errorf("%q answered from %s, want %s", q, a.Sources[0], want)
+		}
+	}
+}
