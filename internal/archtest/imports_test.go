@@ -73,6 +73,10 @@ func TestImportRules(t *testing.T) {
 				t.Errorf("%s imports go-openai: only internal/llm may", dir)
 			case (strings.HasPrefix(p, "modernc.org/sqlite") || strings.HasPrefix(p, "github.com/jackc/pgx")) && !under(dir, "internal/store"):
 				t.Errorf("%s imports the driver %s: only internal/store/... may", dir, p)
+			case isLocal && local == "internal/testkit":
+				t.Errorf("%s imports internal/testkit, which is for tests only", dir)
+			case dir == "internal/testkit":
+				// The test kit wires the real pieces for tests; only tests import it.
 			case isLocal && (local == "internal/config" || under(local, "internal/store") || local == "internal/llm" || local == "prompts") && dir != "cmd/intakebot":
 				t.Errorf("%s imports %s: only cmd/intakebot wires config, stores, llm and prompts", dir, local)
 			case isLocal && under(local, "bot/discordfake") && dir != "cmd/intakebot" && !under(dir, "bot"):

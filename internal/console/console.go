@@ -120,6 +120,9 @@ type JSONReply struct {
 
 func writeJSON(out io.Writer, r intake.Reply) {
 	j := JSONReply{Type: string(r.Kind), Text: r.Text}
+	if r.Kind == intake.ReplyNotice {
+		j.Type = string(intake.ReplyMessage) // the terminal has one reader
+	}
 	switch r.Kind {
 	case intake.ReplyQuestion:
 		j.Question, j.Choices, j.Multiple, j.Optional, j.Step, j.OfAbout = r.QuestionID, r.Choices, r.Multiple, r.Optional, r.Step, r.StepsAbout

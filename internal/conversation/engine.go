@@ -141,7 +141,7 @@ func (e *Engine) Handle(ctx context.Context, t intake.Turn) ([]intake.Reply, err
 	switch {
 	case !active:
 		if t.QuestionID != "" {
-			return append(out, e.message("stale_answer", nil)), nil
+			return append(out, e.notice("stale_answer")), nil
 		}
 		if startWords[strings.ToLower(strings.Trim(strings.TrimSpace(t.Text), ".!"))] {
 			r, err := e.start(ctx, log, p, "screening_start")
@@ -326,7 +326,7 @@ func (e *Engine) answer(ctx context.Context, log *slog.Logger, p intake.Patient,
 	}
 	q := step.Question
 	if t.QuestionID != "" && t.QuestionID != q.ID {
-		return []intake.Reply{e.message("stale_answer", nil)}, nil
+		return []intake.Reply{e.notice("stale_answer")}, nil
 	}
 	var a intake.Answer
 	var err error
@@ -466,6 +466,10 @@ func (e *Engine) question(step screening.Step, preface bool) intake.Reply {
 		r.Choices = append(r.Choices, intake.Choice{ID: o.ID, Label: o.Label})
 	}
 	return r
+}
+
+func (e *Engine) notice(key string) intake.Reply {
+	return intake.Reply{Kind: intake.ReplyNotice, Text: e.msgs.Render(key, nil)}
 }
 
 func (e *Engine) message(key string, data map[string]any) intake.Reply {

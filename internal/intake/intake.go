@@ -32,6 +32,9 @@ const (
 	ReplyQuestion ReplyKind = "question"
 	ReplyCrisis   ReplyKind = "crisis"
 	ReplyOutcome  ReplyKind = "outcome"
+	// ReplyNotice is for the actor alone (a stale button): adapters may show
+	// it privately (Discord: ephemeral) and change nothing else.
+	ReplyNotice ReplyKind = "notice"
 )
 
 // Choice is one option of a question as shown to a patient.
@@ -247,6 +250,9 @@ type Store interface {
 	Audit(ctx context.Context, e AuditEntry) error
 	// AuditLog lists audit rows, oldest first; caseID "" lists all.
 	AuditLog(ctx context.Context, caseID string) ([]AuditEntry, error)
+	// FirstSeen records a platform event id and reports whether this is the
+	// first time it was seen; a replayed event returns false.
+	FirstSeen(ctx context.Context, eventID string) (bool, error)
 }
 
 // Passage is approved text handed to a language model to rephrase.

@@ -570,3 +570,13 @@ func (s *Store) AuditLog(ctx context.Context, caseID string) ([]intake.AuditEntr
 	}
 	return out, rows.Err()
 }
+
+// FirstSeen implements intake.Store.
+func (s *Store) FirstSeen(ctx context.Context, eventID string) (bool, error) {
+	res, err := s.db.ExecContext(ctx, `INSERT INTO processed_events (id, handled_at) VALUES (?, ?) ON CONFLICT (id) DO NOTHING`, eventID, ms(s.Now()))
+	if err != nil {
+		return false, fmt.Errorf("record event: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}

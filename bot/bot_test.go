@@ -1,0 +1,301 @@
+package bot_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/intakebot/intakebot/bot"
+	"github.com/intakebot/intakebot/bot/discordfake"
+	"github.com/intakebot/intakebot/internal/intake"
+	"github.com/intakebot/intakebot/internal/testkit"
+)
+
+const wait = 5 * time.Second
+
+type env struct {
+	t    *testing.T
+	fake *discordfake.Server
+	kit  *testkit.Kit
+	bot  *bot.Bot
+}
+
+func start(t *testing.T) *env {
+	t.Helper()
+	fake := discordfake.New(t)
+	kit := testkit.New(t)
+	e := &env{t: t, fake: fake, kit: kit}
+	e.connect()
+	t.Cleanup(fake.Close)
+	return e
+}
+
+func (e *env) connect() {
+	e.t.Helper()
+	b, err := bot.New(bot.Config{Token: discordfake.Token, Engine: e.kit.Engine, Dedupe: e.kit.Store, Transport: e.fake.Transport(), Fallback: "Sorry, something went wrong."})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if err := b.Open(context.Background()); err != nil {
+		e.t.Fatal(err)
+	}
+	e.bot = b
+	e.t.Cleanup(func() { b.Close() })
+	if !e.fake.AwaitConnected(wait) {
+		e.t.Fatal("bot did not connect")
+	}
+}
+
+// awaitText waits for a bot message in the user's DM containing s, after
+// the first `after` messages.
+func (e *env) awaitText(user string, after int, s string) discordfake.Message {
+	e.t.Helper()
+	var found discordfake.Message
+	ok := e.fake.Await(wait, func() bool {
+		dm := e.fake.DM(user)
+		for i := after; i < len(dm); i++ {
+			if dm[i].AuthorID == e.fake.BotID && strings.Contains(dm[i].Content, s) {
+				found = dm[i]
+				return true
+			}
+		}
+		return false
+	})
+	if !ok {
+		e.t.Fatalf("no bot message containing %q; DM:\n%s", s, dump(e.fake.DM(user)))
+	}
+	return found
+}
+
+func dump(ms []discordfake.Message) string {
+	var b strings.Builder
+	for _, m := range ms {
+		b.WriteString("[" + m.AuthorID + "] " + strings.ReplaceAll(m.Content, "\n", " ") + "\n")
+	}
+	return b.String()
+}
+
+// pendingQuestion waits for the newest bot message to be a question with
+// components (or a free-text question) and returns it with its question id.
+func (e *env) latestQuestion(user string, after int) (discordfake.Message, string) {
+	e.t.Helper()
+	var msg discordfake.Message
+	var qid string
+	ok := e.fake.Await(wait, func() bool {
+		dm := e.fake.DM(user)
+		for i := len(dm) - 1; i >= after; i-- {
+			m := dm[i]
+			if m.AuthorID != e.fake.BotID {
+				continue
+			}
+			if len(m.Components) > 0 {
+				if a, ok := bot.DecodeAction(m.Components[0].CustomID); ok {
+					msg, qid = m, a.QuestionID
+					return true
+				}
+			}
+			if strings.Contains(m.Content, "Type your answer below") {
+				msg = m
+				return true
+			}
+			return false
+		}
+		return false
+	})
+	if !ok {
+		e.t.Fatalf("no pending question; DM:\n%s", dump(e.fake.DM(user)))
+	}
+	return msg, qid
+}
+
+func TestWelcomeFAQAndCommands(t *testing.T) {
+	e := start(t)
+	cmds, scope := e.fake.Commands()
+	if len(cmds) != 4 || scope != "" {
+		t.Errorf("commands = %d (scope %q)", len(cmds), scope)
+	}
+	if in := e.fake.Intents(); in&(1<<1|1<<8|1<<15) != 0 || in&(1<<12) == 0 {
+		t.Errorf("intents = %b: want DMs and no privileged intent", in)
+	}
+	e.fake.SendDM("u1", "hello")
+	e.awaitText("u1", 0, "intake assistant")
+	n := len(e.fake.DM("u1"))
+	e.fake.SendDM("u1", "who takes me home after an infusion?")
+	e.awaitText("u1", n, "From: Getting home after an infusion")
+
+	id := e.fake.Command("u2", "", "", "ask", map[string]string{"question": "is ketamine addictive?"})
+	if !e.fake.AwaitAck(id, wait) {
+		t.Fatal("/ask was not acknowledged")
+	}
+	e.awaitText("u2", 0, "From: Is it addictive?")
+}
+
+func TestScreeningByButtonsToAPositiveOutcome(t *testing.T) {
+	e := start(t)
+	answers := map[string][]string{
+		"consent": {"yes"}, "age_18": {"yes"}, "reasons": {"depression", "chronic_pain"}, "antidepressant_trials": {"two"},
+		"other_treatments": {"none"}, "psychosis_history": {"no"}, "pregnancy": {"no"}, "ride_home": {"yes"},
+		"contact_method": {"discord"}, "best_time": {"any"},
+	}
+	e.fake.SendDM("p1", "/screen")
+	var answered []string
+	for step := 0; step < 80; step++ {
+		dm := e.fake.DM("p1")
+		if strings.Contains(dm[len(dm)-1].Content, "Your reference is") {
+			break
+		}
+		msg, qid := e.latestQuestion("p1", 0)
+		if qid == "" { // free text: notes
+			e.fake.SendDM("p1", "skip")
+		} else {
+			choice := answers[qid]
+			if choice == nil {
+				choice = []string{msg.Components[0].CustomID[strings.LastIndex(msg.Components[0].CustomID, ":")+1:]}
+				if msg.Components[0].Type == 3 {
+					choice = []string{msg.Components[0].Options[0].Value}
+				}
+				if strings.HasPrefix(qid, "asq_") {
+					choice = []string{"no"}
+				}
+			}
+			var id string
+			if msg.Components[0].Type == 3 {
+				id = e.fake.Click("p1", msg.ID, bot.EncodeSelect(qid), choice...)
+			} else {
+				id = e.fake.Click("p1", msg.ID, bot.EncodeButton(qid, choice[0]))
+			}
+			if !e.fake.AwaitAck(id, wait) {
+				t.Fatalf("click on %s not acknowledged", qid)
+			}
+			answered = append(answered, msg.ID)
+		}
+		e.fake.Await(wait, func() bool { return len(e.fake.DM("p1")) > len(dm) })
+	}
+	out := e.awaitText("p1", 0, "Your reference is")
+	if !strings.Contains(out.Content, "will review your answers") {
+		t.Errorf("outcome message = %q", out.Content)
+	}
+	// Every answered question message shows the answer and has no buttons.
+	for _, id := range answered {
+		m, _ := e.fake.Message(id)
+		if len(m.Components) != 0 || !strings.Contains(m.Content, "Your answer:") {
+			t.Errorf("answered message %s: %d components, %q", id, len(m.Components), m.Content)
+		}
+	}
+	cases, _ := e.kit.Store.Cases(context.Background(), intake.CaseFilter{})
+	if len(cases) != 1 || cases[0].Outcome != "positive" {
+		t.Fatalf("cases = %+v", cases)
+	}
+	for _, lat := range e.fake.AckLatencies() {
+		if lat > discordfake.AckDeadline {
+			t.Errorf("an interaction was acknowledged after %v", lat)
+		}
+	}
+}
+
+func TestStaleAndRepeatedClicksChangeNothing(t *testing.T) {
+	e := start(t)
+	e.fake.SendDM("p2", "/screen")
+	msg, qid := e.latestQuestion("p2", 0)
+	if qid != "consent" {
+		t.Fatalf("first question %q", qid)
+	}
+	id := e.fake.Click("p2", msg.ID, bot.EncodeButton("consent", "yes"))
+	e.fake.AwaitAck(id, wait)
+	next, _ := e.latestQuestion("p2", 0)
+	if next.ID == msg.ID {
+		t.Fatal("no next question")
+	}
+	n := len(e.fake.DM("p2"))
+	// The same button again (an old client): a private notice, nothing else.
+	id = e.fake.Click("p2", msg.ID, bot.EncodeButton("consent", "no"))
+	if !e.fake.AwaitAck(id, wait) {
+		t.Fatal("stale click not acknowledged")
+	}
+	notice := e.awaitText("p2", n, "isn't waiting for an answer")
+	if !notice.Ephemeral {
+		t.Error("the stale-click notice is not ephemeral")
+	}
+	// The same interaction replayed after a resume is processed once.
+	before := len(e.fake.DM("p2"))
+	e.fake.Replay(id)
+	time.Sleep(0) // nothing to wait for: a replay must produce nothing
+	if e.fake.Await(300*time.Millisecond, func() bool { return len(e.fake.DM("p2")) > before }) {
+		t.Error("a replayed interaction was processed twice")
+	}
+	if n, _ := e.kit.Store.FirstSeen(context.Background(), "discord:interaction:"+id); n {
+		t.Error("the interaction id was not recorded")
+	}
+}
+
+func TestCrisisInDM(t *testing.T) {
+	e := start(t)
+	e.fake.SendDM("p3", "i want to end it all")
+	m := e.awaitText("p3", 0, "988")
+	if !strings.Contains(m.Content, "741741") || !strings.Contains(m.Content, "911") {
+		t.Errorf("crisis message = %q", m.Content)
+	}
+	cases, _ := e.kit.Store.Cases(context.Background(), intake.CaseFilter{})
+	if len(cases) != 1 || cases[0].Priority != intake.PriorityUrgent {
+		t.Errorf("cases = %+v", cases)
+	}
+}
+
+func TestRestartMidScreeningResumes(t *testing.T) {
+	e := start(t)
+	e.fake.SendDM("p4", "/screen")
+	msg, _ := e.latestQuestion("p4", 0)
+	id := e.fake.Click("p4", msg.ID, bot.EncodeButton("consent", "yes"))
+	e.fake.AwaitAck(id, wait)
+	age, qid := e.latestQuestion("p4", 0)
+	if qid != "age_18" {
+		t.Fatalf("pending %q", qid)
+	}
+	// Restart: a new bot process with the store reopened.
+	e.bot.Close()
+	e.kit.Reopen(t)
+	e.connect()
+	// The old button still answers the pending question.
+	id = e.fake.Click("p4", age.ID, bot.EncodeButton("age_18", "yes"))
+	if !e.fake.AwaitAck(id, wait) {
+		t.Fatal("click after restart not acknowledged")
+	}
+	if _, q := e.latestQuestion("p4", 0); q != "reasons" {
+		t.Errorf("after restart pending %q, want reasons", q)
+	}
+}
+
+func TestCustomIDCodec(t *testing.T) {
+	a, ok := bot.DecodeAction(bot.EncodeButton("phq9_1", "not_at_all"))
+	if !ok || a.QuestionID != "phq9_1" || a.OptionID != "not_at_all" || a.Select {
+		t.Errorf("button round trip: %+v %v", a, ok)
+	}
+	a, ok = bot.DecodeAction(bot.EncodeSelect("reasons"))
+	if !ok || a.QuestionID != "reasons" || !a.Select {
+		t.Errorf("select round trip: %+v %v", a, ok)
+	}
+	for _, bad := range []string{"", "v1", "v2:a:q:o", "v1:a:q", "v1:a::o", "v1:x:q", strings.Repeat("v1:a:q:", 20)} {
+		if _, ok := bot.DecodeAction(bad); ok {
+			t.Errorf("DecodeAction(%q) accepted", bad)
+		}
+	}
+}
+
+func FuzzDecodeAction(f *testing.F) {
+	f.Add("v1:a:consent:yes")
+	f.Add("v1:s:reasons")
+	f.Fuzz(func(t *testing.T, id string) {
+		if a, ok := bot.DecodeAction(id); ok {
+			var again string
+			if a.Select {
+				again = bot.EncodeSelect(a.QuestionID)
+			} else {
+				again = bot.EncodeButton(a.QuestionID, a.OptionID)
+			}
+			if again != id {
+				t.Errorf("DecodeAction(%q) = %+v, re-encodes as %q", id, a, again)
+			}
+		}
+	})
+}

@@ -1,0 +1,74 @@
+package discordfake_test
+
+import (
+	"bytes"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/intakebot/intakebot/bot/discordfake"
+)
+
+// recorder is a TB that keeps violations instead of failing.
+type recorder struct {
+	mu   sync.Mutex
+	errs []string
+}
+
+func (r *recorder) Helper()                   {}
+func (r *recorder) Logf(string, ...any)       {}
+func (r *recorder) Errorf(f string, a ...any) { r.mu.Lock(); r.errs = append(r.errs, fmt.Sprintf(f, a...)); r.mu.Unlock() }
+func (r *recorder) all() string               { r.mu.Lock(); defer r.mu.Unlock(); return strings.Join(r.errs, "\n") }
+
+func do(t *testing.T, f *discordfake.Server, method, path, body string) int {
+	t.Helper()
+	req, _ := http.NewRequest(method, f.URL()+"/api/v9"+path, bytes.NewBufferString(body))
+	req.Header.Set("Authorization", "Bot "+discordfake.Token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+func TestViolationsAreReported(t *testing.T) {
+	rec := &recorder{}
+	f := discordfake.New(rec)
+	defer f.Close()
+	rows := strings.Repeat(`{"type":1,"components":[{"type":2,"style":2,"label":"x","custom_id":"a"}]},`, 6)
+	cases := []struct{ method, path, body, want string }{
+		{"POST", "/channels/1/messages", `{"content":"` + strings.Repeat("a", 2001) + `"}`, "content is 2001 characters"},
+		{"POST", "/channels/1/messages", `{"content":"x","components":[` + strings.TrimSuffix(rows, ",") + `]}`, "6 action rows"},
+		{"POST", "/channels/1/messages", `{"content":"x","flags":64}`, "EPHEMERAL flag"},
+		{"POST", "/channels/1/messages", `{"content":5}`, "does not match the spec"},
+		{"POST", "/guilds/1/bans/2", `{}`, "not in Discord's API"},
+		{"PUT", "/applications/1/commands", `[{"name":"Ask","description":"x","type":1}]`, `command name "Ask"`},
+	}
+	for _, c := range cases {
+		do(t, f, c.method, c.path, c.body)
+		if !strings.Contains(rec.all(), c.want) {
+			t.Errorf("%s %s: violations\n%s\nlack %q", c.method, c.path, rec.all(), c.want)
+		}
+	}
+	// A valid message is accepted without a violation.
+	before := len(rec.errs)
+	if code := do(t, f, "POST", "/channels/1/messages", `{"content":"hello"}`); code != 200 || len(rec.errs) != before {
+		t.Errorf("valid message: status %d, violations %v", code, rec.errs[before:])
+	}
+}
+
+func TestInjected429(t *testing.T) {
+	f := discordfake.New(t)
+	defer f.Close()
+	f.InjectFault("/channels/{channel_id}/messages", discordfake.Fault{Status: 429, RetryAfter: 50e6})
+	if code := do(t, f, "POST", "/channels/1/messages", `{"content":"a"}`); code != 429 {
+		t.Errorf("first: %d, want 429", code)
+	}
+	if code := do(t, f, "POST", "/channels/1/messages", `{"content":"a"}`); code != 200 {
+		t.Errorf("second: %d, want 200", code)
+	}
+}

@@ -1,0 +1,312 @@
+package discordfake
+
+import (
+	"net/http"
+	"time"
+)
+
+// Interaction callback types.
+const (
+	cbMessage        = 4
+	cbDeferMessage   = 5
+	cbDeferUpdate    = 6
+	cbUpdateMessage  = 7
+	cbModal          = 9
+	interactionPing  = 1
+	interactionCmd   = 2
+	interactionComp  = 3
+	componentButton  = 2
+	componentSelect  = 3
+	channelTypeDM    = 1
+	channelTypeGuild = 0
+)
+
+func (s *Server) callback(w http.ResponseWriter, token string, m map[string]any) {
+	s.mu.Lock()
+	in, ok := s.inter[token]
+	if !ok {
+		s.mu.Unlock()
+		writeJSON(w, 404, map[string]any{"code": 10062, "message": "Unknown interaction"})
+		return
+	}
+	if !in.acked.IsZero() {
+		s.mu.Unlock()
+		s.violation("interaction %s acknowledged twice", in.id)
+		writeJSON(w, 400, map[string]any{"code": 40060, "message": "Interaction has already been acknowledged."})
+		return
+	}
+	in.acked = time.Now()
+	lat := in.acked.Sub(in.sent)
+	s.acks = append(s.acks, lat)
+	typ := int(num(m["type"]))
+	in.ackType = typ
+	s.changed.Broadcast()
+	s.mu.Unlock()
+	if lat > AckDeadline {
+		s.violation("interaction %s acknowledged after %v (deadline %v)", in.id, lat, AckDeadline)
+	}
+	data, _ := m["data"].(map[string]any)
+	switch typ {
+	case cbMessage:
+		for _, v := range limits(data, false) {
+			s.violation("interaction response: %s", v)
+		}
+		msg := s.createMessage(in.channelID, s.BotID, data, int(num(data["flags"]))&flagEphemeral != 0)
+		s.mu.Lock()
+		in.responses = append(in.responses, msg.ID)
+		s.mu.Unlock()
+	case cbUpdateMessage:
+		if in.messageID == "" {
+			s.violation("type 7 (update message) answers a component interaction only")
+			break
+		}
+		for _, v := range limits(data, false) {
+			s.violation("interaction update: %s", v)
+		}
+		s.editMessage(in.messageID, data)
+	case cbDeferMessage, cbDeferUpdate, cbModal:
+	default:
+		s.violation("interaction callback type %d is not modelled", typ)
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) editOriginal(w http.ResponseWriter, token string, m map[string]any) {
+	s.mu.Lock()
+	in, ok := s.inter[token]
+	s.mu.Unlock()
+	if !ok || in.acked.IsZero() {
+		writeJSON(w, 404, map[string]any{"code": 10015, "message": "Unknown Webhook"})
+		return
+	}
+	for _, v := range limits(m, false) {
+		s.violation("edit original: %s", v)
+	}
+	var msg *Message
+	switch {
+	case in.ackType == cbDeferUpdate || in.ackType == cbUpdateMessage:
+		msg, _ = s.editMessage(in.messageID, m)
+	case len(in.responses) > 0:
+		msg, _ = s.editMessage(in.responses[0], m)
+	default:
+		msg = s.createMessage(in.channelID, s.BotID, m, false)
+		s.mu.Lock()
+		in.responses = append(in.responses, msg.ID)
+		s.mu.Unlock()
+	}
+	writeJSON(w, 200, s.messageJSON(msg))
+}
+
+func (s *Server) followup(w http.ResponseWriter, token string, m map[string]any) {
+	s.mu.Lock()
+	in, ok := s.inter[token]
+	s.mu.Unlock()
+	if !ok || in.acked.IsZero() {
+		writeJSON(w, 404, map[string]any{"code": 10015, "message": "Unknown Webhook"})
+		return
+	}
+	for _, v := range limits(m, false) {
+		s.violation("follow-up: %s", v)
+	}
+	msg := s.createMessage(in.channelID, s.BotID, m, int(num(m["flags"]))&flagEphemeral != 0)
+	s.mu.Lock()
+	in.responses = append(in.responses, msg.ID)
+	s.mu.Unlock()
+	writeJSON(w, 200, s.messageJSON(msg))
+}
+
+// user is the JSON of a user.
+func user(id string) map[string]any {
+	return map[string]any{"id": id, "username": "user" + id, "discriminator": "0", "global_name": "User " + id}
+}
+
+// SendDM dispatches a MESSAGE_CREATE from userID in their DM with the bot and
+// returns the message id. It is stored so the DM shows the conversation.
+func (s *Server) SendDM(userID, content string) string {
+	ch := s.dmChannel(userID)["id"].(string)
+	msg := s.createMessage(ch, userID, map[string]any{"content": content}, false)
+	s.gw.dispatch("MESSAGE_CREATE", map[string]any{
+		"id": msg.ID, "channel_id": ch, "content": content, "type": 0, "author": user(userID),
+		"timestamp": time.Now().UTC().Format(time.RFC3339Nano), "mentions": []any{}, "attachments": []any{}, "embeds": []any{},
+	})
+	return msg.ID
+}
+
+// Click dispatches a component interaction: userID pressing the component
+// customID on message messageID (values for a select menu). It returns the
+// interaction id.
+func (s *Server) Click(userID, messageID, customID string, values ...string) string {
+	s.mu.Lock()
+	msg := s.byID[messageID]
+	s.mu.Unlock()
+	if msg == nil {
+		s.violation("Click on unknown message %s", messageID)
+		return ""
+	}
+	ctype := componentButton
+	if len(values) > 0 {
+		ctype = componentSelect
+	}
+	data := map[string]any{"custom_id": customID, "component_type": ctype}
+	if len(values) > 0 {
+		data["values"] = values
+	}
+	return s.interact(userID, msg.ChannelID, interactionComp, data, map[string]any{"id": msg.ID, "channel_id": msg.ChannelID, "content": msg.Content, "author": user(s.BotID)})
+}
+
+// Command dispatches a slash command from userID in their DM (guildID "")
+// or in a guild channel.
+func (s *Server) Command(userID, guildID, channelID, name string, options map[string]string) string {
+	if guildID == "" {
+		channelID = s.dmChannel(userID)["id"].(string)
+	}
+	var opts []any
+	for k, v := range options {
+		opts = append(opts, map[string]any{"name": k, "type": 3, "value": v})
+	}
+	data := map[string]any{"id": "300000000000000001", "name": name, "type": 1, "options": opts}
+	return s.interactIn(userID, channelID, guildID, interactionCmd, data, nil)
+}
+
+func (s *Server) interact(userID, channelID string, typ int, data, message map[string]any) string {
+	return s.interactIn(userID, channelID, "", typ, data, message)
+}
+
+func (s *Server) interactIn(userID, channelID, guildID string, typ int, data, message map[string]any) string {
+	s.mu.Lock()
+	in := &interaction{id: s.id(), token: "tok" + s.id(), userID: userID, channelID: channelID, sent: time.Now()}
+	if message != nil {
+		in.messageID, _ = message["id"].(string)
+	}
+	s.inter[in.token] = in
+	s.mu.Unlock()
+	payload := map[string]any{"id": in.id, "application_id": s.AppID, "type": typ, "data": data, "channel_id": channelID,
+		"token": in.token, "version": 1, "locale": "en-US", "app_permissions": "0", "entitlements": []any{}}
+	if guildID != "" {
+		payload["guild_id"] = guildID
+		payload["member"] = map[string]any{"user": user(userID), "roles": []any{}, "permissions": "0", "joined_at": time.Now().UTC().Format(time.RFC3339)}
+		payload["channel"] = map[string]any{"id": channelID, "type": channelTypeGuild}
+	} else {
+		payload["user"] = user(userID)
+		payload["channel"] = map[string]any{"id": channelID, "type": channelTypeDM}
+	}
+	if message != nil {
+		payload["message"] = message
+	}
+	s.gw.dispatch("INTERACTION_CREATE", payload)
+	return in.id
+}
+
+// Replay dispatches an earlier interaction again, as a resumed gateway
+// session may.
+func (s *Server) Replay(interactionID string) {
+	s.mu.Lock()
+	var in *interaction
+	for _, x := range s.inter {
+		if x.id == interactionID {
+			in = x
+		}
+	}
+	s.mu.Unlock()
+	if in == nil {
+		s.violation("Replay of unknown interaction %s", interactionID)
+		return
+	}
+	s.gw.replayLast("INTERACTION_CREATE", in.id)
+}
+
+// DM returns the messages in userID's DM with the bot, oldest first,
+// including ephemeral ones addressed to the user.
+func (s *Server) DM(userID string) []Message {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ch := s.dms[userID]
+	var out []Message
+	for _, m := range s.messages {
+		if m.ChannelID == ch {
+			out = append(out, *m)
+		}
+	}
+	return out
+}
+
+// Message returns a stored message.
+func (s *Server) Message(id string) (Message, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m, ok := s.byID[id]
+	if !ok {
+		return Message{}, false
+	}
+	return *m, true
+}
+
+// Acked reports whether an interaction was acknowledged, and how fast.
+func (s *Server) Acked(interactionID string) (time.Duration, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, in := range s.inter {
+		if in.id == interactionID && !in.acked.IsZero() {
+			return in.acked.Sub(in.sent), true
+		}
+	}
+	return 0, false
+}
+
+// AckLatencies returns every interaction-to-acknowledgement latency so far.
+func (s *Server) AckLatencies() []time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]time.Duration(nil), s.acks...)
+}
+
+// Commands returns the registered commands and their scope ("" global).
+func (s *Server) Commands() ([]any, string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.commands, s.cmdScope
+}
+
+// Await waits until cond holds (checked on every change), or timeout.
+func (s *Server) Await(timeout time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(timeout)
+	timer := time.AfterFunc(timeout, func() {
+		s.mu.Lock()
+		s.changed.Broadcast()
+		s.mu.Unlock()
+	})
+	defer timer.Stop()
+	for {
+		if cond() {
+			return true
+		}
+		s.mu.Lock()
+		if time.Now().After(deadline) {
+			s.mu.Unlock()
+			return cond()
+		}
+		s.changed.Wait()
+		s.mu.Unlock()
+	}
+}
+
+// AwaitDM waits for a message in userID's DM (from the bot) for which match
+// holds, and returns it.
+func (s *Server) AwaitDM(userID string, timeout time.Duration, match func(Message) bool) (Message, bool) {
+	var found Message
+	ok := s.Await(timeout, func() bool {
+		for _, m := range s.DM(userID) {
+			if m.AuthorID == s.BotID && match(m) {
+				found = m
+				return true
+			}
+		}
+		return false
+	})
+	return found, ok
+}
+
+// AwaitAck waits until an interaction is acknowledged.
+func (s *Server) AwaitAck(interactionID string, timeout time.Duration) bool {
+	return s.Await(timeout, func() bool { _, ok := s.Acked(interactionID); return ok })
+}

@@ -1,0 +1,292 @@
+package discordfake
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"unicode/utf8"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+)
+
+// spec validates request bodies against Discord's OpenAPI description
+// (testdata/openapi.json, API v10) and the documented limits the spec leaves
+// out.
+type spec struct {
+	compiler *jsonschema.Compiler
+	routes   []route
+	mu       sync.Mutex
+	schemas  map[string]*jsonschema.Schema
+}
+
+type route struct {
+	template string
+	re       *regexp.Regexp
+	literals int // literal segments win over parameters
+	methods  map[string]bool
+}
+
+var (
+	specOnce sync.Once
+	specVal  *spec
+	specErr  error
+)
+
+func loadSpec() (*spec, error) {
+	specOnce.Do(func() {
+		_, file, _, _ := runtime.Caller(0)
+		path := filepath.Join(filepath.Dir(file), "testdata", "openapi.json")
+		b, err := os.ReadFile(path)
+		if err != nil {
+			specErr = fmt.Errorf("discordfake: read spec: %w", err)
+			return
+		}
+		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
+		if err != nil {
+			specErr = fmt.Errorf("discordfake: parse spec: %w", err)
+			return
+		}
+		c := jsonschema.NewCompiler()
+		c.DefaultDraft(jsonschema.Draft2020)
+		if err := c.AddResource("openapi.json", doc); err != nil {
+			specErr = err
+			return
+		}
+		var raw struct {
+			Paths map[string]map[string]json.RawMessage `json:"paths"`
+		}
+		if err := json.Unmarshal(b, &raw); err != nil {
+			specErr = err
+			return
+		}
+		sp := &spec{compiler: c, schemas: map[string]*jsonschema.Schema{}}
+		for tmpl, ops := range raw.Paths {
+			r := route{template: tmpl, methods: map[string]bool{}}
+			var pat strings.Builder
+			pat.WriteString("^")
+			for _, seg := range strings.Split(strings.Trim(tmpl, "/"), "/") {
+				pat.WriteString("/")
+				if strings.HasPrefix(seg, "{") {
+					pat.WriteString(`[^/]+`)
+				} else {
+					pat.WriteString(regexp.QuoteMeta(seg))
+					r.literals++
+				}
+			}
+			pat.WriteString("$")
+			r.re = regexp.MustCompile(pat.String())
+			for m := range ops {
+				r.methods[strings.ToUpper(m)] = true
+			}
+			sp.routes = append(sp.routes, r)
+		}
+		sort.Slice(sp.routes, func(i, j int) bool { return sp.routes[i].literals > sp.routes[j].literals })
+		specVal = sp
+	})
+	return specVal, specErr
+}
+
+// match finds the spec route for an API path ("/channels/1/messages"), with
+// the /api/vN prefix and query already stripped.
+func (sp *spec) match(method, path string) (string, bool) {
+	for _, r := range sp.routes {
+		if r.re.MatchString(path) && r.methods[method] {
+			return r.template, true
+		}
+	}
+	return "", false
+}
+
+func pointerEscape(s string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(s, "~", "~0"), "/", "~1")
+}
+
+// validate checks body against the request schema of method and template.
+func (sp *spec) validate(method, template string, body any) error {
+	key := method + " " + template
+	sp.mu.Lock()
+	sch, ok := sp.schemas[key]
+	if !ok {
+		loc := "openapi.json#/paths/" + pointerEscape(template) + "/" + strings.ToLower(method) + "/requestBody/content/application~1json/schema"
+		var err error
+		sch, err = sp.compiler.Compile(loc)
+		if err != nil {
+			sp.mu.Unlock()
+			return fmt.Errorf("no request schema for %s: %v", key, err)
+		}
+		sp.schemas[key] = sch
+	}
+	sp.mu.Unlock()
+	if err := sch.Validate(body); err != nil {
+		return fmt.Errorf("%s: body does not match the spec: %v", key, firstLines(err.Error(), 6))
+	}
+	return nil
+}
+
+func firstLines(s string, n int) string {
+	lines := strings.Split(s, "\n")
+	if len(lines) > n {
+		lines = append(lines[:n], "...")
+	}
+	return strings.Join(lines, "\n")
+}
+
+// coerce turns integer-valued strings into numbers where discordgo sends a
+// string for an integer the spec declares (default_member_permissions), and
+// decodes numbers the way the validator wants.
+func coerce(raw []byte) (any, error) {
+	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
+	if err != nil {
+		return nil, err
+	}
+	walk(v, func(m map[string]any) {
+		if s, ok := m["default_member_permissions"].(string); ok {
+			var n json.Number = json.Number(s)
+			if _, err := n.Int64(); err == nil {
+				m["default_member_permissions"] = n
+			}
+		}
+	})
+	return v, nil
+}
+
+func walk(v any, f func(map[string]any)) {
+	switch x := v.(type) {
+	case map[string]any:
+		f(x)
+		for _, e := range x {
+			walk(e, f)
+		}
+	case []any:
+		for _, e := range x {
+			walk(e, f)
+		}
+	}
+}
+
+// Documented limits the spec is looser about.
+const (
+	maxContent      = 2000
+	maxEmbedChars   = 6000
+	maxActionRows   = 5
+	maxButtonsInRow = 5
+	flagEphemeral   = 1 << 6
+)
+
+var commandName = regexp.MustCompile(`^[-_'\p{L}\p{N}]{1,32}$`)
+
+// limits checks a message-like body (content, components, embeds, flags).
+// channelMessage is true for POST/PATCH /channels/{id}/messages, where the
+// ephemeral flag is not allowed.
+func limits(body map[string]any, channelMessage bool) []string {
+	var out []string
+	if c, ok := body["content"].(string); ok && utf8.RuneCountInString(c) > maxContent {
+		out = append(out, fmt.Sprintf("content is %d characters; bots may send at most %d", utf8.RuneCountInString(c), maxContent))
+	}
+	if rows, ok := body["components"].([]any); ok {
+		if len(rows) > maxActionRows {
+			out = append(out, fmt.Sprintf("%d action rows; at most %d", len(rows), maxActionRows))
+		}
+		for i, r := range rows {
+			row, _ := r.(map[string]any)
+			comps, _ := row["components"].([]any)
+			buttons, selects := 0, 0
+			for _, c := range comps {
+				cm, _ := c.(map[string]any)
+				switch num(cm["type"]) {
+				case 2:
+					buttons++
+				case 3, 5, 6, 7, 8:
+					selects++
+				}
+				if id, ok := cm["custom_id"].(string); ok && utf8.RuneCountInString(id) > 100 {
+					out = append(out, fmt.Sprintf("custom_id %q is longer than 100 characters", id))
+				}
+			}
+			if buttons > maxButtonsInRow || (selects > 0 && (selects != 1 || buttons > 0)) {
+				out = append(out, fmt.Sprintf("action row %d holds %d buttons and %d select menus; a row holds up to 5 buttons or exactly one select menu", i, buttons, selects))
+			}
+		}
+	}
+	if embeds, ok := body["embeds"].([]any); ok {
+		if n := embedChars(embeds); n > maxEmbedChars {
+			out = append(out, fmt.Sprintf("embeds hold %d characters; at most %d", n, maxEmbedChars))
+		}
+	}
+	if channelMessage && int(num(body["flags"]))&flagEphemeral != 0 {
+		out = append(out, "the EPHEMERAL flag is only for interaction responses and follow-ups")
+	}
+	return out
+}
+
+func embedChars(embeds []any) int {
+	n := 0
+	for _, e := range embeds {
+		em, _ := e.(map[string]any)
+		for _, k := range []string{"title", "description"} {
+			if s, ok := em[k].(string); ok {
+				n += utf8.RuneCountInString(s)
+			}
+		}
+		if fields, ok := em["fields"].([]any); ok {
+			for _, f := range fields {
+				fm, _ := f.(map[string]any)
+				for _, k := range []string{"name", "value"} {
+					if s, ok := fm[k].(string); ok {
+						n += utf8.RuneCountInString(s)
+					}
+				}
+			}
+		}
+		for _, k := range []string{"footer", "author"} {
+			if m, ok := em[k].(map[string]any); ok {
+				for _, kk := range []string{"text", "name"} {
+					if s, ok := m[kk].(string); ok {
+						n += utf8.RuneCountInString(s)
+					}
+				}
+			}
+		}
+	}
+	return n
+}
+
+// commandLimits checks application command definitions.
+func commandLimits(cmds []any) []string {
+	var out []string
+	for _, c := range cmds {
+		cm, _ := c.(map[string]any)
+		name, _ := cm["name"].(string)
+		if !commandName.MatchString(name) || strings.ToLower(name) != name {
+			out = append(out, fmt.Sprintf("command name %q: lowercase, 1-32 of letters, digits, - _ '", name))
+		}
+		desc, _ := cm["description"].(string)
+		if n := utf8.RuneCountInString(desc); n < 1 || n > 100 {
+			out = append(out, fmt.Sprintf("command %q description is %d characters; 1 to 100", name, n))
+		}
+		if opts, ok := cm["options"].([]any); ok {
+			out = append(out, commandLimits(opts)...)
+		}
+	}
+	return out
+}
+
+func num(v any) float64 {
+	switch x := v.(type) {
+	case json.Number:
+		f, _ := x.Float64()
+		return f
+	case float64:
+		return x
+	case int:
+		return float64(x)
+	}
+	return 0
+}

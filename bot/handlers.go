@@ -1,0 +1,240 @@
+package bot
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/bwmarrin/discordgo"
+
+	"github.com/intakebot/intakebot/internal/intake"
+)
+
+// ackBudget is how long an interaction handler may take before it must have
+// acknowledged: Discord's 3 seconds less a margin for the network.
+const ackBudget = 2500 * time.Millisecond
+
+func (b *Bot) onMessage(s *discordgo.Session, m *discordgo.MessageCreate) {
+	if m.Author == nil || m.Author.Bot || m.GuildID != "" {
+		return // server channels: mentions come later; bots never
+	}
+	ctx := context.Background()
+	if !b.firstSeen(ctx, "message", m.ID) {
+		return
+	}
+	defer b.lock(m.Author.ID)()
+	turn := intake.Turn{Channel: Channel, UserID: m.Author.ID, EventID: m.ID, Text: m.Content, At: time.Now()}
+	replies, err := b.cfg.Engine.Handle(ctx, turn)
+	if err != nil {
+		b.log.Error("handle message", slog.String("event_id", m.ID), slog.Any("err", err))
+		replies = append(replies, intake.Reply{Kind: intake.ReplyMessage, Text: b.cfg.Fallback})
+	}
+	b.send(ctx, m.ChannelID, replies)
+}
+
+// send posts replies to a channel in order.
+func (b *Bot) send(ctx context.Context, channelID string, replies []intake.Reply) {
+	b.sendErr(ctx, channelID, replies)
+}
+
+// sendErr posts replies in order and stops at the first failure.
+func (b *Bot) sendErr(ctx context.Context, channelID string, replies []intake.Reply) error {
+	for _, r := range replies {
+		for _, msg := range render(r) {
+			err := b.retry(ctx, "POST /channels/{id}/messages", func(ctx context.Context) error {
+				_, err := b.s.ChannelMessageSendComplex(channelID, msg, discordgo.WithContext(ctx))
+				return err
+			})
+			if err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// render turns one reply into one or more messages.
+func render(r intake.Reply) []*discordgo.MessageSend {
+	switch r.Kind {
+	case intake.ReplyOutcome:
+		return nil // its message came just before
+	case intake.ReplyQuestion:
+		return []*discordgo.MessageSend{questionMessage(r)}
+	}
+	var out []*discordgo.MessageSend
+	for _, chunk := range split(r.Text) {
+		out = append(out, &discordgo.MessageSend{Content: chunk})
+	}
+	return out
+}
+
+func (b *Bot) onInteraction(s *discordgo.Session, i *discordgo.InteractionCreate) {
+	ctx := context.Background()
+	if !b.firstSeen(ctx, "interaction", i.ID) {
+		return
+	}
+	switch i.Type {
+	case discordgo.InteractionMessageComponent:
+		b.onComponent(ctx, i)
+	case discordgo.InteractionApplicationCommand:
+		b.onCommand(ctx, i)
+	}
+}
+
+func userOf(i *discordgo.InteractionCreate) *discordgo.User {
+	if i.Member != nil && i.Member.User != nil {
+		return i.Member.User
+	}
+	return i.User
+}
+
+// respond acknowledges an interaction within the deadline.
+func (b *Bot) respond(ctx context.Context, i *discordgo.InteractionCreate, resp *discordgo.InteractionResponse) error {
+	ctx, cancel := context.WithTimeout(ctx, ackBudget)
+	defer cancel()
+	err := b.s.InteractionRespond(i.Interaction, resp, discordgo.WithContext(ctx))
+	if err != nil {
+		b.log.Error("acknowledge interaction", slog.String("interaction_id", i.ID), slog.Int("status", statusOf(err)), slog.String("err", errText(err)))
+	}
+	return err
+}
+
+func ephemeral(text string) *discordgo.InteractionResponse {
+	return &discordgo.InteractionResponse{Type: discordgo.InteractionResponseChannelMessageWithSource,
+		Data: &discordgo.InteractionResponseData{Content: clip(text), Flags: discordgo.MessageFlagsEphemeral}}
+}
+
+func (b *Bot) onComponent(ctx context.Context, i *discordgo.InteractionCreate) {
+	u := userOf(i)
+	data := i.MessageComponentData()
+	a, ok := DecodeAction(data.CustomID)
+	if u == nil || !ok {
+		b.respond(ctx, i, ephemeral("That button has expired. Type /screening to continue."))
+		return
+	}
+	defer b.lock(u.ID)()
+	turn := intake.Turn{Channel: Channel, UserID: u.ID, EventID: i.ID, QuestionID: a.QuestionID, At: time.Now()}
+	if a.Select {
+		turn.ChoiceIDs = data.Values
+	} else {
+		turn.ChoiceIDs = []string{a.OptionID}
+	}
+	replies, err := b.cfg.Engine.Handle(ctx, turn)
+	if err != nil {
+		b.log.Error("handle click", slog.String("interaction_id", i.ID), slog.Any("err", err))
+		b.respond(ctx, i, ephemeral(b.cfg.Fallback))
+		return
+	}
+	// A stale or repeated click, or an invalid choice, changes nothing: the
+	// clicker is told privately.
+	if len(replies) > 0 && (replies[0].Kind == intake.ReplyNotice || isReask(replies, a.QuestionID)) {
+		b.respond(ctx, i, ephemeral(replies[0].Text))
+		return
+	}
+	// Accepted: the question message now shows the answer, without buttons.
+	question := ""
+	if i.Message != nil {
+		question = i.Message.Content
+	}
+	empty := []discordgo.MessageComponent{}
+	b.respond(ctx, i, &discordgo.InteractionResponse{Type: discordgo.InteractionResponseUpdateMessage,
+		Data: &discordgo.InteractionResponseData{Content: answeredContent(question, labelsFor(i.Message, a, data.Values)), Components: empty}})
+	b.send(ctx, i.ChannelID, replies)
+}
+
+// isReask reports whether the engine answered by asking the same question
+// again (the choice was not accepted).
+func isReask(replies []intake.Reply, qid string) bool {
+	for _, r := range replies {
+		if r.Kind == intake.ReplyQuestion && r.QuestionID == qid {
+			return true
+		}
+	}
+	return false
+}
+
+func (b *Bot) onCommand(ctx context.Context, i *discordgo.InteractionCreate) {
+	u := userOf(i)
+	if u == nil {
+		return
+	}
+	data := i.ApplicationCommandData()
+	switch data.Name {
+	case "ask":
+		q := ""
+		for _, o := range data.Options {
+			if o.Name == "question" {
+				q = o.StringValue()
+			}
+		}
+		// The model may take seconds: defer, then edit the original.
+		if err := b.respond(ctx, i, &discordgo.InteractionResponse{Type: discordgo.InteractionResponseDeferredChannelMessageWithSource,
+			Data: &discordgo.InteractionResponseData{Flags: discordgo.MessageFlagsEphemeral}}); err != nil {
+			return
+		}
+		a := b.cfg.Engine.Ask(ctx, q)
+		text := split(a.Text)[0]
+		b.retry(ctx, "PATCH /webhooks/{app}/{token}/messages/@original", func(ctx context.Context) error {
+			_, err := b.s.InteractionResponseEdit(i.Interaction, &discordgo.WebhookEdit{Content: &text}, discordgo.WithContext(ctx))
+			return err
+		})
+	case "screening", "staff", "help":
+		b.commandTurn(ctx, i, u, "/"+data.Name)
+	}
+}
+
+// commandTurn runs a chat command for the user. In a DM the replies follow
+// the acknowledgement; in a server the screening moves to a DM.
+func (b *Bot) commandTurn(ctx context.Context, i *discordgo.InteractionCreate, u *discordgo.User, cmd string) {
+	if i.GuildID != "" && cmd == "/help" {
+		b.respond(ctx, i, ephemeral("I answer questions about ketamine treatment (/ask) and run the intake screening in a private message (/screening). If you are in crisis, call or text 988, or call 911."))
+		return
+	}
+	defer b.lock(u.ID)()
+	replies, err := b.cfg.Engine.Handle(ctx, intake.Turn{Channel: Channel, UserID: u.ID, EventID: i.ID, Text: cmd, At: time.Now()})
+	if err != nil {
+		b.log.Error("handle command", slog.String("interaction_id", i.ID), slog.Any("err", err))
+		b.respond(ctx, i, ephemeral(b.cfg.Fallback))
+		return
+	}
+	if i.GuildID == "" {
+		first := "…"
+		if len(replies) > 0 && replies[0].Kind != intake.ReplyQuestion {
+			first, replies = replies[0].Text, replies[1:]
+		}
+		b.respond(ctx, i, &discordgo.InteractionResponse{Type: discordgo.InteractionResponseChannelMessageWithSource,
+			Data: &discordgo.InteractionResponseData{Content: clip(first)}})
+		b.send(ctx, i.ChannelID, replies)
+		return
+	}
+	// In a server: acknowledge privately, then continue in a DM, and say
+	// which happened (Discord refuses a DM with 50007 when the user has
+	// closed them).
+	if err := b.respond(ctx, i, &discordgo.InteractionResponse{Type: discordgo.InteractionResponseDeferredChannelMessageWithSource,
+		Data: &discordgo.InteractionResponseData{Flags: discordgo.MessageFlagsEphemeral}}); err != nil {
+		return
+	}
+	note := "I've sent you a private message to continue."
+	var ch *discordgo.Channel
+	err = b.retry(ctx, "POST /users/@me/channels", func(ctx context.Context) error {
+		var err error
+		ch, err = b.s.UserChannelCreate(u.ID, discordgo.WithContext(ctx))
+		return err
+	})
+	if err == nil {
+		err = b.sendErr(ctx, ch.ID, replies)
+	}
+	if err != nil {
+		note = "Sorry, I couldn't send you a private message just now. Please try again in a moment."
+		if discordCode(err) == discordgo.ErrCodeCannotSendMessagesToThisUser {
+			note = dmClosedHelp
+		}
+	}
+	b.retry(ctx, "PATCH /webhooks/{app}/{token}/messages/@original", func(ctx context.Context) error {
+		_, err := b.s.InteractionResponseEdit(i.Interaction, &discordgo.WebhookEdit{Content: &note}, discordgo.WithContext(ctx))
+		return err
+	})
+}
+
+// dmClosedHelp explains how to open DMs when Discord refuses one (50007).
+const dmClosedHelp = "I couldn't send you a private message. To let me, open this server's menu, choose Privacy Settings, and turn on Direct Messages; then try /screening again."

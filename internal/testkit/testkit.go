@@ -1,0 +1,77 @@
+// Package testkit builds the real engine on the shipped content and a real
+// SQLite file, for tests in other packages. It is imported only from tests
+// (internal/archtest keeps it so).
+package testkit
+
+import (
+	"context"
+	"io"
+	"io/fs"
+	"log/slog"
+	"path/filepath"
+	"testing"
+
+	"github.com/intakebot/intakebot/internal/clinic"
+	"github.com/intakebot/intakebot/internal/conversation"
+	"github.com/intakebot/intakebot/internal/faq"
+	"github.com/intakebot/intakebot/internal/safety"
+	"github.com/intakebot/intakebot/internal/screening"
+	"github.com/intakebot/intakebot/internal/seal"
+	"github.com/intakebot/intakebot/internal/store/sqlite"
+	"github.com/intakebot/intakebot/prompts"
+)
+
+// Kit is an engine with its store.
+type Kit struct {
+	Path   string
+	Key    []byte
+	Store  *sqlite.Store
+	Engine *conversation.Engine
+	Script *screening.Script
+}
+
+// New opens a store in a temporary directory and builds the engine on the
+// embedded content. Logs go to t.Log.
+func New(t testing.TB) *Kit {
+	t.Helper()
+	k := &Kit{Path: filepath.Join(t.TempDir(), "intakebot.db"), Key: seal.NewKey()}
+	k.Reopen(t)
+	return k
+}
+
+// Reopen closes and reopens the store and engine, as a restart would.
+func (k *Kit) Reopen(t testing.TB) {
+	t.Helper()
+	if k.Store != nil {
+		k.Store.Close()
+	}
+	fsys := prompts.Embedded()
+	must := func(err error) {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	script, err := screening.Load(fsys, "screening.yaml")
+	must(err)
+	det, err := safety.Load(fsys, "safety.yaml")
+	must(err)
+	cl, err := clinic.LoadClinic(fsys, "clinic.yaml")
+	must(err)
+	msgs, err := clinic.LoadMessages(fsys, "messages.yaml", cl)
+	must(err)
+	kb, err := faq.Load(fsys, "faq", msgs.Text)
+	must(err)
+	syn, err := faq.LoadSynonyms(fsys, "faq/synonyms.yaml")
+	must(err)
+	_, err = fs.Stat(fsys, "system.md")
+	must(err)
+	sl, err := seal.New(k.Key)
+	must(err)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	st, err := sqlite.Open(context.Background(), k.Path, sl, log)
+	must(err)
+	t.Cleanup(func() { st.Close() })
+	eng, err := conversation.New(conversation.Config{Store: st, Script: script, Safety: det, Messages: msgs, FAQ: faq.NewIndex(kb, syn), FAQKB: kb, Logger: log})
+	must(err)
+	k.Store, k.Engine, k.Script = st, eng, script
+}
