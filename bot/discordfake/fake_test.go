@@ -17,10 +17,14 @@ type recorder struct {
 	errs []string
 }
 
-func (r *recorder) Helper()                   {}
-func (r *recorder) Logf(string, ...any)       {}
-func (r *recorder) Errorf(f string, a ...any) { r.mu.Lock(); r.errs = append(r.errs, fmt.Sprintf(f, a...)); r.mu.Unlock() }
-func (r *recorder) all() string               { r.mu.Lock(); defer r.mu.Unlock(); return strings.Join(r.errs, "\n") }
+func (r *recorder) Helper()             {}
+func (r *recorder) Logf(string, ...any) {}
+func (r *recorder) Errorf(f string, a ...any) {
+	r.mu.Lock()
+	r.errs = append(r.errs, fmt.Sprintf(f, a...))
+	r.mu.Unlock()
+}
+func (r *recorder) all() string { r.mu.Lock(); defer r.mu.Unlock(); return strings.Join(r.errs, "\n") }
 
 func do(t *testing.T, f *discordfake.Server, method, path, body string) int {
 	t.Helper()
