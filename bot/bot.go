@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -249,4 +250,22 @@ func discordCode(err error) int {
 		return re.Message.Code
 	}
 	return 0
+}
+
+// RewriteTransport sends every request to base (scheme and host), whatever
+// host it names: for pointing the adapter at a loopback Discord.
+func RewriteTransport(base string) (http.RoundTripper, error) {
+	u, err := url.Parse(base)
+	if err != nil || u.Host == "" {
+		return nil, fmt.Errorf("bad Discord URL %q", base)
+	}
+	return rewriter{scheme: u.Scheme, host: u.Host}, nil
+}
+
+type rewriter struct{ scheme, host string }
+
+func (r rewriter) RoundTrip(req *http.Request) (*http.Response, error) {
+	req = req.Clone(req.Context())
+	req.URL.Scheme, req.URL.Host, req.Host = r.scheme, r.host, r.host
+	return http.DefaultTransport.RoundTrip(req)
 }

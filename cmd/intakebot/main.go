@@ -37,6 +37,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"chat", "talk to the bot in the terminal, as a patient (the main job)", runChat},
+		{"run", "run the Discord bot (needs DISCORD_TOKEN)", runRun},
 		{"ask", "answer one question, as the chat would (--json for programs)", runAsk},
 		{"screen", "score an answer file (--answers) or run the clinic's test cases (screen test)", runScreen},
 		{"check", "validate all content under prompts/ (or --prompts DIR)", runCheck},

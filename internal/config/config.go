@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"time"
@@ -37,6 +38,12 @@ type Config struct {
 	LLMKey     string // secret
 	LLMModel   string
 	LLMTimeout time.Duration
+	// Discord.
+	DiscordToken string // secret
+	GuildID      string // register commands in this guild; "" registers them globally
+	// DiscordURL sends all Discord traffic to another base URL (a loopback
+	// Discord for tests and the demo).
+	DiscordURL string
 }
 
 // LLMEnabled reports whether a model is configured.
@@ -55,6 +62,9 @@ var Variables = []struct{ Name, Help string }{
 	{"OPENAI_API_KEY", "API key for the model server (secret; never logged)"},
 	{"INTAKEBOT_LLM_MODEL", "model name; default gpt-4o-mini"},
 	{"INTAKEBOT_LLM_TIMEOUT", "deadline for one model answer, retry included; default 8s"},
+	{"DISCORD_TOKEN", "the bot's token from the Discord developer portal (secret; never logged); needed by run"},
+	{"INTAKEBOT_GUILD_ID", "the clinic's server id: slash commands are registered there (instantly) instead of globally"},
+	{"INTAKEBOT_DISCORD_URL", "send all Discord traffic to this base URL instead (a loopback Discord, for tests)"},
 }
 
 // Load reads the configuration: the file named by INTAKEBOT_CONFIG if set,
@@ -75,15 +85,18 @@ func Load(getenv func(string) string) (Config, error) {
 		return vals[k]
 	}
 	c := Config{
-		DataDir:    get("INTAKEBOT_DATA_DIR"),
-		PromptsDir: get("INTAKEBOT_PROMPTS_DIR"),
-		DataKey:    get("INTAKEBOT_DATA_KEY"),
-		KeyFile:    get("INTAKEBOT_KEY_FILE"),
-		LogLevel:   get("INTAKEBOT_LOG_LEVEL"),
-		LogFile:    get("INTAKEBOT_LOG_FILE"),
-		LLMBaseURL: get("INTAKEBOT_LLM_BASE_URL"),
-		LLMKey:     get("OPENAI_API_KEY"),
-		LLMModel:   get("INTAKEBOT_LLM_MODEL"),
+		DataDir:      get("INTAKEBOT_DATA_DIR"),
+		PromptsDir:   get("INTAKEBOT_PROMPTS_DIR"),
+		DataKey:      get("INTAKEBOT_DATA_KEY"),
+		KeyFile:      get("INTAKEBOT_KEY_FILE"),
+		LogLevel:     get("INTAKEBOT_LOG_LEVEL"),
+		LogFile:      get("INTAKEBOT_LOG_FILE"),
+		LLMBaseURL:   get("INTAKEBOT_LLM_BASE_URL"),
+		LLMKey:       get("OPENAI_API_KEY"),
+		LLMModel:     get("INTAKEBOT_LLM_MODEL"),
+		DiscordToken: get("DISCORD_TOKEN"),
+		GuildID:      get("INTAKEBOT_GUILD_ID"),
+		DiscordURL:   get("INTAKEBOT_DISCORD_URL"),
 	}
 	if v := get("INTAKEBOT_LLM_TIMEOUT"); v != "" {
 		d, err := time.ParseDuration(v)
@@ -164,6 +177,29 @@ func (c Config) Validate() error {
 	if c.PromptsDir != "" {
 		if fi, err := os.Stat(c.PromptsDir); err != nil || !fi.IsDir() {
 			errs = append(errs, fmt.Errorf("INTAKEBOT_PROMPTS_DIR %q is not a directory", c.PromptsDir))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+var snowflake = regexp.MustCompile(`^[0-9]{17,20}$`)
+
+// ValidateDiscord reports what `intakebot run` needs and lacks, before any
+// connection is made.
+func (c Config) ValidateDiscord() error {
+	var errs []error
+	switch t := strings.TrimSpace(c.DiscordToken); {
+	case t == "":
+		errs = append(errs, errors.New("DISCORD_TOKEN is not set: create an application and bot in the Discord developer portal, copy the bot's token, and set DISCORD_TOKEN to it (in the environment or in the INTAKEBOT_CONFIG file)"))
+	case strings.ContainsAny(t, " \t\n"):
+		errs = append(errs, errors.New("DISCORD_TOKEN contains spaces: paste the bot token alone, without \"Bot \""))
+	}
+	if c.GuildID != "" && !snowflake.MatchString(c.GuildID) {
+		errs = append(errs, fmt.Errorf("INTAKEBOT_GUILD_ID %q is not a Discord id (17 to 20 digits; enable Developer Mode and use Copy Server ID)", c.GuildID))
+	}
+	if c.DiscordURL != "" {
+		if u, err := url.Parse(c.DiscordURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("INTAKEBOT_DISCORD_URL %q: want an http(s) URL", c.DiscordURL))
 		}
 	}
 	return errors.Join(errs...)

@@ -1,0 +1,69 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/intakebot/intakebot/bot"
+)
+
+func runRun(ctx context.Context, e env, args []string) int {
+	var c common
+	fs := newFlags("run", "Usage: intakebot run [--data DIR] [--prompts DIR]\n\nRun the Discord bot. Needs DISCORD_TOKEN; INTAKEBOT_GUILD_ID registers the slash\ncommands in the clinic's server. See the README for every variable.", &c)
+	cfg, code, ok := c.setup(fs, e, args)
+	if !ok {
+		return code
+	}
+	// Configuration problems are reported before anything connects.
+	if err := cfg.ValidateDiscord(); err != nil {
+		return fail(e, err)
+	}
+	b, err := loadContent(contentFS(cfg))
+	if err != nil {
+		return fail(e, err)
+	}
+	log, closer, err := newLogger(cfg, "")
+	if err != nil {
+		return fail(e, err)
+	}
+	defer closer.Close()
+	st, err := openStore(ctx, e, cfg, true, log)
+	if err != nil {
+		return fail(e, err)
+	}
+	defer st.Close()
+	eng, err := b.engine(cfg, st, log)
+	if err != nil {
+		return fail(e, err)
+	}
+	bc := bot.Config{Token: cfg.DiscordToken, GuildID: cfg.GuildID, Engine: eng, Dedupe: st, Logger: log, Fallback: fallbackReply}
+	if cfg.DiscordURL != "" {
+		if bc.Transport, err = bot.RewriteTransport(cfg.DiscordURL); err != nil {
+			return fail(e, err)
+		}
+	}
+	d, err := bot.New(bc)
+	if err != nil {
+		return fail(e, err)
+	}
+	if err := d.Open(ctx); err != nil {
+		return fail(e, explainOpen(err))
+	}
+	log.Info("intakebot is running on Discord; stop with Ctrl-C")
+	<-ctx.Done()
+	d.Close()
+	return exitOK
+}
+
+// explainOpen turns gateway refusals into what to do about them.
+func explainOpen(err error) error {
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "4004") || strings.Contains(msg, "401"):
+		return fmt.Errorf("Discord refused the token (authentication failed): check DISCORD_TOKEN is the bot token of your application, and reset it in the developer portal if it leaked: %w", err)
+	case strings.Contains(msg, "4014"):
+		return fmt.Errorf("Discord refused an intent: intakebot asks for no privileged intent, so check the application's settings: %w", err)
+	}
+	return err
+}

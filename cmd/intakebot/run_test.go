@@ -1,0 +1,62 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/intakebot/intakebot/bot/discordfake"
+)
+
+func TestRunConfigErrorsComeFirst(t *testing.T) {
+	r := intakebot(t, "", nil, "run", "--data", t.TempDir())
+	if r.code != 1 || !strings.Contains(r.stderr, "DISCORD_TOKEN is not set") || !strings.Contains(r.stderr, "developer portal") {
+		t.Errorf("no token: exit %d, %q", r.code, r.stderr)
+	}
+	r = intakebot(t, "", map[string]string{"DISCORD_TOKEN": "x", "INTAKEBOT_GUILD_ID": "my-server"}, "run", "--data", t.TempDir())
+	if r.code != 1 || !strings.Contains(r.stderr, `INTAKEBOT_GUILD_ID "my-server" is not a Discord id`) {
+		t.Errorf("bad guild id: exit %d, %q", r.code, r.stderr)
+	}
+}
+
+func TestRunRefusedToken(t *testing.T) {
+	fake := discordfake.New(t)
+	defer fake.Close()
+	vars := map[string]string{"DISCORD_TOKEN": "wrong-token", "INTAKEBOT_DISCORD_URL": fake.URL()}
+	r := intakebot(t, "", vars, "run", "--data", t.TempDir())
+	if r.code != 1 || !strings.Contains(r.stderr, "refused the token") {
+		t.Errorf("wrong token: exit %d, %q", r.code, r.stderr)
+	}
+}
+
+func TestRunAgainstLoopbackDiscord(t *testing.T) {
+	fake := discordfake.New(t)
+	defer fake.Close()
+	vars := map[string]string{"DISCORD_TOKEN": discordfake.Token, "INTAKEBOT_DISCORD_URL": fake.URL(), "INTAKEBOT_LOG_LEVEL": "warn"}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	var stderr bytes.Buffer
+	go func() {
+		e := env{stdin: strings.NewReader(""), stdout: &bytes.Buffer{}, stderr: &stderr, getenv: func(k string) string { return vars[k] }}
+		done <- run(ctx, e, []string{"run", "--data", t.TempDir()})
+	}()
+	if !fake.AwaitConnected(10 * time.Second) {
+		cancel()
+		t.Fatalf("run did not connect: %s", stderr.String())
+	}
+	fake.SendDM("u9", "how much does it cost?")
+	if _, ok := fake.AwaitDM("u9", 5*time.Second, func(m discordfake.Message) bool { return strings.Contains(m.Content, "From: Cost and insurance") }); !ok {
+		t.Errorf("no answer in the DM: %+v", fake.DM("u9"))
+	}
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Errorf("run exited %d: %s", code, stderr.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("run did not stop on cancel")
+	}
+}
