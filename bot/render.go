@@ -158,7 +158,10 @@ func labelsFor(msg *discordgo.Message, a Action, values []string) []string {
 		}
 	}
 	if len(out) == 0 {
-		return append(values, a.OptionID)
+		if a.Select {
+			return values
+		}
+		return []string{a.OptionID}
 	}
 	return out
 }

@@ -29,20 +29,27 @@ func (s *Server) callback(w http.ResponseWriter, token string, m map[string]any)
 		writeJSON(w, 404, map[string]any{"code": 10062, "message": "Unknown interaction"})
 		return
 	}
-	if !in.acked.IsZero() {
+	if in.ackType != 0 {
 		s.mu.Unlock()
 		s.violation("interaction %s acknowledged twice", in.id)
 		writeJSON(w, 400, map[string]any{"code": 40060, "message": "Interaction has already been acknowledged."})
 		return
 	}
-	in.acked = time.Now()
-	lat := in.acked.Sub(in.sent)
-	s.acks = append(s.acks, lat)
+	// The latency is measured to the callback's arrival; the ack is
+	// published (acked set, waiters woken) only once its effect is applied,
+	// so a test that saw the ack sees its result.
+	arrived := time.Now()
 	typ := int(num(m["type"]))
 	in.ackType = typ
-	s.changed.Broadcast()
 	s.mu.Unlock()
-	if lat > AckDeadline {
+	defer func() {
+		s.mu.Lock()
+		in.acked = arrived
+		s.acks = append(s.acks, arrived.Sub(in.sent))
+		s.changed.Broadcast()
+		s.mu.Unlock()
+	}()
+	if lat := arrived.Sub(in.sent); lat > AckDeadline {
 		s.violation("interaction %s acknowledged after %v (deadline %v)", in.id, lat, AckDeadline)
 	}
 	data, _ := m["data"].(map[string]any)
@@ -75,7 +82,7 @@ func (s *Server) editOriginal(w http.ResponseWriter, token string, m map[string]
 	s.mu.Lock()
 	in, ok := s.inter[token]
 	s.mu.Unlock()
-	if !ok || in.acked.IsZero() {
+	if !ok || in.ackType == 0 {
 		writeJSON(w, 404, map[string]any{"code": 10015, "message": "Unknown Webhook"})
 		return
 	}
@@ -101,7 +108,7 @@ func (s *Server) followup(w http.ResponseWriter, token string, m map[string]any)
 	s.mu.Lock()
 	in, ok := s.inter[token]
 	s.mu.Unlock()
-	if !ok || in.acked.IsZero() {
+	if !ok || in.ackType == 0 {
 		writeJSON(w, 404, map[string]any{"code": 10015, "message": "Unknown Webhook"})
 		return
 	}
@@ -151,7 +158,8 @@ func (s *Server) Click(userID, messageID, customID string, values ...string) str
 	if len(values) > 0 {
 		data["values"] = values
 	}
-	return s.interact(userID, msg.ChannelID, interactionComp, data, map[string]any{"id": msg.ID, "channel_id": msg.ChannelID, "content": msg.Content, "author": user(s.BotID)})
+	return s.interact(userID, msg.ChannelID, interactionComp, data, map[string]any{"id": msg.ID, "channel_id": msg.ChannelID, "content": msg.Content,
+		"author": user(s.BotID), "components": componentsJSON(msg.Components)})
 }
 
 // Command dispatches a slash command from userID in their DM (guildID "")
@@ -309,4 +317,26 @@ func (s *Server) AwaitDM(userID string, timeout time.Duration, match func(Messag
 // AwaitAck waits until an interaction is acknowledged.
 func (s *Server) AwaitAck(interactionID string, timeout time.Duration) bool {
 	return s.Await(timeout, func() bool { _, ok := s.Acked(interactionID); return ok })
+}
+
+// componentsJSON rebuilds a message's components as Discord sends them: one
+// action row per select menu, buttons grouped in one row.
+func componentsJSON(cs []Component) []any {
+	var rows []any
+	var buttons []any
+	for _, c := range cs {
+		if c.Type == componentSelect {
+			var opts []any
+			for _, o := range c.Options {
+				opts = append(opts, map[string]any{"label": o.Label, "value": o.Value})
+			}
+			rows = append(rows, map[string]any{"type": 1, "components": []any{map[string]any{"type": c.Type, "custom_id": c.CustomID, "options": opts}}})
+			continue
+		}
+		buttons = append(buttons, map[string]any{"type": c.Type, "style": 2, "label": c.Label, "custom_id": c.CustomID, "disabled": c.Disabled})
+	}
+	if len(buttons) > 0 {
+		rows = append(rows, map[string]any{"type": 1, "components": buttons})
+	}
+	return rows
 }

@@ -2,12 +2,10 @@ package discordfake
 
 import (
 	"bytes"
+	_ "embed"
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"regexp"
-	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -33,6 +31,12 @@ type route struct {
 	methods  map[string]bool
 }
 
+// openapiJSON is Discord's spec (testdata/openapi.json, with its LICENSE),
+// embedded so `intakebot demo` works from any directory.
+//
+//go:embed testdata/openapi.json
+var openapiJSON []byte
+
 var (
 	specOnce sync.Once
 	specVal  *spec
@@ -41,13 +45,7 @@ var (
 
 func loadSpec() (*spec, error) {
 	specOnce.Do(func() {
-		_, file, _, _ := runtime.Caller(0)
-		path := filepath.Join(filepath.Dir(file), "testdata", "openapi.json")
-		b, err := os.ReadFile(path)
-		if err != nil {
-			specErr = fmt.Errorf("discordfake: read spec: %w", err)
-			return
-		}
+		b := openapiJSON
 		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
 		if err != nil {
 			specErr = fmt.Errorf("discordfake: parse spec: %w", err)

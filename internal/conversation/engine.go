@@ -147,7 +147,7 @@ func (e *Engine) Handle(ctx context.Context, t intake.Turn) ([]intake.Reply, err
 			r, err := e.start(ctx, log, p, "screening_start")
 			return append(out, r...), err
 		}
-		if strings.TrimSpace(t.Text) == "" {
+		if strings.TrimSpace(t.Text) == "" || isGreeting(t.Text) {
 			if p.New {
 				return out, nil
 			}
@@ -197,6 +197,18 @@ var startWords = map[string]bool{
 	"yes": true, "y": true, "yeah": true, "yep": true, "sure": true, "ok": true, "okay": true,
 	"start": true, "begin": true, "screen": true, "screening": true, "start screening": true,
 	"start the screening": true, "lets start": true, "let's start": true, "go": true,
+}
+
+// isGreeting recognises a hello, which deserves the welcome hint rather than
+// an "I can only help with..." scope statement.
+func isGreeting(text string) bool {
+	t := strings.ToLower(strings.Trim(strings.TrimSpace(text), ".!?,:) "))
+	switch t {
+	case "hi", "hello", "hey", "hiya", "howdy", "yo", "good morning", "good afternoon", "good evening",
+		"hi there", "hello there", "hey there", "greetings", "start over", "menu":
+		return true
+	}
+	return false
 }
 
 func command(text string) (string, bool) {
