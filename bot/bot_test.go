@@ -25,7 +25,7 @@ type env struct {
 func start(t *testing.T) *env {
 	t.Helper()
 	fake := discordfake.New(t)
-	kit := testkit.New(t)
+	kit := newKit(t)
 	e := &env{t: t, fake: fake, kit: kit}
 	e.connect()
 	t.Cleanup(fake.Close)
@@ -300,3 +300,5 @@ func FuzzDecodeAction(f *testing.F) {
 		}
 	})
 }
+
+func newKit(t *testing.T) *testkit.Kit { return testkit.New(t) }

@@ -99,6 +99,7 @@ type Server struct {
 	gw       gateway
 	acks     []time.Duration
 	requests int
+	byRoute  map[string]int
 }
 
 // Fault is an injected failure for the next request to a route.
@@ -116,7 +117,7 @@ func New(t TB) *Server {
 	}
 	s := &Server{t: t, spec: sp, AppID: "100000000000000001", BotID: "100000000000000001", nextID: 200000000000000000,
 		dms: map[string]string{}, chanUser: map[string]string{}, byID: map[string]*Message{}, inter: map[string]*interaction{},
-		faults: map[string][]Fault{}}
+		faults: map[string][]Fault{}, byRoute: map[string]int{}}
 	s.changed = sync.NewCond(&s.mu)
 	s.gw.init(s)
 	mux := http.NewServeMux()
@@ -240,6 +241,7 @@ func (s *Server) takeFault(tmpl string) (Fault, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.requests++
+	s.byRoute[tmpl]++
 	for route, fs := range s.faults {
 		if strings.Contains(tmpl, route) && len(fs) > 0 {
 			s.faults[route] = fs[1:]
@@ -444,4 +446,12 @@ func (s *Server) messageJSON(m *Message) map[string]any {
 		"author":    map[string]any{"id": m.AuthorID, "username": "bot", "bot": m.AuthorID == s.BotID},
 		"timestamp": time.Now().UTC().Format(time.RFC3339Nano), "tts": false, "mention_everyone": false,
 		"mentions": []any{}, "mention_roles": []any{}, "attachments": []any{}, "embeds": []any{}, "pinned": false}
+}
+
+// Requests returns how many requests reached a route template
+// ("/channels/{channel_id}/messages").
+func (s *Server) Requests(route string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.byRoute[route]
 }

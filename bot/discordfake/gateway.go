@@ -256,3 +256,36 @@ func (s *Server) DropSocket() {
 		c.ws.UnderlyingConn().Close()
 	}
 }
+
+// SendReconnect sends op 7 (RECONNECT): the bot should reconnect and resume.
+func (s *Server) SendReconnect() { s.gw.sendOp(map[string]any{"op": opReconnect, "d": nil}) }
+
+// SendInvalidSession sends op 9 with d (whether the session may be resumed).
+func (s *Server) SendInvalidSession(resumable bool) {
+	s.gw.sendOp(map[string]any{"op": opInvalidSession, "d": resumable})
+}
+
+func (g *gateway) sendOp(v any) {
+	g.mu.Lock()
+	c := g.conn
+	g.mu.Unlock()
+	if c != nil {
+		c.send(v)
+	}
+}
+
+// Sessions reports how many IDENTIFYs and RESUMEs the fake has accepted.
+func (s *Server) Sessions() (identifies, resumes int) {
+	s.gw.mu.Lock()
+	defer s.gw.mu.Unlock()
+	return s.gw.identifies, s.gw.resumes
+}
+
+// AwaitSessions waits until the fake has accepted at least the given numbers
+// of IDENTIFYs and RESUMEs and a session is connected.
+func (s *Server) AwaitSessions(timeout time.Duration, identifies, resumes int) bool {
+	return s.Await(timeout, func() bool {
+		i, r := s.Sessions()
+		return i >= identifies && r >= resumes && s.Connected()
+	})
+}

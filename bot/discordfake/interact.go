@@ -275,24 +275,35 @@ func (s *Server) Commands() ([]any, string) {
 	return s.commands, s.cmdScope
 }
 
-// Await waits until cond holds (checked on every change), or timeout.
+// Await waits until cond holds, or timeout. It re-checks on every change
+// to the fake and every 10ms, so conditions on things outside the fake (a
+// log line, a store) work too.
 func (s *Server) Await(timeout time.Duration, cond func() bool) bool {
 	deadline := time.Now().Add(timeout)
-	timer := time.AfterFunc(timeout, func() {
-		s.mu.Lock()
-		s.changed.Broadcast()
-		s.mu.Unlock()
-	})
-	defer timer.Stop()
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		t := time.NewTicker(10 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				s.mu.Lock()
+				s.changed.Broadcast()
+				s.mu.Unlock()
+			}
+		}
+	}()
 	for {
 		if cond() {
 			return true
 		}
-		s.mu.Lock()
 		if time.Now().After(deadline) {
-			s.mu.Unlock()
-			return cond()
+			return false
 		}
+		s.mu.Lock()
 		s.changed.Wait()
 		s.mu.Unlock()
 	}
