@@ -72,6 +72,37 @@ type Bot struct {
 	// locks serialises turns per user: the engine expects one patient's
 	// turns in order.
 	locks sync.Map
+	// recent remembers event ids seen by this process, so a replay is
+	// refused before it could be acknowledged twice.
+	recent seenSet
+}
+
+// seenSet is a bounded set of recent ids (the oldest are forgotten first).
+type seenSet struct {
+	mu   sync.Mutex
+	ids  map[string]bool
+	ring []string
+	next int
+}
+
+const seenCapacity = 20000
+
+// add records id and reports whether it was new.
+func (s *seenSet) add(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ids == nil {
+		s.ids, s.ring = map[string]bool{}, make([]string, seenCapacity)
+	}
+	if s.ids[id] {
+		return false
+	}
+	if old := s.ring[s.next]; old != "" {
+		delete(s.ids, old)
+	}
+	s.ring[s.next], s.ids[id] = id, true
+	s.next = (s.next + 1) % seenCapacity
+	return true
 }
 
 // New validates cfg and prepares a session; it does not connect.

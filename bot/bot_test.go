@@ -110,6 +110,22 @@ func (e *env) latestQuestion(user string, after int) (discordfake.Message, strin
 	return msg, qid
 }
 
+// answer clicks a component and waits until the question message shows the
+// answer (the acknowledgement comes first, the edit once it is stored).
+func (e *env) answer(user string, msg discordfake.Message, customID string, values ...string) {
+	e.t.Helper()
+	id := e.fake.Click(user, msg.ID, customID, values...)
+	if !e.fake.AwaitAck(id, wait) {
+		e.t.Fatalf("click %s not acknowledged", customID)
+	}
+	if !e.fake.Await(wait, func() bool {
+		m, _ := e.fake.Message(msg.ID)
+		return len(m.Components) == 0 && strings.Contains(m.Content, "Your answer:")
+	}) {
+		e.t.Fatalf("the answer to %s was not shown; DM:\n%s", customID, dump(e.fake.DM(user)))
+	}
+}
+
 func TestWelcomeFAQAndCommands(t *testing.T) {
 	e := start(t)
 	cmds, scope := e.fake.Commands()
@@ -202,15 +218,14 @@ func TestStaleAndRepeatedClicksChangeNothing(t *testing.T) {
 	if qid != "consent" {
 		t.Fatalf("first question %q", qid)
 	}
-	id := e.fake.Click("p2", msg.ID, bot.EncodeButton("consent", "yes"))
-	e.fake.AwaitAck(id, wait)
+	e.answer("p2", msg, bot.EncodeButton("consent", "yes"))
 	next, _ := e.latestQuestion("p2", 0)
 	if next.ID == msg.ID {
 		t.Fatal("no next question")
 	}
 	n := len(e.fake.DM("p2"))
 	// The same button again (an old client): a private notice, nothing else.
-	id = e.fake.Click("p2", msg.ID, bot.EncodeButton("consent", "no"))
+	id := e.fake.Click("p2", msg.ID, bot.EncodeButton("consent", "no"))
 	if !e.fake.AwaitAck(id, wait) {
 		t.Fatal("stale click not acknowledged")
 	}
@@ -247,8 +262,7 @@ func TestRestartMidScreeningResumes(t *testing.T) {
 	e := start(t)
 	e.fake.SendDM("p4", "/screen")
 	msg, _ := e.latestQuestion("p4", 0)
-	id := e.fake.Click("p4", msg.ID, bot.EncodeButton("consent", "yes"))
-	e.fake.AwaitAck(id, wait)
+	e.answer("p4", msg, bot.EncodeButton("consent", "yes"))
 	age, qid := e.latestQuestion("p4", 0)
 	if qid != "age_18" {
 		t.Fatalf("pending %q", qid)
@@ -258,10 +272,7 @@ func TestRestartMidScreeningResumes(t *testing.T) {
 	e.kit.Reopen(t)
 	e.connect()
 	// The old button still answers the pending question.
-	id = e.fake.Click("p4", age.ID, bot.EncodeButton("age_18", "yes"))
-	if !e.fake.AwaitAck(id, wait) {
-		t.Fatal("click after restart not acknowledged")
-	}
+	e.answer("p4", age, bot.EncodeButton("age_18", "yes"))
 	if _, q := e.latestQuestion("p4", 0); q != "reasons" {
 		t.Errorf("after restart pending %q, want reasons", q)
 	}

@@ -70,7 +70,11 @@ func render(r intake.Reply) []*discordgo.MessageSend {
 
 func (b *Bot) onInteraction(s *discordgo.Session, i *discordgo.InteractionCreate) {
 	ctx := context.Background()
-	if !b.firstSeen(ctx, "interaction", i.ID) {
+	// A replay (after a resume) must not be acknowledged again: the fast
+	// in-memory check runs before the acknowledgement, the durable record
+	// right after it.
+	if !b.recent.add("interaction:" + i.ID) {
+		b.log.Info("duplicate event ignored", slog.String("kind", "interaction"), slog.String("event_id", i.ID))
 		return
 	}
 	switch i.Type {
@@ -112,6 +116,15 @@ func (b *Bot) onComponent(ctx context.Context, i *discordgo.InteractionCreate) {
 		b.respond(ctx, i, ephemeral("That button has expired. Type /screening to continue."))
 		return
 	}
+	// Acknowledge at once (a deferred update: no visible change yet), then
+	// persist the answer, then show it. The acknowledgement never waits on
+	// the store, however many patients answer at the same moment.
+	if err := b.respond(ctx, i, &discordgo.InteractionResponse{Type: discordgo.InteractionResponseDeferredMessageUpdate}); err != nil {
+		return
+	}
+	if !b.firstSeen(ctx, "interaction", i.ID) {
+		return
+	}
 	defer b.lock(u.ID)()
 	turn := intake.Turn{Channel: Channel, UserID: u.ID, EventID: i.ID, QuestionID: a.QuestionID, At: time.Now()}
 	if a.Select {
@@ -122,23 +135,27 @@ func (b *Bot) onComponent(ctx context.Context, i *discordgo.InteractionCreate) {
 	replies, err := b.cfg.Engine.Handle(ctx, turn)
 	if err != nil {
 		b.log.Error("handle click", slog.String("interaction_id", i.ID), slog.Any("err", err))
-		b.respond(ctx, i, ephemeral(b.cfg.Fallback))
+		b.followup(ctx, i, b.cfg.Fallback)
 		return
 	}
 	// A stale or repeated click, or an invalid choice, changes nothing: the
 	// clicker is told privately.
 	if len(replies) > 0 && (replies[0].Kind == intake.ReplyNotice || isReask(replies, a.QuestionID)) {
-		b.respond(ctx, i, ephemeral(replies[0].Text))
+		b.followup(ctx, i, replies[0].Text)
 		return
 	}
-	// Accepted: the question message now shows the answer, without buttons.
+	// Accepted and stored: the question message now shows the answer,
+	// without buttons.
 	question := ""
 	if i.Message != nil {
 		question = i.Message.Content
 	}
+	content := answeredContent(question, labelsFor(i.Message, a, data.Values))
 	empty := []discordgo.MessageComponent{}
-	b.respond(ctx, i, &discordgo.InteractionResponse{Type: discordgo.InteractionResponseUpdateMessage,
-		Data: &discordgo.InteractionResponseData{Content: answeredContent(question, labelsFor(i.Message, a, data.Values)), Components: empty}})
+	b.retry(ctx, "PATCH /webhooks/{app}/{token}/messages/@original", func(ctx context.Context) error {
+		_, err := b.s.InteractionResponseEdit(i.Interaction, &discordgo.WebhookEdit{Content: &content, Components: &empty}, discordgo.WithContext(ctx))
+		return err
+	})
 	b.send(ctx, i.ChannelID, replies)
 }
 
@@ -153,7 +170,18 @@ func isReask(replies []intake.Reply, qid string) bool {
 	return false
 }
 
+// followup sends a private message after a deferred acknowledgement.
+func (b *Bot) followup(ctx context.Context, i *discordgo.InteractionCreate, text string) {
+	b.retry(ctx, "POST /webhooks/{app}/{token}", func(ctx context.Context) error {
+		_, err := b.s.FollowupMessageCreate(i.Interaction, true, &discordgo.WebhookParams{Content: clip(text), Flags: discordgo.MessageFlagsEphemeral}, discordgo.WithContext(ctx))
+		return err
+	})
+}
+
 func (b *Bot) onCommand(ctx context.Context, i *discordgo.InteractionCreate) {
+	if !b.firstSeen(ctx, "interaction", i.ID) {
+		return
+	}
 	u := userOf(i)
 	if u == nil {
 		return
