@@ -135,17 +135,17 @@ func TestWelcomeFAQAndCommands(t *testing.T) {
 	if in := e.fake.Intents(); in&(1<<1|1<<8|1<<15) != 0 || in&(1<<12) == 0 {
 		t.Errorf("intents = %b: want DMs and no privileged intent", in)
 	}
-	e.fake.SendDM("u1", "hello")
-	e.awaitText("u1", 0, "intake assistant")
-	n := len(e.fake.DM("u1"))
-	e.fake.SendDM("u1", "who takes me home after an infusion?")
-	e.awaitText("u1", n, "From: Getting home after an infusion")
+	e.fake.SendDM("601000000000000001", "hello")
+	e.awaitText("601000000000000001", 0, "intake assistant")
+	n := len(e.fake.DM("601000000000000001"))
+	e.fake.SendDM("601000000000000001", "who takes me home after an infusion?")
+	e.awaitText("601000000000000001", n, "From: Getting home after an infusion")
 
-	id := e.fake.Command("u2", "", "", "ask", map[string]string{"question": "is ketamine addictive?"})
+	id := e.fake.Command("601000000000000002", "", "", "ask", map[string]string{"question": "is ketamine addictive?"})
 	if !e.fake.AwaitAck(id, wait) {
 		t.Fatal("/ask was not acknowledged")
 	}
-	e.awaitText("u2", 0, "From: Is it addictive?")
+	e.awaitText("601000000000000002", 0, "From: Is it addictive?")
 }
 
 func TestScreeningByButtonsToAPositiveOutcome(t *testing.T) {
@@ -155,16 +155,16 @@ func TestScreeningByButtonsToAPositiveOutcome(t *testing.T) {
 		"other_treatments": {"none"}, "psychosis_history": {"no"}, "pregnancy": {"no"}, "ride_home": {"yes"},
 		"contact_method": {"discord"}, "best_time": {"any"},
 	}
-	e.fake.SendDM("p1", "/screen")
+	e.fake.SendDM("602000000000000001", "/screen")
 	var answered []string
 	for step := 0; step < 80; step++ {
-		dm := e.fake.DM("p1")
+		dm := e.fake.DM("602000000000000001")
 		if strings.Contains(dm[len(dm)-1].Content, "Your reference is") {
 			break
 		}
-		msg, qid := e.latestQuestion("p1", 0)
+		msg, qid := e.latestQuestion("602000000000000001", 0)
 		if qid == "" { // free text: notes
-			e.fake.SendDM("p1", "skip")
+			e.fake.SendDM("602000000000000001", "skip")
 		} else {
 			choice := answers[qid]
 			if choice == nil {
@@ -178,18 +178,18 @@ func TestScreeningByButtonsToAPositiveOutcome(t *testing.T) {
 			}
 			var id string
 			if msg.Components[0].Type == 3 {
-				id = e.fake.Click("p1", msg.ID, bot.EncodeSelect(qid), choice...)
+				id = e.fake.Click("602000000000000001", msg.ID, bot.EncodeSelect(qid), choice...)
 			} else {
-				id = e.fake.Click("p1", msg.ID, bot.EncodeButton(qid, choice[0]))
+				id = e.fake.Click("602000000000000001", msg.ID, bot.EncodeButton(qid, choice[0]))
 			}
 			if !e.fake.AwaitAck(id, wait) {
 				t.Fatalf("click on %s not acknowledged", qid)
 			}
 			answered = append(answered, msg.ID)
 		}
-		e.fake.Await(wait, func() bool { return len(e.fake.DM("p1")) > len(dm) })
+		e.fake.Await(wait, func() bool { return len(e.fake.DM("602000000000000001")) > len(dm) })
 	}
-	out := e.awaitText("p1", 0, "Your reference is")
+	out := e.awaitText("602000000000000001", 0, "Your reference is")
 	if !strings.Contains(out.Content, "will review your answers") {
 		t.Errorf("outcome message = %q", out.Content)
 	}
@@ -213,31 +213,31 @@ func TestScreeningByButtonsToAPositiveOutcome(t *testing.T) {
 
 func TestStaleAndRepeatedClicksChangeNothing(t *testing.T) {
 	e := start(t)
-	e.fake.SendDM("p2", "/screen")
-	msg, qid := e.latestQuestion("p2", 0)
+	e.fake.SendDM("602000000000000002", "/screen")
+	msg, qid := e.latestQuestion("602000000000000002", 0)
 	if qid != "consent" {
 		t.Fatalf("first question %q", qid)
 	}
-	e.answer("p2", msg, bot.EncodeButton("consent", "yes"))
-	next, _ := e.latestQuestion("p2", 0)
+	e.answer("602000000000000002", msg, bot.EncodeButton("consent", "yes"))
+	next, _ := e.latestQuestion("602000000000000002", 0)
 	if next.ID == msg.ID {
 		t.Fatal("no next question")
 	}
-	n := len(e.fake.DM("p2"))
+	n := len(e.fake.DM("602000000000000002"))
 	// The same button again (an old client): a private notice, nothing else.
-	id := e.fake.Click("p2", msg.ID, bot.EncodeButton("consent", "no"))
+	id := e.fake.Click("602000000000000002", msg.ID, bot.EncodeButton("consent", "no"))
 	if !e.fake.AwaitAck(id, wait) {
 		t.Fatal("stale click not acknowledged")
 	}
-	notice := e.awaitText("p2", n, "isn't waiting for an answer")
+	notice := e.awaitText("602000000000000002", n, "isn't waiting for an answer")
 	if !notice.Ephemeral {
 		t.Error("the stale-click notice is not ephemeral")
 	}
 	// The same interaction replayed after a resume is processed once.
-	before := len(e.fake.DM("p2"))
+	before := len(e.fake.DM("602000000000000002"))
 	e.fake.Replay(id)
 	time.Sleep(0) // nothing to wait for: a replay must produce nothing
-	if e.fake.Await(300*time.Millisecond, func() bool { return len(e.fake.DM("p2")) > before }) {
+	if e.fake.Await(300*time.Millisecond, func() bool { return len(e.fake.DM("602000000000000002")) > before }) {
 		t.Error("a replayed interaction was processed twice")
 	}
 	if n, _ := e.kit.Store.FirstSeen(context.Background(), "discord:interaction:"+id); n {
@@ -247,8 +247,8 @@ func TestStaleAndRepeatedClicksChangeNothing(t *testing.T) {
 
 func TestCrisisInDM(t *testing.T) {
 	e := start(t)
-	e.fake.SendDM("p3", "i want to end it all")
-	m := e.awaitText("p3", 0, "988")
+	e.fake.SendDM("602000000000000003", "i want to end it all")
+	m := e.awaitText("602000000000000003", 0, "988")
 	if !strings.Contains(m.Content, "741741") || !strings.Contains(m.Content, "911") {
 		t.Errorf("crisis message = %q", m.Content)
 	}
@@ -260,10 +260,10 @@ func TestCrisisInDM(t *testing.T) {
 
 func TestRestartMidScreeningResumes(t *testing.T) {
 	e := start(t)
-	e.fake.SendDM("p4", "/screen")
-	msg, _ := e.latestQuestion("p4", 0)
-	e.answer("p4", msg, bot.EncodeButton("consent", "yes"))
-	age, qid := e.latestQuestion("p4", 0)
+	e.fake.SendDM("602000000000000004", "/screen")
+	msg, _ := e.latestQuestion("602000000000000004", 0)
+	e.answer("602000000000000004", msg, bot.EncodeButton("consent", "yes"))
+	age, qid := e.latestQuestion("602000000000000004", 0)
 	if qid != "age_18" {
 		t.Fatalf("pending %q", qid)
 	}
@@ -272,8 +272,8 @@ func TestRestartMidScreeningResumes(t *testing.T) {
 	e.kit.Reopen(t)
 	e.connect()
 	// The old button still answers the pending question.
-	e.answer("p4", age, bot.EncodeButton("age_18", "yes"))
-	if _, q := e.latestQuestion("p4", 0); q != "reasons" {
+	e.answer("602000000000000004", age, bot.EncodeButton("age_18", "yes"))
+	if _, q := e.latestQuestion("602000000000000004", 0); q != "reasons" {
 		t.Errorf("after restart pending %q, want reasons", q)
 	}
 }
@@ -313,3 +313,79 @@ func FuzzDecodeAction(f *testing.F) {
 }
 
 func newKit(t *testing.T) *testkit.Kit { return testkit.New(t) }
+
+const guild, channel = "500000000000000001", "500000000000000002"
+
+func TestServerMentions(t *testing.T) {
+	e := start(t)
+	// A general question is answered in public.
+	e.fake.SendChannel("603000000000000001", guild, channel, "how much does it cost?", true)
+	if !e.fake.Await(wait, func() bool { return anyContains(e.fake.Channel(channel), "From: Cost and insurance") }) {
+		t.Fatalf("no public answer:\n%s", dump(e.fake.Channel(channel)))
+	}
+	// A message that does not mention the bot is ignored.
+	n := len(e.fake.Channel(channel))
+	e.fake.SendChannel("603000000000000001", guild, channel, "how much does it cost?", false)
+	if e.fake.Await(300*time.Millisecond, func() bool { return len(e.fake.Channel(channel)) > n+1 }) {
+		t.Error("the bot answered a message that did not mention it")
+	}
+	// Crisis language in public: the resources at once, in the channel, and
+	// the urgent case.
+	e.fake.SendChannel("603000000000000002", guild, channel, "honestly i want to die", true)
+	if !e.fake.Await(wait, func() bool { return anyContains(e.fake.Channel(channel), "741741") }) {
+		t.Fatalf("no crisis resources in the channel:\n%s", dump(e.fake.Channel(channel)))
+	}
+	if !e.fake.Await(wait, func() bool {
+		cs, _ := e.kit.Store.Cases(context.Background(), intake.CaseFilter{})
+		return len(cs) == 1 && cs[0].Priority == intake.PriorityUrgent
+	}) {
+		t.Error("no urgent case for crisis language in a server channel")
+	}
+	// Something personal moves to a DM.
+	e.fake.SendChannel("603000000000000003", guild, channel, "what dose should I get?", true)
+	e.awaitText("603000000000000003", 0, "clinician")
+	if !e.fake.Await(wait, func() bool { return anyContains(e.fake.Channel(channel), "direct message") }) {
+		t.Error("no public note that the answer went to a DM")
+	}
+	if anyContains(e.fake.Channel(channel), "don't stop or change") {
+		t.Error("the personal answer was posted in public")
+	}
+}
+
+func TestScreeningFromServerWithDMsClosed(t *testing.T) {
+	e := start(t)
+	e.fake.CloseDMs("603000000000000004")
+	id := e.fake.Command("603000000000000004", guild, channel, "screening", nil)
+	if !e.fake.AwaitAck(id, wait) {
+		t.Fatal("/screening not acknowledged")
+	}
+	// The deferred reply is edited with how to open DMs.
+	if !e.fake.Await(wait, func() bool { return anyContains(e.fake.Channel(channel), "Privacy Settings") }) {
+		t.Fatalf("no explanation of closed DMs:\n%s", dump(e.fake.Channel(channel)))
+	}
+}
+
+func TestQuestionMidScreeningInDM(t *testing.T) {
+	e := start(t)
+	e.fake.SendDM("602000000000000005", "/screen")
+	msg, _ := e.latestQuestion("602000000000000005", 0)
+	e.answer("602000000000000005", msg, bot.EncodeButton("consent", "yes"))
+	age, _ := e.latestQuestion("602000000000000005", 0)
+	n := len(e.fake.DM("602000000000000005"))
+	e.fake.SendDM("602000000000000005", "wait, can I drive home after?")
+	e.awaitText("602000000000000005", n, "From: Getting home after an infusion")
+	again, qid := e.latestQuestion("602000000000000005", n)
+	if qid != "age_18" || again.ID == age.ID {
+		t.Errorf("after the question: pending %q (message %s, first asked in %s)", qid, again.ID, age.ID)
+	}
+	e.answer("602000000000000005", again, bot.EncodeButton("age_18", "yes"))
+}
+
+func anyContains(ms []discordfake.Message, s string) bool {
+	for _, m := range ms {
+		if strings.Contains(m.Content, s) {
+			return true
+		}
+	}
+	return false
+}

@@ -3,10 +3,12 @@ package bot
 import (
 	"context"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/bwmarrin/discordgo"
 
+	"github.com/intakebot/intakebot/internal/conversation"
 	"github.com/intakebot/intakebot/internal/intake"
 )
 
@@ -15,10 +17,14 @@ import (
 const ackBudget = 2500 * time.Millisecond
 
 func (b *Bot) onMessage(s *discordgo.Session, m *discordgo.MessageCreate) {
-	if m.Author == nil || m.Author.Bot || m.GuildID != "" {
-		return // server channels: mentions come later; bots never
+	if m.Author == nil || m.Author.Bot {
+		return
 	}
 	ctx := context.Background()
+	if m.GuildID != "" {
+		b.onServerMessage(ctx, m)
+		return
+	}
 	if !b.firstSeen(ctx, "message", m.ID) {
 		return
 	}
@@ -30,6 +36,105 @@ func (b *Bot) onMessage(s *discordgo.Session, m *discordgo.MessageCreate) {
 		replies = append(replies, intake.Reply{Kind: intake.ReplyMessage, Text: b.cfg.Fallback})
 	}
 	b.send(ctx, m.ChannelID, replies)
+}
+
+func (b *Bot) botID() string {
+	if b.s.State != nil && b.s.State.User != nil {
+		return b.s.State.User.ID
+	}
+	return ""
+}
+
+func mentions(m *discordgo.MessageCreate, id string) bool {
+	for _, u := range m.Mentions {
+		if u != nil && u.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+// onServerMessage answers a message in the clinic's server that mentions the
+// bot. General questions are answered in public; anything personal moves to
+// a DM; crisis language gets the crisis resources at once, in the channel,
+// and the urgent case.
+func (b *Bot) onServerMessage(ctx context.Context, m *discordgo.MessageCreate) {
+	id := b.botID()
+	if id == "" || !mentions(m, id) || !b.firstSeen(ctx, "message", m.ID) {
+		return
+	}
+	text := strings.TrimSpace(strings.NewReplacer("<@"+id+">", "", "<@!"+id+">", "").Replace(m.Content))
+	a := b.cfg.Engine.Ask(ctx, text)
+	ref := &discordgo.MessageReference{MessageID: m.ID, ChannelID: m.ChannelID, GuildID: m.GuildID}
+	switch {
+	case a.Kind == conversation.KindCrisis:
+		b.post(ctx, m.ChannelID, a.Text, ref)
+		defer b.lock(m.Author.ID)()
+		// The same turn through the engine opens the urgent case.
+		if _, err := b.cfg.Engine.Handle(ctx, intake.Turn{Channel: Channel, UserID: m.Author.ID, EventID: m.ID, Text: text, At: time.Now()}); err != nil {
+			b.log.Error("open crisis case", slog.String("event_id", m.ID), slog.Any("err", err))
+		}
+	case a.Kind == conversation.KindDeflect || strings.HasPrefix(text, "/") || isStart(text):
+		// Personal: continue privately.
+		reply := []intake.Reply{{Kind: intake.ReplyMessage, Text: a.Text}}
+		if a.Kind != conversation.KindDeflect {
+			defer b.lock(m.Author.ID)()
+			r, err := b.cfg.Engine.Handle(ctx, intake.Turn{Channel: Channel, UserID: m.Author.ID, EventID: m.ID, Text: "/screen", At: time.Now()})
+			if err != nil {
+				b.log.Error("handle server command", slog.String("event_id", m.ID), slog.Any("err", err))
+				return
+			}
+			reply = r
+		}
+		note := "That's best talked about privately, so I've sent you a direct message."
+		if err := b.dm(ctx, m.Author.ID, reply); err != nil {
+			note = b.dmFailure(err)
+		}
+		b.post(ctx, m.ChannelID, note, ref)
+	default:
+		b.post(ctx, m.ChannelID, a.Text, ref)
+	}
+}
+
+func isStart(text string) bool {
+	t := strings.ToLower(strings.Trim(text, " .!?"))
+	return t == "screening" || t == "start the screening" || t == "start screening" || t == "screen me"
+}
+
+// post sends text to a channel as a reply, split to fit.
+func (b *Bot) post(ctx context.Context, channelID, text string, ref *discordgo.MessageReference) {
+	for _, chunk := range split(text) {
+		msg := &discordgo.MessageSend{Content: chunk, Reference: ref, AllowedMentions: &discordgo.MessageAllowedMentions{Parse: []discordgo.AllowedMentionType{}}}
+		if b.retry(ctx, "POST /channels/{id}/messages", func(ctx context.Context) error {
+			_, err := b.s.ChannelMessageSendComplex(channelID, msg, discordgo.WithContext(ctx))
+			return err
+		}) != nil {
+			return
+		}
+		ref = nil
+	}
+}
+
+// dm sends replies to a user's DM.
+func (b *Bot) dm(ctx context.Context, userID string, replies []intake.Reply) error {
+	var ch *discordgo.Channel
+	err := b.retry(ctx, "POST /users/@me/channels", func(ctx context.Context) error {
+		var err error
+		ch, err = b.s.UserChannelCreate(userID, discordgo.WithContext(ctx))
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return b.sendErr(ctx, ch.ID, replies)
+}
+
+// dmFailure says why a DM could not be sent, and what to do.
+func (b *Bot) dmFailure(err error) string {
+	if discordCode(err) == discordgo.ErrCodeCannotSendMessagesToThisUser {
+		return dmClosedHelp
+	}
+	return "Sorry, I couldn't send you a private message just now. Please try again in a moment."
 }
 
 // send posts replies to a channel in order.
@@ -243,20 +348,8 @@ func (b *Bot) commandTurn(ctx context.Context, i *discordgo.InteractionCreate, u
 		return
 	}
 	note := "I've sent you a private message to continue."
-	var ch *discordgo.Channel
-	err = b.retry(ctx, "POST /users/@me/channels", func(ctx context.Context) error {
-		var err error
-		ch, err = b.s.UserChannelCreate(u.ID, discordgo.WithContext(ctx))
-		return err
-	})
-	if err == nil {
-		err = b.sendErr(ctx, ch.ID, replies)
-	}
-	if err != nil {
-		note = "Sorry, I couldn't send you a private message just now. Please try again in a moment."
-		if discordCode(err) == discordgo.ErrCodeCannotSendMessagesToThisUser {
-			note = dmClosedHelp
-		}
+	if err := b.dm(ctx, u.ID, replies); err != nil {
+		note = b.dmFailure(err)
 	}
 	b.retry(ctx, "PATCH /webhooks/{app}/{token}/messages/@original", func(ctx context.Context) error {
 		_, err := b.s.InteractionResponseEdit(i.Interaction, &discordgo.WebhookEdit{Content: &note}, discordgo.WithContext(ctx))

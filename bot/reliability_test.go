@@ -3,6 +3,7 @@ package bot_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -28,26 +29,26 @@ func (e *env) clickWorks(user string) {
 
 func TestGatewayFaultsAreSurvived(t *testing.T) {
 	e := start(t)
-	e.clickWorks("r1")
+	e.clickWorks("604000000000000001")
 
 	e.fake.DropSocket()
 	if !e.fake.AwaitSessions(wait, 1, 1) {
 		t.Fatal("no resume after a dropped socket")
 	}
-	e.clickWorks("r2")
+	e.clickWorks("604000000000000002")
 
 	e.fake.SendReconnect()
 	if !e.fake.AwaitSessions(wait, 1, 2) {
 		t.Fatal("no resume after op 7")
 	}
-	e.clickWorks("r3")
+	e.clickWorks("604000000000000003")
 
 	for i, resumable := range []bool{false, true} {
 		e.fake.SendInvalidSession(resumable)
 		if !e.fake.AwaitSessions(wait, 2+i, 2) {
 			t.Fatalf("no new session after op 9 (d=%v)", resumable)
 		}
-		e.clickWorks("r" + string(rune('4'+i)))
+		e.clickWorks(fmt.Sprintf("6040000000000000%02d", 4+i))
 	}
 	for _, lat := range e.fake.AckLatencies() {
 		if lat > discordfake.AckDeadline {
@@ -92,7 +93,7 @@ func TestRateLimitStormIsBounded(t *testing.T) {
 	fake.InjectFault(route, storm...)
 	before := fake.Requests(route)
 	start := time.Now()
-	fake.SendDM("s1", "hello")
+	fake.SendDM("605000000000000001", "hello")
 	// The welcome fails after at most 1 + 3 attempts, and says so.
 	if !fake.Await(wait, func() bool { return strings.Contains(logs.String(), "discord call failed") }) {
 		t.Fatalf("no failure logged; logs:\n%s", logs.String())
@@ -113,11 +114,11 @@ func TestRateLimitStormIsBounded(t *testing.T) {
 	// The storm passes (the rest of the injected 429s are used up by other
 	// patients' welcomes); the next message works.
 	for i := 0; fake.Requests(route) < before+len(storm) && i < len(storm); i++ {
-		fake.SendDM("drain"+string(rune('a'+i)), "hello")
+		fake.SendDM(fmt.Sprintf("6090000000000000%02d", i), "hello")
 		fake.Await(wait, func() bool { return strings.Count(logs.String(), "discord call failed") > i })
 	}
-	fake.SendDM("s3", "how much does it cost?")
-	if _, ok := fake.AwaitDM("s3", wait, func(m discordfake.Message) bool { return strings.Contains(m.Content, "From: Cost") }); !ok {
+	fake.SendDM("605000000000000003", "how much does it cost?")
+	if _, ok := fake.AwaitDM("605000000000000003", wait, func(m discordfake.Message) bool { return strings.Contains(m.Content, "From: Cost") }); !ok {
 		t.Error("no answer after the storm")
 	}
 }

@@ -100,6 +100,8 @@ type Server struct {
 	acks     []time.Duration
 	requests int
 	byRoute  map[string]int
+	// closedDMs are users whose DMs refuse the bot (50007).
+	closedDMs map[string]bool
 }
 
 // Fault is an injected failure for the next request to a route.
@@ -321,6 +323,13 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, tmpl, path string
 	case "POST /channels/{channel_id}/messages":
 		for _, v := range limits(m, true) {
 			s.violation("POST %s: %s", tmpl, v)
+		}
+		s.mu.Lock()
+		closed := s.closedDMs[s.chanUser[p[1]]]
+		s.mu.Unlock()
+		if closed {
+			writeJSON(w, http.StatusForbidden, map[string]any{"code": 50007, "message": "Cannot send messages to this user"})
+			return
 		}
 		msg := s.createMessage(p[1], s.BotID, m, false)
 		writeJSON(w, 200, s.messageJSON(msg))

@@ -351,3 +351,44 @@ func componentsJSON(cs []Component) []any {
 	}
 	return rows
 }
+
+// SendChannel dispatches a MESSAGE_CREATE from userID in a server channel;
+// with mention set, the message mentions the bot (as "<@bot> " + content).
+func (s *Server) SendChannel(userID, guildID, channelID, content string, mention bool) string {
+	mentions := []any{}
+	if mention {
+		content = "<@" + s.BotID + "> " + content
+		mentions = append(mentions, user(s.BotID))
+	}
+	msg := s.createMessage(channelID, userID, map[string]any{"content": content}, false)
+	s.gw.dispatch("MESSAGE_CREATE", map[string]any{
+		"id": msg.ID, "channel_id": channelID, "guild_id": guildID, "content": content, "type": 0, "author": user(userID),
+		"member":    map[string]any{"roles": []any{}, "joined_at": time.Now().UTC().Format(time.RFC3339)},
+		"timestamp": time.Now().UTC().Format(time.RFC3339Nano), "mentions": mentions, "attachments": []any{}, "embeds": []any{},
+	})
+	return msg.ID
+}
+
+// Channel returns the messages in a channel, oldest first.
+func (s *Server) Channel(channelID string) []Message {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Message
+	for _, m := range s.messages {
+		if m.ChannelID == channelID {
+			out = append(out, *m)
+		}
+	}
+	return out
+}
+
+// CloseDMs makes Discord refuse messages to userID's DM (error 50007), as
+// when a user has turned off direct messages from server members.
+func (s *Server) CloseDMs(userID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closedDMs == nil {
+		s.closedDMs = map[string]bool{}
+	}
+	s.closedDMs[userID] = true
+}
