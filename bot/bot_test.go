@@ -129,7 +129,7 @@ func (e *env) answer(user string, msg discordfake.Message, customID string, valu
 func TestWelcomeFAQAndCommands(t *testing.T) {
 	e := start(t)
 	cmds, scope := e.fake.Commands()
-	if len(cmds) != 4 || scope != "" {
+	if len(cmds) != 6 || scope != "" {
 		t.Errorf("commands = %d (scope %q)", len(cmds), scope)
 	}
 	if in := e.fake.Intents(); in&(1<<1|1<<8|1<<15) != 0 || in&(1<<12) == 0 {
@@ -157,11 +157,20 @@ func TestScreeningByButtonsToAPositiveOutcome(t *testing.T) {
 	}
 	e.fake.SendDM("602000000000000001", "/screen")
 	var answered []string
+	botMessages := func() int {
+		n := 0
+		for _, m := range e.fake.DM("602000000000000001") {
+			if m.AuthorID == e.fake.BotID {
+				n++
+			}
+		}
+		return n
+	}
 	for step := 0; step < 80; step++ {
-		dm := e.fake.DM("602000000000000001")
-		if strings.Contains(dm[len(dm)-1].Content, "Your reference is") {
+		if anyContains(e.fake.DM("602000000000000001"), "Your reference is") {
 			break
 		}
+		before := botMessages()
 		msg, qid := e.latestQuestion("602000000000000001", 0)
 		if qid == "" { // free text: notes
 			e.fake.SendDM("602000000000000001", "skip")
@@ -176,18 +185,17 @@ func TestScreeningByButtonsToAPositiveOutcome(t *testing.T) {
 					choice = []string{"no"}
 				}
 			}
-			var id string
 			if msg.Components[0].Type == 3 {
-				id = e.fake.Click("602000000000000001", msg.ID, bot.EncodeSelect(qid), choice...)
+				e.answer("602000000000000001", msg, bot.EncodeSelect(qid), choice...)
 			} else {
-				id = e.fake.Click("602000000000000001", msg.ID, bot.EncodeButton(qid, choice[0]))
-			}
-			if !e.fake.AwaitAck(id, wait) {
-				t.Fatalf("click on %s not acknowledged", qid)
+				e.answer("602000000000000001", msg, bot.EncodeButton(qid, choice[0]))
 			}
 			answered = append(answered, msg.ID)
 		}
-		e.fake.Await(wait, func() bool { return len(e.fake.DM("602000000000000001")) > len(dm) })
+		// Wait for the bot's next message (the next question or the outcome).
+		if !e.fake.Await(wait, func() bool { return botMessages() > before }) {
+			t.Fatalf("no reply after answering %q; DM:\n%s", qid, dump(e.fake.DM("602000000000000001")))
+		}
 	}
 	out := e.awaitText("602000000000000001", 0, "Your reference is")
 	if !strings.Contains(out.Content, "will review your answers") {
@@ -388,4 +396,43 @@ func anyContains(ms []discordfake.Message, s string) bool {
 		}
 	}
 	return false
+}
+
+func TestPrivacyAndForgetMeOnDiscord(t *testing.T) {
+	e := start(t)
+	user := "607000000000000001"
+	e.fake.SendDM(user, "/screen")
+	msg, _ := e.latestQuestion(user, 0)
+	e.answer(user, msg, bot.EncodeButton("consent", "yes"))
+	id := e.fake.Command(user, "", "", "privacy", nil)
+	e.fake.AwaitAck(id, wait)
+	p := e.awaitText(user, 0, "holds about you")
+	if !p.Ephemeral || !strings.Contains(p.Content, "1 answers") {
+		t.Errorf("/privacy = %+v", p)
+	}
+	id = e.fake.Command(user, "", "", "forget-me", nil)
+	e.fake.AwaitAck(id, wait)
+	confirm := e.awaitText(user, 0, "can't be undone")
+	if len(confirm.Components) != 1 || confirm.Components[0].CustomID != bot.ForgetConfirmID {
+		t.Fatalf("no confirmation button: %+v", confirm)
+	}
+	e.fake.Click(user, confirm.ID, bot.ForgetConfirmID)
+	if !e.fake.Await(wait, func() bool {
+		m, _ := e.fake.Message(confirm.ID)
+		return strings.Contains(m.Content, "erased") && len(m.Components) == 0
+	}) {
+		t.Fatalf("the confirmation was not replaced by the result: %s", dump(e.fake.DM(user)))
+	}
+	sum, _ := e.kit.Store.PatientSummary(context.Background(), mustPatient(t, e, user))
+	if sum.Answers != 0 || sum.Sessions != 0 {
+		t.Errorf("after /forget-me: %+v", sum)
+	}
+}
+
+func mustPatient(t *testing.T, e *env, user string) string {
+	p, err := e.kit.Store.Patient(context.Background(), bot.Channel, user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p.ID
 }

@@ -216,6 +216,10 @@ func ephemeral(text string) *discordgo.InteractionResponse {
 func (b *Bot) onComponent(ctx context.Context, i *discordgo.InteractionCreate) {
 	u := userOf(i)
 	data := i.MessageComponentData()
+	if data.CustomID == ForgetConfirmID && u != nil {
+		b.confirmForget(ctx, i, u)
+		return
+	}
 	a, ok := DecodeAction(data.CustomID)
 	if u == nil || !ok {
 		b.respond(ctx, i, ephemeral("That button has expired. Type /screening to continue."))
@@ -313,7 +317,48 @@ func (b *Bot) onCommand(ctx context.Context, i *discordgo.InteractionCreate) {
 		})
 	case "screening", "staff", "help":
 		b.commandTurn(ctx, i, u, "/"+data.Name)
+	case "privacy", "forget-me":
+		// Private wherever it is asked: an ephemeral answer.
+		defer b.lock(u.ID)()
+		replies, err := b.cfg.Engine.Handle(ctx, intake.Turn{Channel: Channel, UserID: u.ID, EventID: i.ID, Text: "/" + data.Name, At: time.Now()})
+		text := b.cfg.Fallback
+		if err != nil {
+			b.log.Error("handle command", slog.String("interaction_id", i.ID), slog.Any("err", err))
+		} else if len(replies) > 0 {
+			text = replies[len(replies)-1].Text
+		}
+		resp := ephemeral(text)
+		if data.Name == "forget-me" && err == nil {
+			resp.Data.Components = []discordgo.MessageComponent{discordgo.ActionsRow{Components: []discordgo.MessageComponent{
+				discordgo.Button{Label: "Erase my data", Style: discordgo.DangerButton, CustomID: ForgetConfirmID},
+			}}}
+		}
+		b.respond(ctx, i, resp)
 	}
+}
+
+// confirmForget erases the patient's data after they pressed the button.
+func (b *Bot) confirmForget(ctx context.Context, i *discordgo.InteractionCreate, u *discordgo.User) {
+	if err := b.respond(ctx, i, &discordgo.InteractionResponse{Type: discordgo.InteractionResponseDeferredMessageUpdate}); err != nil {
+		return
+	}
+	if !b.firstSeen(ctx, "interaction", i.ID) {
+		return
+	}
+	defer b.lock(u.ID)()
+	replies, err := b.cfg.Engine.Handle(ctx, intake.Turn{Channel: Channel, UserID: u.ID, EventID: i.ID, Text: "/forget-me confirm", At: time.Now()})
+	text := b.cfg.Fallback
+	if err != nil {
+		b.log.Error("forget", slog.String("interaction_id", i.ID), slog.Any("err", err))
+	} else if len(replies) > 0 {
+		text = replies[len(replies)-1].Text
+	}
+	text = clip(text)
+	empty := []discordgo.MessageComponent{}
+	b.retry(ctx, "PATCH /webhooks/{app}/{token}/messages/@original", func(ctx context.Context) error {
+		_, err := b.s.InteractionResponseEdit(i.Interaction, &discordgo.WebhookEdit{Content: &text, Components: &empty}, discordgo.WithContext(ctx))
+		return err
+	})
 }
 
 // commandTurn runs a chat command for the user. In a DM the replies follow

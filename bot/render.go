@@ -22,6 +22,9 @@ type Action struct {
 	Select     bool
 }
 
+// ForgetConfirmID is the custom id of the /forget-me confirmation button.
+const ForgetConfirmID = idPrefix + ":c:forget-me"
+
 // EncodeButton returns a button's custom id.
 func EncodeButton(question, option string) string {
 	return idPrefix + ":a:" + question + ":" + option
@@ -174,6 +177,8 @@ func Commands() []*discordgo.ApplicationCommand {
 			Options: []*discordgo.ApplicationCommandOption{{Type: discordgo.ApplicationCommandOptionString, Name: "question", Description: "Your question", Required: true, MaxLength: 500}}},
 		{Name: "screening", Description: "Start or continue the intake screening (in a private message)", DMPermission: &dm},
 		{Name: "staff", Description: "Ask the care team to contact you", DMPermission: &dm},
+		{Name: "privacy", Description: "See what the clinic holds about you", DMPermission: &dm},
+		{Name: "forget-me", Description: "Erase your screening answers and contact details", DMPermission: &dm},
 		{Name: "help", Description: "What this bot can do", DMPermission: &dm},
 	}
 }

@@ -145,7 +145,7 @@ var requiredMessages = []string{
 	"screening_restart", "screening_cancelled", "no_screening", "screening_paused",
 	"invalid_answer", "crisis", "crisis_pause_offer", "stale_answer", "faq_source", "disclaimer",
 	"faq_unknown", "faq_offtopic", "deflect", "deflect_offer", "staff_requested", "staff_already_requested",
-	"back_to_screening",
+	"back_to_screening", "privacy", "forget_confirm", "forgotten",
 }
 
 // Messages is the bot's copy, compiled.
@@ -186,7 +186,7 @@ func LoadMessages(fsys fs.FS, name string, c *Clinic) (*Messages, error) {
 }
 
 var sample = map[string]any{"CaseID": "C-0000000", "ContactMethod": "phone", "Command": "/x", "Reason": "reason",
-	"Title": "Title", "Kind": "dose", "General": true}
+	"Title": "Title", "Kind": "dose", "General": true, "Sessions": 1, "Answers": 2, "Pending": true, "Cases": "C-0000000"}
 
 func (m *Messages) compile(name, src string) (*template.Template, error) {
 	t, err := m.parse(name, src)

@@ -124,7 +124,7 @@ func (e *Engine) Handle(ctx context.Context, t intake.Turn) ([]intake.Reply, err
 
 	// 2. Commands.
 	if cmd, ok := command(t.Text); ok {
-		r, err := e.command(ctx, log, p, cmd)
+		r, err := e.command(ctx, log, p, cmd, strings.Fields(strings.ToLower(t.Text))[1:])
 		return append(out, r...), err
 	}
 
@@ -164,6 +164,36 @@ func (e *Engine) Handle(ctx context.Context, t intake.Turn) ([]intake.Reply, err
 	}
 	r, err := e.answer(ctx, log, p, sess, t)
 	return append(out, r...), err
+}
+
+// privacy tells the patient what is held about them.
+func (e *Engine) privacy(ctx context.Context, p intake.Patient) ([]intake.Reply, error) {
+	sum, err := e.store.PatientSummary(ctx, p.ID)
+	if err != nil {
+		return nil, fmt.Errorf("summary: %w", err)
+	}
+	return []intake.Reply{e.message("privacy", map[string]any{
+		"Sessions": sum.Sessions, "Answers": sum.Answers, "Pending": sum.Pending, "Cases": strings.Join(sum.Cases, ", "),
+	})}, nil
+}
+
+// forget erases the patient's answers and contact details once confirmed;
+// staff on any open case are told the patient withdrew.
+func (e *Engine) forget(ctx context.Context, log *slog.Logger, p intake.Patient, confirmed bool) ([]intake.Reply, error) {
+	sum, err := e.store.PatientSummary(ctx, p.ID)
+	if err != nil {
+		return nil, fmt.Errorf("summary: %w", err)
+	}
+	data := map[string]any{"Cases": strings.Join(sum.Cases, ", ")}
+	if !confirmed {
+		return []intake.Reply{e.message("forget_confirm", data)}, nil
+	}
+	cases, err := e.store.ForgetPatient(ctx, p.ID, "patient:"+p.ID)
+	if err != nil {
+		return nil, fmt.Errorf("forget: %w", err)
+	}
+	log.Info("patient data erased", slog.Int("cases", len(cases)))
+	return []intake.Reply{e.message("forgotten", data)}, nil
 }
 
 // staffTurn handles a request for a person, from anywhere: a screening in
@@ -220,8 +250,12 @@ func command(text string) (string, bool) {
 	return f[0], true
 }
 
-func (e *Engine) command(ctx context.Context, log *slog.Logger, p intake.Patient, cmd string) ([]intake.Reply, error) {
+func (e *Engine) command(ctx context.Context, log *slog.Logger, p intake.Patient, cmd string, args []string) ([]intake.Reply, error) {
 	switch cmd {
+	case "/privacy":
+		return e.privacy(ctx, p)
+	case "/forget-me", "/forgetme", "/delete-me":
+		return e.forget(ctx, log, p, len(args) > 0 && args[0] == "confirm")
 	case "/help", "/start":
 		return []intake.Reply{e.message("help", nil)}, nil
 	case "/screen", "/screening", "/continue", "/resume":

@@ -424,3 +424,41 @@ func BenchmarkAnswerTurn(b *testing.B) {
 		rs = h.say(text)
 	}
 }
+
+func TestPrivacyAndForgetMe(t *testing.T) {
+	h := newHarness(t)
+	rs := h.answerUntil(positive, "")
+	caseID := last(rs).CaseID
+	rs = h.say("/privacy")
+	if got := rs[0].Text; !strings.Contains(got, caseID) || !strings.Contains(got, "stored encrypted") {
+		t.Fatalf("/privacy = %q", got)
+	}
+	rs = h.say("/forget-me")
+	if !strings.Contains(rs[0].Text, "/forget-me confirm") || h.count("SELECT COUNT(*) FROM answers") == 0 {
+		t.Fatalf("/forget-me without confirm: %q (answers must still be there)", rs[0].Text)
+	}
+	events := h.count("SELECT COUNT(*) FROM outbox")
+	rs = h.say("/forget-me confirm")
+	if !strings.Contains(rs[0].Text, "erased") || !strings.Contains(rs[0].Text, "told you withdrew") {
+		t.Fatalf("/forget-me confirm = %q", rs[0].Text)
+	}
+	if n := h.count("SELECT COUNT(*) FROM answers") + h.count("SELECT COUNT(*) FROM sessions"); n != 0 {
+		t.Errorf("%d answers and sessions left after /forget-me", n)
+	}
+	c, err := h.store.Case(context.Background(), caseID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Contact != (intake.Contact{}) || c.Notes != "" || len(c.Scores) != 0 || len(c.Flags) != 1 || c.Flags[0] != intake.FlagPatientWithdrew {
+		t.Errorf("case after /forget-me = %+v; want details erased and the withdrawal flagged", c)
+	}
+	if c.Priority != intake.PriorityNormal {
+		t.Errorf("the case lost its priority: %s", c.Priority)
+	}
+	if h.count("SELECT COUNT(*) FROM outbox") != events+1 {
+		t.Error("staff were not told (no outbox event)")
+	}
+	if h.count("SELECT COUNT(*) FROM audit WHERE action = 'patient.forget'") != 1 {
+		t.Error("no audit row for the erasure")
+	}
+}

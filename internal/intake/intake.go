@@ -250,6 +250,14 @@ type Store interface {
 	Audit(ctx context.Context, e AuditEntry) error
 	// AuditLog lists audit rows, oldest first; caseID "" lists all.
 	AuditLog(ctx context.Context, caseID string) ([]AuditEntry, error)
+	// PatientSummary counts what is held about a patient.
+	PatientSummary(ctx context.Context, patientID string) (Summary, error)
+	// ForgetPatient erases a patient's sessions, answers and contact details
+	// in one transaction. Cases keep their outcome and priority for staff but
+	// lose their sealed details (scores, flags, contact, notes) and gain the
+	// flag FlagPatientWithdrew; open ones get an outbox event so staff hear.
+	// An audit row records the erasure. It returns the cases touched.
+	ForgetPatient(ctx context.Context, patientID, actor string) ([]string, error)
 	// FirstSeen records a platform event id and reports whether this is the
 	// first time it was seen; a replayed event returns false.
 	FirstSeen(ctx context.Context, eventID string) (bool, error)
@@ -266,4 +274,16 @@ type Passage struct {
 type Grounded struct {
 	Text    string
 	Sources []string // passage ids, best first
+}
+
+// FlagPatientWithdrew marks a case whose patient erased their data.
+const FlagPatientWithdrew = "patient_withdrew"
+
+// Summary is what is held about one patient.
+type Summary struct {
+	Sessions int      // screenings started
+	Answers  int      // answers stored (sealed)
+	Pending  bool     // a screening is in progress
+	Cases    []string // case references
+	OpenCase string   // the open case, if any
 }

@@ -585,3 +585,86 @@ func (s *Store) FirstSeen(ctx context.Context, eventID string) (bool, error) {
 	n, _ := res.RowsAffected()
 	return n == 1, nil
 }
+
+// PatientSummary implements intake.Store.
+func (s *Store) PatientSummary(ctx context.Context, patientID string) (intake.Summary, error) {
+	var sum intake.Summary
+	var pending int
+	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(status = 'active'), 0) FROM sessions WHERE patient_id = ?`, patientID).Scan(&sum.Sessions, &pending)
+	if err != nil {
+		return sum, fmt.Errorf("summary: %w", err)
+	}
+	sum.Pending = pending > 0
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM answers a JOIN sessions s ON s.id = a.session_id WHERE s.patient_id = ?`, patientID).Scan(&sum.Answers); err != nil {
+		return sum, fmt.Errorf("summary: %w", err)
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT id, status FROM cases WHERE patient_id = ? ORDER BY created_at`, patientID)
+	if err != nil {
+		return sum, fmt.Errorf("summary: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, status string
+		if err := rows.Scan(&id, &status); err != nil {
+			return sum, err
+		}
+		sum.Cases = append(sum.Cases, id)
+		if status != string(intake.CaseClosed) {
+			sum.OpenCase = id
+		}
+	}
+	return sum, rows.Err()
+}
+
+// ForgetPatient implements intake.Store.
+func (s *Store) ForgetPatient(ctx context.Context, patientID, actor string) ([]string, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	now := s.Now().UTC()
+	if _, err := tx.ExecContext(ctx, `DELETE FROM answers WHERE session_id IN (SELECT id FROM sessions WHERE patient_id = ?)`, patientID); err != nil {
+		return nil, fmt.Errorf("forget answers: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE cases SET session_id = '' WHERE patient_id = ?`, patientID); err != nil {
+		return nil, fmt.Errorf("forget sessions: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE patient_id = ?`, patientID); err != nil {
+		return nil, fmt.Errorf("forget sessions: %w", err)
+	}
+	rows, err := tx.QueryContext(ctx, caseSelect+` WHERE patient_id = ?`, patientID)
+	if err != nil {
+		return nil, fmt.Errorf("forget cases: %w", err)
+	}
+	var cases []intake.Case
+	for rows.Next() {
+		c, err := s.scanCase(rows)
+		if err != nil {
+			rows.Close()
+			return nil, err
+		}
+		cases = append(cases, c)
+	}
+	rows.Close()
+	var ids []string
+	for _, c := range cases {
+		c.Flags, c.Scores, c.Contact, c.Notes = []string{intake.FlagPatientWithdrew}, nil, intake.Contact{}, ""
+		c.UpdatedAt = now
+		if err := s.writeCase(ctx, tx, c, false); err != nil {
+			return nil, err
+		}
+		if c.Status != intake.CaseClosed {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO outbox (case_id, kind, created_at, next_attempt_at) VALUES (?, ?, ?, ?)`,
+				c.ID, intake.EventCaseUpdated, ms(now), ms(now)); err != nil {
+				return nil, fmt.Errorf("queue case event: %w", err)
+			}
+		}
+		ids = append(ids, c.ID)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO audit (actor, action, case_id, result, at) VALUES (?, 'patient.forget', '', ?, ?)`,
+		actor, fmt.Sprintf("erased; %d cases stripped", len(ids)), ms(now)); err != nil {
+		return nil, fmt.Errorf("audit: %w", err)
+	}
+	return ids, tx.Commit()
+}
