@@ -2,6 +2,7 @@ package bot_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -148,69 +149,112 @@ func TestWelcomeFAQAndCommands(t *testing.T) {
 	e.awaitText("601000000000000002", 0, "From: Is it addictive?")
 }
 
-func TestScreeningByButtonsToAPositiveOutcome(t *testing.T) {
-	e := start(t)
-	answers := map[string][]string{
-		"consent": {"yes"}, "age_18": {"yes"}, "reasons": {"depression", "chronic_pain"}, "antidepressant_trials": {"two"},
-		"other_treatments": {"none"}, "psychosis_history": {"no"}, "pregnancy": {"no"}, "ride_home": {"yes"},
-		"contact_method": {"discord"}, "best_time": {"any"},
-	}
-	e.fake.SendDM("602000000000000001", "/screen")
-	var answered []string
+// screenByClicks answers the screening for user by clicking buttons and
+// menus (answers by question id; otherwise the first option, "no" for the
+// suicide screen) and typing "skip" at free-text questions, until the
+// screening ends. It returns the ids of the answered question messages.
+func (e *env) screenByClicks(user string, answers map[string][]string) []string {
+	e.t.Helper()
 	botMessages := func() int {
 		n := 0
-		for _, m := range e.fake.DM("602000000000000001") {
+		for _, m := range e.fake.DM(user) {
 			if m.AuthorID == e.fake.BotID {
 				n++
 			}
 		}
 		return n
 	}
-	for step := 0; step < 80; step++ {
-		if anyContains(e.fake.DM("602000000000000001"), "Your reference is") {
-			break
+	ended := func() bool {
+		dm := e.fake.DM(user)
+		for i := len(dm) - 1; i >= 0; i-- {
+			if dm[i].AuthorID == e.fake.BotID {
+				return len(dm[i].Components) == 0 && !strings.Contains(dm[i].Content, "Type your answer")
+			}
 		}
+		return false
+	}
+	e.fake.SendDM(user, "/screen")
+	var answered []string
+	for step := 0; step < 80; step++ {
+		msg, qid := e.latestQuestion(user, 0)
 		before := botMessages()
-		msg, qid := e.latestQuestion("602000000000000001", 0)
-		if qid == "" { // free text: notes
-			e.fake.SendDM("602000000000000001", "skip")
+		if qid == "" {
+			e.fake.SendDM(user, "skip")
 		} else {
+			c := msg.Components[0]
 			choice := answers[qid]
 			if choice == nil {
-				choice = []string{msg.Components[0].CustomID[strings.LastIndex(msg.Components[0].CustomID, ":")+1:]}
-				if msg.Components[0].Type == 3 {
-					choice = []string{msg.Components[0].Options[0].Value}
+				choice = []string{c.CustomID[strings.LastIndex(c.CustomID, ":")+1:]}
+				if c.Type == 3 {
+					choice = []string{c.Options[0].Value}
 				}
 				if strings.HasPrefix(qid, "asq_") {
 					choice = []string{"no"}
 				}
 			}
-			if msg.Components[0].Type == 3 {
-				e.answer("602000000000000001", msg, bot.EncodeSelect(qid), choice...)
+			if c.Type == 3 {
+				e.answer(user, msg, bot.EncodeSelect(qid), choice...)
 			} else {
-				e.answer("602000000000000001", msg, bot.EncodeButton(qid, choice[0]))
+				e.answer(user, msg, bot.EncodeButton(qid, choice[0]))
 			}
 			answered = append(answered, msg.ID)
 		}
-		// Wait for the bot's next message (the next question or the outcome).
 		if !e.fake.Await(wait, func() bool { return botMessages() > before }) {
-			t.Fatalf("no reply after answering %q; DM:\n%s", qid, dump(e.fake.DM("602000000000000001")))
+			e.t.Fatalf("no reply after answering %q; DM:\n%s", qid, dump(e.fake.DM(user)))
+		}
+		if ended() {
+			return answered
 		}
 	}
-	out := e.awaitText("602000000000000001", 0, "Your reference is")
-	if !strings.Contains(out.Content, "will review your answers") {
-		t.Errorf("outcome message = %q", out.Content)
-	}
-	// Every answered question message shows the answer and has no buttons.
-	for _, id := range answered {
-		m, _ := e.fake.Message(id)
-		if len(m.Components) != 0 || !strings.Contains(m.Content, "Your answer:") || strings.Contains(m.Content, "_") {
-			t.Errorf("answered message %s: %d components, %q", id, len(m.Components), m.Content)
+	e.t.Fatal("the screening did not end")
+	return nil
+}
+
+func TestScreeningByButtonsToEachOutcome(t *testing.T) {
+	e := start(t)
+	base := map[string][]string{"consent": {"yes"}, "age_18": {"yes"}, "reasons": {"depression"}, "other_treatments": {"none"}, "contact_method": {"discord"}}
+	with := func(kv ...any) map[string][]string {
+		m := map[string][]string{}
+		for k, v := range base {
+			m[k] = v
 		}
+		for i := 0; i < len(kv); i += 2 {
+			m[kv[i].(string)] = kv[i+1].([]string)
+		}
+		return m
 	}
-	cases, _ := e.kit.Store.Cases(context.Background(), intake.CaseFilter{})
-	if len(cases) != 1 || cases[0].Outcome != "positive" {
-		t.Fatalf("cases = %+v", cases)
+	tests := []struct {
+		outcome, message string
+		answers          map[string][]string
+	}{
+		{"declined", "haven't kept any of your answers", with("consent", []string{"no"})},
+		{"not_eligible", "adults 18 and over", with("age_18", []string{"no"})},
+		{"urgent", "741741", with("asq_3", []string{"yes"}, "asq_5", []string{"yes"})},
+		{"safety_review", "things have been hard", with("asq_1", []string{"yes"}, "asq_5", []string{"no"})},
+		{"positive", "will review your answers", with("reasons", []string{"depression", "chronic_pain"})},
+		{"negative", "may not be the right next step", with()},
+	}
+	for i, tt := range tests {
+		t.Run(tt.outcome, func(t *testing.T) {
+			e.t = t
+			user := fmt.Sprintf("6080000000000000%02d", i)
+			answered := e.screenByClicks(user, tt.answers)
+			e.awaitText(user, 0, tt.message)
+			for _, id := range answered {
+				m, _ := e.fake.Message(id)
+				if len(m.Components) != 0 || !strings.Contains(m.Content, "Your answer:") || strings.Contains(m.Content, "_") {
+					t.Errorf("answered message %s: %d components, %q", id, len(m.Components), m.Content)
+				}
+			}
+			cases, _ := e.kit.Store.Cases(context.Background(), intake.CaseFilter{PatientID: mustPatient(t, e, user)})
+			wantCase := tt.outcome != "declined" && tt.outcome != "not_eligible" && tt.outcome != "negative"
+			if wantCase && (len(cases) != 1 || cases[0].Outcome != tt.outcome) {
+				t.Errorf("cases = %+v; want one %s case", cases, tt.outcome)
+			}
+			if !wantCase && len(cases) != 0 {
+				t.Errorf("cases = %+v; want none", cases)
+			}
+		})
 	}
 	for _, lat := range e.fake.AckLatencies() {
 		if lat > discordfake.AckDeadline {
