@@ -14,13 +14,18 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bwmarrin/discordgo"
+	"github.com/gorilla/websocket"
 
 	"github.com/intakebot/intakebot/internal/conversation"
 	"github.com/intakebot/intakebot/internal/intake"
@@ -53,6 +58,9 @@ type Config struct {
 	Logger  *slog.Logger
 	// Transport replaces the HTTP transport (the fake Discord in tests).
 	Transport http.RoundTripper
+	// WatchdogBound is how long the gateway may stay down after a drop
+	// before the session is replaced (default 45s).
+	WatchdogBound time.Duration
 	// CallTimeout bounds every REST call (default 5s); interaction
 	// acknowledgements get at most 2.5s so they land inside Discord's 3.
 	CallTimeout time.Duration
@@ -65,10 +73,16 @@ type Config struct {
 
 // Bot is a connected Discord adapter.
 type Bot struct {
-	cfg   Config
-	s     *discordgo.Session
+	cfg Config
+	// sess is the live session; the watchdog may replace it.
+	sess  atomic.Pointer[discordgo.Session]
 	log   *slog.Logger
 	appID string
+	// downSince is when the gateway dropped (UnixNano), 0 while connected.
+	downSince atomic.Int64
+	stop      chan struct{}
+	stopOnce  sync.Once
+	done      chan error
 	// locks serialises turns per user: the engine expects one patient's
 	// turns in order.
 	locks sync.Map
@@ -122,7 +136,21 @@ func New(cfg Config) (*Bot, error) {
 	if cfg.MaxRetries <= 0 {
 		cfg.MaxRetries = 3
 	}
-	s, err := discordgo.New("Bot " + strings.TrimPrefix(cfg.Token, "Bot "))
+	if cfg.WatchdogBound <= 0 {
+		cfg.WatchdogBound = 45 * time.Second
+	}
+	b := &Bot{cfg: cfg, log: cfg.Logger, stop: make(chan struct{}), done: make(chan error, 1)}
+	s, err := b.newSession()
+	if err != nil {
+		return nil, err
+	}
+	b.sess.Store(s)
+	return b, nil
+}
+
+// newSession builds a session with the adapter's settings and handlers.
+func (b *Bot) newSession() (*discordgo.Session, error) {
+	s, err := discordgo.New("Bot " + strings.TrimPrefix(b.cfg.Token, "Bot "))
 	if err != nil {
 		return nil, err
 	}
@@ -133,46 +161,151 @@ func New(cfg Config) (*Bot, error) {
 	s.MaxRestRetries = 0
 	s.SyncEvents = false
 	s.LogLevel = discordgo.LogError
-	if cfg.Transport != nil {
-		s.Client = &http.Client{Transport: cfg.Transport, Timeout: cfg.CallTimeout}
+	if b.cfg.Transport != nil {
+		s.Client = &http.Client{Transport: b.cfg.Transport, Timeout: b.cfg.CallTimeout}
 	} else {
-		s.Client = &http.Client{Timeout: cfg.CallTimeout}
+		s.Client = &http.Client{Timeout: b.cfg.CallTimeout}
 	}
-	b := &Bot{cfg: cfg, s: s, log: cfg.Logger}
 	s.AddHandler(b.onReady)
+	s.AddHandler(b.onResumed)
+	s.AddHandler(b.onDisconnect)
 	s.AddHandler(b.onMessage)
 	s.AddHandler(b.onInteraction)
-	return b, nil
+	return s, nil
 }
+
+// session is the live session.
+func (b *Bot) session() *discordgo.Session { return b.sess.Load() }
+
+// Done delivers the error that stopped the bot for good (a close code that
+// must not be retried, such as a revoked token).
+func (b *Bot) Done() <-chan error { return b.done }
 
 // Open connects to the gateway and registers the slash commands with one
 // bulk overwrite.
 func (b *Bot) Open(ctx context.Context) error {
-	if err := b.s.Open(); err != nil {
+	if err := b.session().Open(); err != nil {
 		return fmt.Errorf("connect to Discord: %w", err)
 	}
-	if b.s.State != nil && b.s.State.User != nil {
-		b.appID = b.s.State.User.ID
+	go b.watchdog()
+	if b.session().State != nil && b.session().State.User != nil {
+		b.appID = b.session().State.User.ID
 	}
-	if b.s.State != nil && b.s.State.Application != nil && b.s.State.Application.ID != "" {
-		b.appID = b.s.State.Application.ID
+	if b.session().State != nil && b.session().State.Application != nil && b.session().State.Application.ID != "" {
+		b.appID = b.session().State.Application.ID
 	}
 	err := b.retry(ctx, "PUT commands", func(ctx context.Context) error {
-		_, err := b.s.ApplicationCommandBulkOverwrite(b.appID, b.cfg.GuildID, Commands(), discordgo.WithContext(ctx))
+		_, err := b.session().ApplicationCommandBulkOverwrite(b.appID, b.cfg.GuildID, Commands(), discordgo.WithContext(ctx))
 		return err
 	})
 	if err != nil {
-		b.s.Close()
+		b.session().Close()
 		return fmt.Errorf("register commands: %w", err)
 	}
 	return nil
 }
 
-// Close disconnects.
-func (b *Bot) Close() error { return b.s.Close() }
+// Close disconnects and stops the watchdog. A session stuck inside
+// discordgo's Open (its lock held for ever) is abandoned after a bound
+// rather than waited for.
+func (b *Bot) Close() error {
+	b.stopOnce.Do(func() { close(b.stop) })
+	done := make(chan error, 1)
+	go func() { done <- b.session().Close() }()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(5 * time.Second):
+		return errors.New("discord session stuck; abandoned")
+	}
+}
 
 func (b *Bot) onReady(_ *discordgo.Session, r *discordgo.Ready) {
+	b.downSince.Store(0)
 	b.log.Info("discord gateway ready", slog.String("session", shortID(r.SessionID)))
+}
+
+func (b *Bot) onResumed(_ *discordgo.Session, _ *discordgo.Resumed) {
+	b.downSince.Store(0)
+	b.log.Info("discord gateway resumed")
+}
+
+func (b *Bot) onDisconnect(s *discordgo.Session, _ *discordgo.Disconnect) {
+	if s != b.session() {
+		return // an abandoned session
+	}
+	b.downSince.CompareAndSwap(0, time.Now().UnixNano())
+}
+
+// watchdog replaces a session that has not reached READY or RESUMED within
+// the bound after a drop. discordgo v0.29.0 can hang forever resuming (it
+// holds its lock while waiting, and deadlocks on an op 7 then), and retries
+// close codes that must not be retried; neither recovers by itself.
+func (b *Bot) watchdog() {
+	tick := time.NewTicker(b.cfg.WatchdogBound / 4)
+	defer tick.Stop()
+	for {
+		select {
+		case <-b.stop:
+			return
+		case <-tick.C:
+		}
+		since := b.downSince.Load()
+		if since == 0 || time.Since(time.Unix(0, since)) < b.cfg.WatchdogBound {
+			continue
+		}
+		b.log.Error("discord gateway did not come back; opening a new session", slog.Duration("down_for", time.Since(time.Unix(0, since)).Round(time.Millisecond)))
+		fresh, err := b.newSession()
+		if err != nil {
+			continue
+		}
+		if err := fresh.Open(); err != nil {
+			if code := closeCode(err); code != 0 && !retryableClose(code) {
+				b.log.Error("discord refused the session for good", slog.Int("close_code", code))
+				b.abandon(b.session())
+				select {
+				case b.done <- fmt.Errorf("discord closed the gateway with code %d, which must not be retried: %w", code, err):
+				default:
+				}
+				return
+			}
+			b.log.Warn("new session failed; will try again", slog.String("err", errText(err)))
+			continue
+		}
+		old := b.sess.Swap(fresh)
+		b.abandon(old)
+		b.downSince.Store(0)
+	}
+}
+
+// abandon stops an old session from ever reconnecting: its reconnect loop
+// cannot be stopped in v0.29.0, so its dialer is made to fail. A session
+// stuck inside Open is left where it is.
+func (b *Bot) abandon(old *discordgo.Session) {
+	old.Dialer = &websocket.Dialer{NetDial: func(string, string) (net.Conn, error) { return nil, errors.New("session abandoned") }}
+	go old.Close() // may block forever on a deadlocked session; never waited for
+}
+
+var closeCodeRe = regexp.MustCompile(`close (\d{4})`)
+
+// closeCode extracts a websocket close code from an Open error.
+func closeCode(err error) int {
+	var ce *websocket.CloseError
+	if errors.As(err, &ce) {
+		return ce.Code
+	}
+	if m := closeCodeRe.FindStringSubmatch(err.Error()); m != nil {
+		n, _ := strconv.Atoi(m[1])
+		return n
+	}
+	return 0
+}
+
+// retryableClose reports whether a gateway close code may be retried:
+// 4004 (authentication failed) and 4010-4014 (bad shard, sharding required,
+// bad API version, invalid or disallowed intents) must not be.
+func retryableClose(code int) bool {
+	return code != 4004 && (code < 4010 || code > 4014)
 }
 
 func shortID(s string) string {

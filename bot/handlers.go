@@ -39,8 +39,8 @@ func (b *Bot) onMessage(s *discordgo.Session, m *discordgo.MessageCreate) {
 }
 
 func (b *Bot) botID() string {
-	if b.s.State != nil && b.s.State.User != nil {
-		return b.s.State.User.ID
+	if b.session().State != nil && b.session().State.User != nil {
+		return b.session().State.User.ID
 	}
 	return ""
 }
@@ -106,7 +106,7 @@ func (b *Bot) post(ctx context.Context, channelID, text string, ref *discordgo.M
 	for _, chunk := range split(text) {
 		msg := &discordgo.MessageSend{Content: chunk, Reference: ref, AllowedMentions: &discordgo.MessageAllowedMentions{Parse: []discordgo.AllowedMentionType{}}}
 		if b.retry(ctx, "POST /channels/{id}/messages", func(ctx context.Context) error {
-			_, err := b.s.ChannelMessageSendComplex(channelID, msg, discordgo.WithContext(ctx))
+			_, err := b.session().ChannelMessageSendComplex(channelID, msg, discordgo.WithContext(ctx))
 			return err
 		}) != nil {
 			return
@@ -120,7 +120,7 @@ func (b *Bot) dm(ctx context.Context, userID string, replies []intake.Reply) err
 	var ch *discordgo.Channel
 	err := b.retry(ctx, "POST /users/@me/channels", func(ctx context.Context) error {
 		var err error
-		ch, err = b.s.UserChannelCreate(userID, discordgo.WithContext(ctx))
+		ch, err = b.session().UserChannelCreate(userID, discordgo.WithContext(ctx))
 		return err
 	})
 	if err != nil {
@@ -147,7 +147,7 @@ func (b *Bot) sendErr(ctx context.Context, channelID string, replies []intake.Re
 	for _, r := range replies {
 		for _, msg := range render(r) {
 			err := b.retry(ctx, "POST /channels/{id}/messages", func(ctx context.Context) error {
-				_, err := b.s.ChannelMessageSendComplex(channelID, msg, discordgo.WithContext(ctx))
+				_, err := b.session().ChannelMessageSendComplex(channelID, msg, discordgo.WithContext(ctx))
 				return err
 			})
 			if err != nil {
@@ -201,7 +201,7 @@ func userOf(i *discordgo.InteractionCreate) *discordgo.User {
 func (b *Bot) respond(ctx context.Context, i *discordgo.InteractionCreate, resp *discordgo.InteractionResponse) error {
 	ctx, cancel := context.WithTimeout(ctx, ackBudget)
 	defer cancel()
-	err := b.s.InteractionRespond(i.Interaction, resp, discordgo.WithContext(ctx))
+	err := b.session().InteractionRespond(i.Interaction, resp, discordgo.WithContext(ctx))
 	if err != nil {
 		b.log.Error("acknowledge interaction", slog.String("interaction_id", i.ID), slog.Int("status", statusOf(err)), slog.String("err", errText(err)))
 	}
@@ -262,7 +262,7 @@ func (b *Bot) onComponent(ctx context.Context, i *discordgo.InteractionCreate) {
 	content := answeredContent(question, labelsFor(i.Message, a, data.Values))
 	empty := []discordgo.MessageComponent{}
 	b.retry(ctx, "PATCH /webhooks/{app}/{token}/messages/@original", func(ctx context.Context) error {
-		_, err := b.s.InteractionResponseEdit(i.Interaction, &discordgo.WebhookEdit{Content: &content, Components: &empty}, discordgo.WithContext(ctx))
+		_, err := b.session().InteractionResponseEdit(i.Interaction, &discordgo.WebhookEdit{Content: &content, Components: &empty}, discordgo.WithContext(ctx))
 		return err
 	})
 	b.send(ctx, i.ChannelID, replies)
@@ -282,7 +282,7 @@ func isReask(replies []intake.Reply, qid string) bool {
 // followup sends a private message after a deferred acknowledgement.
 func (b *Bot) followup(ctx context.Context, i *discordgo.InteractionCreate, text string) {
 	b.retry(ctx, "POST /webhooks/{app}/{token}", func(ctx context.Context) error {
-		_, err := b.s.FollowupMessageCreate(i.Interaction, true, &discordgo.WebhookParams{Content: clip(text), Flags: discordgo.MessageFlagsEphemeral}, discordgo.WithContext(ctx))
+		_, err := b.session().FollowupMessageCreate(i.Interaction, true, &discordgo.WebhookParams{Content: clip(text), Flags: discordgo.MessageFlagsEphemeral}, discordgo.WithContext(ctx))
 		return err
 	})
 }
@@ -312,7 +312,7 @@ func (b *Bot) onCommand(ctx context.Context, i *discordgo.InteractionCreate) {
 		a := b.cfg.Engine.Ask(ctx, q)
 		text := split(a.Text)[0]
 		b.retry(ctx, "PATCH /webhooks/{app}/{token}/messages/@original", func(ctx context.Context) error {
-			_, err := b.s.InteractionResponseEdit(i.Interaction, &discordgo.WebhookEdit{Content: &text}, discordgo.WithContext(ctx))
+			_, err := b.session().InteractionResponseEdit(i.Interaction, &discordgo.WebhookEdit{Content: &text}, discordgo.WithContext(ctx))
 			return err
 		})
 	case "screening", "staff", "help":
@@ -356,7 +356,7 @@ func (b *Bot) confirmForget(ctx context.Context, i *discordgo.InteractionCreate,
 	text = clip(text)
 	empty := []discordgo.MessageComponent{}
 	b.retry(ctx, "PATCH /webhooks/{app}/{token}/messages/@original", func(ctx context.Context) error {
-		_, err := b.s.InteractionResponseEdit(i.Interaction, &discordgo.WebhookEdit{Content: &text, Components: &empty}, discordgo.WithContext(ctx))
+		_, err := b.session().InteractionResponseEdit(i.Interaction, &discordgo.WebhookEdit{Content: &text, Components: &empty}, discordgo.WithContext(ctx))
 		return err
 	})
 }
@@ -397,7 +397,7 @@ func (b *Bot) commandTurn(ctx context.Context, i *discordgo.InteractionCreate, u
 		note = b.dmFailure(err)
 	}
 	b.retry(ctx, "PATCH /webhooks/{app}/{token}/messages/@original", func(ctx context.Context) error {
-		_, err := b.s.InteractionResponseEdit(i.Interaction, &discordgo.WebhookEdit{Content: &note}, discordgo.WithContext(ctx))
+		_, err := b.session().InteractionResponseEdit(i.Interaction, &discordgo.WebhookEdit{Content: &note}, discordgo.WithContext(ctx))
 		return err
 	})
 }

@@ -122,3 +122,55 @@ func TestRateLimitStormIsBounded(t *testing.T) {
 		t.Error("no answer after the storm")
 	}
 }
+
+// startWithWatchdog connects a bot whose watchdog replaces the session after
+// a short bound.
+func startWithWatchdog(t *testing.T, bound time.Duration) *env {
+	fake := discordfake.New(t)
+	t.Cleanup(fake.Close)
+	e := &env{t: t, fake: fake, kit: newKit(t)}
+	b, err := bot.New(bot.Config{Token: discordfake.Token, Engine: e.kit.Engine, Dedupe: e.kit.Store, Transport: fake.Transport(), WatchdogBound: bound, Fallback: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Open(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	e.bot = b
+	if !fake.AwaitConnected(wait) {
+		t.Fatal("not connected")
+	}
+	return e
+}
+
+// TestWatchdogReplacesAHungSession reproduces discordgo v0.29.0 hanging in
+// Open while resuming (no RESUMED ever comes): the watchdog opens a new
+// session and the next interaction works.
+func TestWatchdogReplacesAHungSession(t *testing.T) {
+	e := startWithWatchdog(t, 400*time.Millisecond)
+	e.clickWorks("601100000000000001")
+	e.fake.StallResumes(1000)
+	e.fake.DropSocket()
+	if !e.fake.AwaitSessions(wait, 2, 0) {
+		t.Fatal("the watchdog did not open a new session")
+	}
+	e.clickWorks("601100000000000002")
+}
+
+// TestWatchdogStopsOnANonRetryableCloseCode: a revoked token (4004) is not
+// retried for ever; the bot reports it on Done.
+func TestWatchdogStopsOnANonRetryableCloseCode(t *testing.T) {
+	e := startWithWatchdog(t, 300*time.Millisecond)
+	e.fake.StallResumes(1000)
+	e.fake.RefuseIdentify(4004)
+	e.fake.DropSocket()
+	select {
+	case err := <-e.bot.Done():
+		if !strings.Contains(err.Error(), "4004") {
+			t.Errorf("Done = %v; want the close code", err)
+		}
+	case <-time.After(wait):
+		t.Fatal("the bot kept retrying a close code that must not be retried")
+	}
+}

@@ -44,6 +44,11 @@ type gateway struct {
 	identifies, resumes int
 	intents             int
 	ready               chan struct{}
+	// stallResumes: the next n RESUMEs get no answer (discordgo v0.29.0
+	// then hangs in Open, holding its lock).
+	stallResumes int
+	// refuseIdentify: IDENTIFYs are closed with this code (0: accepted).
+	refuseIdentify int
 }
 
 type gwConn struct {
@@ -118,6 +123,13 @@ func (g *gateway) identify(c *gwConn, d json.RawMessage) {
 		c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(4004, "Authentication failed."), time.Now().Add(time.Second))
 		return
 	}
+	g.mu.Lock()
+	refuse := g.refuseIdentify
+	g.mu.Unlock()
+	if refuse != 0 {
+		c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(refuse, "refused by the test"), time.Now().Add(time.Second))
+		return
+	}
 	if id.Intents&privilegedIntents != 0 {
 		c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(4014, "Disallowed intent(s)."), time.Now().Add(time.Second))
 		return
@@ -148,6 +160,11 @@ func (g *gateway) resume(c *gwConn, d json.RawMessage) {
 	}
 	json.Unmarshal(d, &rs)
 	g.mu.Lock()
+	if g.stallResumes > 0 {
+		g.stallResumes--
+		g.mu.Unlock()
+		return // no RESUMED, no error: the client waits
+	}
 	if rs.SessionID != g.sessionID || strings.TrimPrefix(rs.Token, "Bot ") != Token {
 		g.mu.Unlock()
 		c.send(map[string]any{"op": opInvalidSession, "d": false})
@@ -288,4 +305,19 @@ func (s *Server) AwaitSessions(timeout time.Duration, identifies, resumes int) b
 		i, r := s.Sessions()
 		return i >= identifies && r >= resumes && s.Connected()
 	})
+}
+
+// StallResumes makes the next n RESUMEs go unanswered.
+func (s *Server) StallResumes(n int) {
+	s.gw.mu.Lock()
+	defer s.gw.mu.Unlock()
+	s.gw.stallResumes = n
+}
+
+// RefuseIdentify closes every IDENTIFY with code (4004: authentication
+// failed); 0 accepts them again.
+func (s *Server) RefuseIdentify(code int) {
+	s.gw.mu.Lock()
+	defer s.gw.mu.Unlock()
+	s.gw.refuseIdentify = code
 }

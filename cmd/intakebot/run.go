@@ -51,9 +51,14 @@ func runRun(ctx context.Context, e env, args []string) int {
 		return fail(e, explainOpen(err))
 	}
 	log.Info("intakebot is running on Discord; stop with Ctrl-C")
-	<-ctx.Done()
-	d.Close()
-	return exitOK
+	select {
+	case <-ctx.Done():
+		d.Close()
+		return exitOK
+	case err := <-d.Done():
+		d.Close()
+		return fail(e, explainOpen(err))
+	}
 }
 
 // explainOpen turns gateway refusals into what to do about them.
