@@ -137,12 +137,21 @@ func TestWelcomeFAQAndCommands(t *testing.T) {
 		t.Errorf("intents = %b: want DMs and no privileged intent", in)
 	}
 	e.fake.SendDM("601000000000000001", "hello")
-	e.awaitText("601000000000000001", 0, "intake assistant")
+	welcome := e.awaitText("601000000000000001", 0, "intake assistant")
+	if len(welcome.Components) != 3 || welcome.Components[1].CustomID != bot.ActionID("screen") {
+		t.Fatalf("welcome buttons = %+v", welcome.Components)
+	}
+	// "Start the screening" starts it; the welcome keeps its buttons.
+	id := e.fake.Click("601000000000000001", welcome.ID, bot.ActionID("screen"))
+	e.fake.AwaitAck(id, wait)
+	if _, q := e.latestQuestion("601000000000000001", 0); q != "consent" {
+		t.Errorf("after Start the screening, pending %q", q)
+	}
 	n := len(e.fake.DM("601000000000000001"))
 	e.fake.SendDM("601000000000000001", "who takes me home after an infusion?")
 	e.awaitText("601000000000000001", n, "From: Getting home after an infusion")
 
-	id := e.fake.Command("601000000000000002", "", "", "ask", map[string]string{"question": "is ketamine addictive?"})
+	id = e.fake.Command("601000000000000002", "", "", "ask", map[string]string{"question": "is ketamine addictive?"})
 	if !e.fake.AwaitAck(id, wait) {
 		t.Fatal("/ask was not acknowledged")
 	}

@@ -170,6 +170,13 @@ func render(r intake.Reply) []*discordgo.MessageSend {
 	for _, chunk := range split(r.Text) {
 		out = append(out, &discordgo.MessageSend{Content: chunk})
 	}
+	if len(r.Actions) > 0 && len(out) > 0 {
+		row := discordgo.ActionsRow{}
+		for _, a := range r.Actions {
+			row.Components = append(row.Components, discordgo.Button{Label: a.Label, Style: discordgo.PrimaryButton, CustomID: ActionID(a.ID)})
+		}
+		out[len(out)-1].Components = []discordgo.MessageComponent{row}
+	}
 	return out
 }
 
@@ -218,6 +225,10 @@ func (b *Bot) onComponent(ctx context.Context, i *discordgo.InteractionCreate) {
 	data := i.MessageComponentData()
 	if data.CustomID == ForgetConfirmID && u != nil {
 		b.confirmForget(ctx, i, u)
+		return
+	}
+	if u != nil && strings.HasPrefix(data.CustomID, idPrefix+":c:") {
+		b.suggestedAction(ctx, i, u, strings.TrimPrefix(data.CustomID, idPrefix+":c:"))
 		return
 	}
 	a, ok := DecodeAction(data.CustomID)
@@ -335,6 +346,30 @@ func (b *Bot) onCommand(ctx context.Context, i *discordgo.InteractionCreate) {
 		}
 		b.respond(ctx, i, resp)
 	}
+}
+
+// suggestedAction runs a welcome button: start the screening, ask for
+// staff, or explain how to ask a question. The welcome message stays as it is.
+func (b *Bot) suggestedAction(ctx context.Context, i *discordgo.InteractionCreate, u *discordgo.User, action string) {
+	cmd := map[string]string{"screen": "/screen", "staff": "/staff"}[action]
+	if cmd == "" {
+		b.respond(ctx, i, ephemeral("Just type your question here and I'll answer it from the clinic's approved information."))
+		return
+	}
+	if err := b.respond(ctx, i, &discordgo.InteractionResponse{Type: discordgo.InteractionResponseDeferredMessageUpdate}); err != nil {
+		return
+	}
+	if !b.firstSeen(ctx, "interaction", i.ID) {
+		return
+	}
+	defer b.lock(u.ID)()
+	replies, err := b.cfg.Engine.Handle(ctx, intake.Turn{Channel: Channel, UserID: u.ID, EventID: i.ID, Text: cmd, At: time.Now()})
+	if err != nil {
+		b.log.Error("handle action", slog.String("interaction_id", i.ID), slog.Any("err", err))
+		b.followup(ctx, i, b.cfg.Fallback)
+		return
+	}
+	b.send(ctx, i.ChannelID, replies)
 }
 
 // confirmForget erases the patient's data after they pressed the button.

@@ -25,6 +25,10 @@ type Action struct {
 // ForgetConfirmID is the custom id of the /forget-me confirmation button.
 const ForgetConfirmID = idPrefix + ":c:forget-me"
 
+// ActionID is the custom id of a suggested-action button ("screen",
+// "staff", "ask").
+func ActionID(action string) string { return idPrefix + ":c:" + action }
+
 // EncodeButton returns a button's custom id.
 func EncodeButton(question, option string) string {
 	return idPrefix + ":a:" + question + ":" + option

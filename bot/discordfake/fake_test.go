@@ -2,8 +2,10 @@ package discordfake_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -74,5 +76,27 @@ func TestInjected429(t *testing.T) {
 	}
 	if code := do(t, f, "POST", "/channels/1/messages", `{"content":"a"}`); code != 200 {
 		t.Errorf("second: %d, want 200", code)
+	}
+}
+
+func TestRecordMode(t *testing.T) {
+	path := t.TempDir() + "/requests.jsonl"
+	t.Setenv("INTAKEBOT_FAKEDISCORD_RECORD", path)
+	f := discordfake.New(t)
+	do(t, f, "POST", "/channels/1/messages", `{"content":"hello"}`)
+	f.Close()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var line struct {
+		Method, Path string
+		Body         map[string]any
+	}
+	if err := json.Unmarshal(bytes.TrimSpace(b), &line); err != nil {
+		t.Fatalf("record %q: %v", b, err)
+	}
+	if line.Method != "POST" || line.Path != "/channels/1/messages" || line.Body["content"] != "hello" {
+		t.Errorf("recorded %+v", line)
 	}
 }

@@ -119,7 +119,7 @@ func (e *Engine) Handle(ctx context.Context, t intake.Turn) ([]intake.Reply, err
 
 	var out []intake.Reply
 	if p.New {
-		out = append(out, e.message("welcome", nil))
+		out = append(out, e.welcome("welcome"))
 	}
 
 	// 2. Commands.
@@ -151,7 +151,7 @@ func (e *Engine) Handle(ctx context.Context, t intake.Turn) ([]intake.Reply, err
 			if p.New {
 				return out, nil
 			}
-			return append(out, e.message("idle", nil)), nil
+			return append(out, e.welcome("idle")), nil
 		}
 		return append(out, e.answerReply(e.respond(ctx, log, t.Text))), nil
 	}
@@ -514,6 +514,15 @@ func (e *Engine) question(step screening.Step, preface bool) intake.Reply {
 	return r
 }
 
+// welcomeActions are the next steps offered with the welcome.
+var welcomeActions = []intake.Choice{{ID: "ask", Label: "Ask a question"}, {ID: "screen", Label: "Start the screening"}, {ID: "staff", Label: "Talk to staff"}}
+
+func (e *Engine) welcome(key string) intake.Reply {
+	r := e.message(key, nil)
+	r.Actions = welcomeActions
+	return r
+}
+
 func (e *Engine) notice(key string) intake.Reply {
 	return intake.Reply{Kind: intake.ReplyNotice, Text: e.msgs.Render(key, nil)}
 }
@@ -540,7 +549,7 @@ func (e *Engine) Greet(ctx context.Context, channel, userID string) ([]intake.Re
 	sess, err := e.store.ActiveSession(ctx, p.ID)
 	switch {
 	case intake.ErrorCode(err) == intake.ENOTFOUND:
-		return []intake.Reply{e.message("welcome", nil)}, nil
+		return []intake.Reply{e.welcome("welcome")}, nil
 	case err != nil:
 		return nil, fmt.Errorf("session: %w", err)
 	case sess.Paused:

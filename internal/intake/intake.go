@@ -54,6 +54,9 @@ type Reply struct {
 	Optional   bool // the patient may skip
 	Step       int  // 1-based position among the questions asked so far
 	StepsAbout int  // about how many questions this screening has
+	// Actions suggest what the patient can do next (ids: "ask", "screen",
+	// "staff"); adapters may show them as buttons.
+	Actions []Choice
 	// For outcomes.
 	Outcome  string
 	Priority Priority
