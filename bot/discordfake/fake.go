@@ -102,6 +102,19 @@ type Server struct {
 	byRoute  map[string]int
 	// closedDMs are users whose DMs refuse the bot (50007).
 	closedDMs map[string]bool
+	threads   []Thread
+}
+
+// Thread is a thread the bot created.
+type Thread struct {
+	ID, ParentID, Name string
+}
+
+// Threads returns the threads created so far.
+func (s *Server) Threads() []Thread {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Thread(nil), s.threads...)
 }
 
 // Fault is an injected failure for the next request to a route.
@@ -343,6 +356,15 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, tmpl, path string
 			return
 		}
 		writeJSON(w, 200, s.messageJSON(msg))
+	case "POST /channels/{channel_id}/threads", "POST /channels/{channel_id}/messages/{message_id}/threads":
+		name, _ := m["name"].(string)
+		s.mu.Lock()
+		id := s.id()
+		s.threads = append(s.threads, Thread{ID: id, ParentID: p[1], Name: name})
+		s.changed.Broadcast()
+		s.mu.Unlock()
+		writeJSON(w, 201, map[string]any{"id": id, "type": 12, "parent_id": p[1], "name": name, "guild_id": "500000000000000001",
+			"thread_metadata": map[string]any{"archived": false, "auto_archive_duration": 10080, "locked": false, "archive_timestamp": time.Now().UTC().Format(time.RFC3339)}})
 	case "POST /interactions/{interaction_id}/{interaction_token}/callback":
 		s.callback(w, p[2], m)
 	case "PATCH /webhooks/{webhook_id}/{webhook_token}/messages/@original":

@@ -100,3 +100,18 @@ func TestRecordMode(t *testing.T) {
 		t.Errorf("recorded %+v", line)
 	}
 }
+
+func TestThreadsAndMessagesInThem(t *testing.T) {
+	f := discordfake.New(t)
+	defer f.Close()
+	if code := do(t, f, "POST", "/channels/500000000000000002/threads", `{"name":"Case C-ABC1234","type":12}`); code != 201 {
+		t.Fatalf("create thread: %d", code)
+	}
+	th := f.Threads()
+	if len(th) != 1 || th[0].Name != "Case C-ABC1234" {
+		t.Fatalf("threads = %+v", th)
+	}
+	if code := do(t, f, "POST", "/channels/"+th[0].ID+"/messages", `{"content":"note"}`); code != 200 || len(f.Channel(th[0].ID)) != 1 {
+		t.Errorf("message in thread: %d, %v", code, f.Channel(th[0].ID))
+	}
+}

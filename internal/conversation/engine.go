@@ -371,6 +371,11 @@ func (e *Engine) answer(ctx context.Context, log *slog.Logger, p intake.Patient,
 		return e.finish(ctx, log, p, sess, step.Result)
 	}
 	q := step.Question
+	// A hello while a question is pending (after a restart, or days later)
+	// gets the pending question again, not "that isn't one of the options".
+	if t.QuestionID == "" && isGreeting(t.Text) {
+		return []intake.Reply{e.message("screening_resume", nil), e.question(step, true)}, nil
+	}
 	if t.QuestionID != "" && t.QuestionID != q.ID {
 		return []intake.Reply{e.notice("stale_answer")}, nil
 	}

@@ -341,6 +341,10 @@ func TestResumeAfterRestart(t *testing.T) {
 	if !strings.Contains(rs[0].Text, "continue where you left off") {
 		t.Errorf("greeting = %q", rs[0].Text)
 	}
+	// On the next contact, a hello gets the pending question again.
+	if rs = h.say("hi"); pending(rs) != "phq9_6" || !strings.Contains(rs[0].Text, "continue where you left off") {
+		t.Errorf("hello mid-screening: %+v", rs)
+	}
 	if rs = h.say("1"); pending(rs) != "phq9_7" {
 		t.Errorf("next = %q, want phq9_7", pending(rs))
 	}
