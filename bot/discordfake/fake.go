@@ -130,7 +130,11 @@ func New(t TB) *Server {
 	if err != nil {
 		panic(err)
 	}
-	s := &Server{t: t, spec: sp, AppID: "100000000000000001", BotID: "100000000000000001", nextID: 200000000000000000,
+	// Ids are snowflakes from the current time, as Discord's are, so ids from
+	// two runs never collide (the bot records ids it has handled).
+	const discordEpoch = 1420070400000
+	first := (time.Now().UnixMilli() - discordEpoch) << 22
+	s := &Server{t: t, spec: sp, AppID: "100000000000000001", BotID: "100000000000000001", nextID: first,
 		dms: map[string]string{}, chanUser: map[string]string{}, byID: map[string]*Message{}, inter: map[string]*interaction{},
 		faults: map[string][]Fault{}, byRoute: map[string]int{}}
 	s.changed = sync.NewCond(&s.mu)

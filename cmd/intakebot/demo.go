@@ -121,6 +121,9 @@ func (p *demoPrinter) show() {
 		if m.Ephemeral {
 			fmt.Fprintln(p.out, "     (only you can see this)")
 		}
+		if len(m.Components) == 0 && !m.Ephemeral {
+			p.buttons = nil // numbers now go to the bot as text
+		}
 		if len(m.Components) > 0 {
 			p.latest, p.buttons = m, m.Components
 			n := 1
