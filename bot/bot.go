@@ -260,7 +260,7 @@ func (b *Bot) watchdog() {
 			continue
 		}
 		if err := fresh.Open(); err != nil {
-			if code := closeCode(err); code != 0 && !retryableClose(code) {
+			if code := CloseCode(err); code != 0 && !retryableClose(code) {
 				b.log.Error("discord refused the session for good", slog.Int("close_code", code))
 				b.abandon(b.session())
 				select {
@@ -288,8 +288,8 @@ func (b *Bot) abandon(old *discordgo.Session) {
 
 var closeCodeRe = regexp.MustCompile(`close (\d{4})`)
 
-// closeCode extracts a websocket close code from an Open error.
-func closeCode(err error) int {
+// CloseCode extracts a gateway close code from an Open error (0 if none).
+func CloseCode(err error) int {
 	var ce *websocket.CloseError
 	if errors.As(err, &ce) {
 		return ce.Code

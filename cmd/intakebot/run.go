@@ -63,12 +63,11 @@ func runRun(ctx context.Context, e env, args []string) int {
 
 // explainOpen turns gateway refusals into what to do about them.
 func explainOpen(err error) error {
-	msg := err.Error()
-	switch {
-	case strings.Contains(msg, "4004") || strings.Contains(msg, "401"):
+	switch code := bot.CloseCode(err); {
+	case code == 4004 || strings.Contains(err.Error(), "HTTP 401"):
 		return fmt.Errorf("Discord refused the token (authentication failed): check DISCORD_TOKEN is the bot token of your application, and reset it in the developer portal if it leaked: %w", err)
-	case strings.Contains(msg, "4014"):
-		return fmt.Errorf("Discord refused an intent: intakebot asks for no privileged intent, so check the application's settings: %w", err)
+	case code == 4013 || code == 4014:
+		return fmt.Errorf("Discord refused an intent (close code %d): intakebot asks for no privileged intent, so check the application's settings in the developer portal: %w", code, err)
 	}
 	return err
 }

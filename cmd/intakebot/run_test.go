@@ -60,3 +60,14 @@ func TestRunAgainstLoopbackDiscord(t *testing.T) {
 		t.Fatal("run did not stop on cancel")
 	}
 }
+
+func TestRunRefusedIntent(t *testing.T) {
+	fake := discordfake.New(t)
+	defer fake.Close()
+	fake.RefuseIdentify(4014)
+	vars := map[string]string{"DISCORD_TOKEN": discordfake.Token, "INTAKEBOT_DISCORD_URL": fake.URL()}
+	r := intakebot(t, "", vars, "run", "--data", t.TempDir())
+	if r.code != 1 || !strings.Contains(r.stderr, "refused an intent") || !strings.Contains(r.stderr, "4014") {
+		t.Errorf("refused intent: exit %d, %q", r.code, r.stderr)
+	}
+}
