@@ -141,6 +141,46 @@ func (b *bundle) engine(cfg config.Config, st intake.Store, log *slog.Logger) (*
 	return conversation.New(ec)
 }
 
+// live is what a long-running command needs: the engine on the store,
+// with the logger, closed together.
+type live struct {
+	eng *conversation.Engine
+	st  *sqlite.Store
+	log *slog.Logger
+	out io.Closer
+}
+
+func (l *live) Close() {
+	l.st.Close()
+	l.out.Close()
+}
+
+// startEngine loads the content, then opens the logger (logFile "" means
+// standard error), the store (creating the key file for a new database)
+// and the engine.
+func startEngine(ctx context.Context, e env, cfg config.Config, logFile string) (*live, error) {
+	b, err := loadContent(contentFS(cfg))
+	if err != nil {
+		return nil, err
+	}
+	log, out, err := newLogger(cfg, logFile)
+	if err != nil {
+		return nil, err
+	}
+	st, err := openStore(ctx, e, cfg, true, log)
+	if err != nil {
+		out.Close()
+		return nil, err
+	}
+	eng, err := b.engine(cfg, st, log)
+	if err != nil {
+		st.Close()
+		out.Close()
+		return nil, err
+	}
+	return &live{eng: eng, st: st, log: log, out: out}, nil
+}
+
 func newLogger(cfg config.Config, defaultFile string) (*slog.Logger, io.Closer, error) {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(cfg.LogLevel)); err != nil {

@@ -19,25 +19,12 @@ func runChat(ctx context.Context, e env, args []string) int {
 	if !ok {
 		return code
 	}
-	b, err := loadContent(contentFS(cfg))
+	l, err := startEngine(ctx, e, cfg, filepath.Join(cfg.DataDir, "intakebot.log"))
 	if err != nil {
 		return fail(e, err)
 	}
-	log, closer, err := newLogger(cfg, filepath.Join(cfg.DataDir, "intakebot.log"))
-	if err != nil {
-		return fail(e, err)
-	}
-	defer closer.Close()
-	st, err := openStore(ctx, e, cfg, true, log)
-	if err != nil {
-		return fail(e, err)
-	}
-	defer st.Close()
-	eng, err := b.engine(cfg, st, log)
-	if err != nil {
-		return fail(e, err)
-	}
-	chat := &console.Chat{Handler: eng, User: *userName, JSON: *jsonOut, In: e.stdin, Out: e.stdout, Log: log, Fallback: fallbackReply}
+	defer l.Close()
+	chat := &console.Chat{Handler: l.eng, User: *userName, JSON: *jsonOut, In: e.stdin, Out: e.stdout, Log: l.log, Fallback: fallbackReply}
 	if err := chat.Run(ctx); err != nil && ctx.Err() == nil {
 		return fail(e, err)
 	}

@@ -25,30 +25,17 @@ func runDemo(ctx context.Context, e env, args []string) int {
 	if !ok {
 		return code
 	}
-	b, err := loadContent(contentFS(cfg))
-	if err != nil {
-		return fail(e, err)
-	}
 	if e.getenv("INTAKEBOT_LOG_LEVEL") == "" {
 		cfg.LogLevel = "warn"
 	}
-	log, closer, err := newLogger(cfg, "")
+	l, err := startEngine(ctx, e, cfg, "")
 	if err != nil {
 		return fail(e, err)
 	}
-	defer closer.Close()
-	st, err := openStore(ctx, e, cfg, true, log)
-	if err != nil {
-		return fail(e, err)
-	}
-	defer st.Close()
-	eng, err := b.engine(cfg, st, log)
-	if err != nil {
-		return fail(e, err)
-	}
+	defer l.Close()
 	fake := discordfake.New(nil)
 	defer fake.Close()
-	d, err := bot.New(bot.Config{Token: discordfake.Token, Engine: eng, Dedupe: st, Logger: log, Transport: fake.Transport(), Fallback: fallbackReply})
+	d, err := bot.New(bot.Config{Token: discordfake.Token, Engine: l.eng, Dedupe: l.st, Logger: l.log, Transport: fake.Transport(), Fallback: fallbackReply})
 	if err != nil {
 		return fail(e, err)
 	}

@@ -19,25 +19,12 @@ func runRun(ctx context.Context, e env, args []string) int {
 	if err := cfg.ValidateDiscord(); err != nil {
 		return fail(e, err)
 	}
-	b, err := loadContent(contentFS(cfg))
+	l, err := startEngine(ctx, e, cfg, "")
 	if err != nil {
 		return fail(e, err)
 	}
-	log, closer, err := newLogger(cfg, "")
-	if err != nil {
-		return fail(e, err)
-	}
-	defer closer.Close()
-	st, err := openStore(ctx, e, cfg, true, log)
-	if err != nil {
-		return fail(e, err)
-	}
-	defer st.Close()
-	eng, err := b.engine(cfg, st, log)
-	if err != nil {
-		return fail(e, err)
-	}
-	bc := bot.Config{Token: cfg.DiscordToken, GuildID: cfg.GuildID, Engine: eng, Dedupe: st, Logger: log, Fallback: fallbackReply}
+	defer l.Close()
+	bc := bot.Config{Token: cfg.DiscordToken, GuildID: cfg.GuildID, Engine: l.eng, Dedupe: l.st, Logger: l.log, Fallback: fallbackReply}
 	if cfg.DiscordURL != "" {
 		if bc.Transport, err = bot.RewriteTransport(cfg.DiscordURL); err != nil {
 			return fail(e, err)
@@ -50,7 +37,7 @@ func runRun(ctx context.Context, e env, args []string) int {
 	if err := d.Open(ctx); err != nil {
 		return fail(e, explainOpen(err))
 	}
-	log.Info("intakebot is running on Discord; stop with Ctrl-C")
+	l.log.Info("intakebot is running on Discord; stop with Ctrl-C")
 	select {
 	case <-ctx.Done():
 		d.Close()
