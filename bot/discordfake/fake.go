@@ -48,7 +48,9 @@ type Message struct {
 	Content    string
 	Components []Component
 	Flags      int
-	Edited     bool
+	// Embeds holds each embed as JSON.
+	Embeds []string
+	Edited bool
 	// Ephemeral messages are only seen by the user who interacted.
 	Ephemeral bool
 }
@@ -103,6 +105,7 @@ type Server struct {
 	// closedDMs are users whose DMs refuse the bot (50007).
 	closedDMs map[string]bool
 	threads   []Thread
+	nonces    map[string]string // channel/nonce -> message id
 }
 
 // Thread is a thread the bot created.
@@ -122,6 +125,9 @@ type Fault struct {
 	Status     int           // 429, 500, 502...
 	RetryAfter time.Duration // for 429
 	Delay      time.Duration // latency before answering
+	// AfterAccept applies the request first and only then delays the
+	// answer: the client times out although Discord did the work.
+	AfterAccept bool
 }
 
 // New starts a fake on 127.0.0.1. t receives violations; nil logs them.
@@ -136,7 +142,7 @@ func New(t TB) *Server {
 	first := (time.Now().UnixMilli() - discordEpoch) << 22
 	s := &Server{t: t, spec: sp, AppID: "100000000000000001", BotID: "100000000000000001", nextID: first,
 		dms: map[string]string{}, chanUser: map[string]string{}, byID: map[string]*Message{}, inter: map[string]*interaction{},
-		faults: map[string][]Fault{}, byRoute: map[string]int{}}
+		faults: map[string][]Fault{}, byRoute: map[string]int{}, nonces: map[string]string{}}
 	s.changed = sync.NewCond(&s.mu)
 	s.gw.init(s)
 	mux := http.NewServeMux()
@@ -230,7 +236,22 @@ func (s *Server) serveREST(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.recordRequest(r.Method, path, rawJSON)
-	if f, ok := s.takeFault(tmpl); ok {
+	if f, ok := s.takeFault(tmpl); ok && f.AfterAccept {
+		if body != nil {
+			if err := s.spec.validate(r.Method, tmpl, body); err != nil {
+				s.violation("%v", err)
+			}
+		}
+		rec := httptest.NewRecorder()
+		s.route(rec, r, tmpl, path, body)
+		time.Sleep(f.Delay)
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(rec.Code)
+		w.Write(rec.Body.Bytes())
+		return
+	} else if ok {
 		time.Sleep(f.Delay)
 		if f.Status == http.StatusTooManyRequests {
 			secs := f.RetryAfter.Seconds()
@@ -343,12 +364,31 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, tmpl, path string
 		}
 		s.mu.Lock()
 		closed := s.closedDMs[s.chanUser[p[1]]]
+		nonce, _ := m["nonce"].(string)
+		enforce, _ := m["enforce_nonce"].(bool)
+		dup := ""
+		if enforce && nonce != "" {
+			dup = s.nonces[p[1]+"/"+nonce]
+		}
 		s.mu.Unlock()
 		if closed {
 			writeJSON(w, http.StatusForbidden, map[string]any{"code": 50007, "message": "Cannot send messages to this user"})
 			return
 		}
+		if dup != "" {
+			// Discord answers a repeated nonce with the message it created.
+			s.mu.Lock()
+			prev := s.byID[dup]
+			s.mu.Unlock()
+			writeJSON(w, 200, s.messageJSON(prev))
+			return
+		}
 		msg := s.createMessage(p[1], s.BotID, m, false)
+		if enforce && nonce != "" {
+			s.mu.Lock()
+			s.nonces[p[1]+"/"+nonce] = msg.ID
+			s.mu.Unlock()
+		}
 		writeJSON(w, 200, s.messageJSON(msg))
 	case "PATCH /channels/{channel_id}/messages/{message_id}":
 		for _, v := range limits(m, true) {
@@ -443,6 +483,13 @@ func (s *Server) editMessage(id string, body map[string]any) (*Message, bool) {
 
 // applyMessage sets the fields a create or edit body carries.
 func applyMessage(msg *Message, body map[string]any) {
+	if embeds, ok := body["embeds"].([]any); ok {
+		msg.Embeds = nil
+		for _, e := range embeds {
+			b, _ := json.Marshal(e)
+			msg.Embeds = append(msg.Embeds, string(b))
+		}
+	}
 	if c, ok := body["content"].(string); ok {
 		msg.Content = c
 	}

@@ -144,6 +144,7 @@ func (b *bundle) engine(cfg config.Config, st intake.Store, log *slog.Logger) (*
 // live is what a long-running command needs: the engine on the store,
 // with the logger, closed together.
 type live struct {
+	b   *bundle
 	eng *conversation.Engine
 	st  *sqlite.Store
 	log *slog.Logger
@@ -178,7 +179,7 @@ func startEngine(ctx context.Context, e env, cfg config.Config, logFile string) 
 		out.Close()
 		return nil, err
 	}
-	return &live{eng: eng, st: st, log: log, out: out}, nil
+	return &live{b: b, eng: eng, st: st, log: log, out: out}, nil
 }
 
 func newLogger(cfg config.Config, defaultFile string) (*slog.Logger, io.Closer, error) {

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/intakebot/intakebot/bot"
+	"github.com/intakebot/intakebot/internal/handoff"
 )
 
 func runRun(ctx context.Context, e env, args []string) int {
@@ -36,6 +37,12 @@ func runRun(ctx context.Context, e env, args []string) int {
 	}
 	if err := d.Open(ctx); err != nil {
 		return fail(e, explainOpen(err))
+	}
+	if cfg.StaffChannelID != "" {
+		disp := &handoff.Dispatcher{Store: l.st, Notifier: d.Notifier(cfg.StaffChannelID), Labels: l.b.script.FlagLabels, Log: l.log}
+		go disp.Run(ctx)
+	} else {
+		l.log.Warn("INTAKEBOT_STAFF_CHANNEL_ID is not set: cases are kept in the database (see intakebot handoffs list) but no card is posted for staff")
 	}
 	l.log.Info("intakebot is running on Discord; stop with Ctrl-C")
 	select {

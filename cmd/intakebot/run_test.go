@@ -34,7 +34,8 @@ func TestRunRefusedToken(t *testing.T) {
 func TestRunAgainstLoopbackDiscord(t *testing.T) {
 	fake := discordfake.New(t)
 	defer fake.Close()
-	vars := map[string]string{"DISCORD_TOKEN": discordfake.Token, "INTAKEBOT_DISCORD_URL": fake.URL(), "INTAKEBOT_LOG_LEVEL": "warn"}
+	const staff = "500000000000000009"
+	vars := map[string]string{"DISCORD_TOKEN": discordfake.Token, "INTAKEBOT_DISCORD_URL": fake.URL(), "INTAKEBOT_LOG_LEVEL": "warn", "INTAKEBOT_STAFF_CHANNEL_ID": staff}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
 	var stderr bytes.Buffer
@@ -46,9 +47,21 @@ func TestRunAgainstLoopbackDiscord(t *testing.T) {
 		cancel()
 		t.Fatalf("run did not connect: %s", stderr.String())
 	}
-	fake.SendDM("u9", "how much does it cost?")
-	if _, ok := fake.AwaitDM("u9", 5*time.Second, func(m discordfake.Message) bool { return strings.Contains(m.Content, "From: Cost and insurance") }); !ok {
-		t.Errorf("no answer in the DM: %+v", fake.DM("u9"))
+	fake.SendDM("601900000000000009", "how much does it cost?")
+	if _, ok := fake.AwaitDM("601900000000000009", 5*time.Second, func(m discordfake.Message) bool { return strings.Contains(m.Content, "From: Cost and insurance") }); !ok {
+		t.Errorf("no answer in the DM: %+v", fake.DM("601900000000000009"))
+	}
+	// A request for staff reaches the staff channel as a card.
+	fake.SendDM("601900000000000009", "can I talk to a real person?")
+	if !fake.Await(10*time.Second, func() bool {
+		for _, m := range fake.Channel(staff) {
+			if len(m.Embeds) == 1 && strings.Contains(m.Embeds[0], "requested") {
+				return true
+			}
+		}
+		return false
+	}) {
+		t.Errorf("no card in the staff channel: %+v", fake.Channel(staff))
 	}
 	cancel()
 	select {

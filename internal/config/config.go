@@ -44,6 +44,8 @@ type Config struct {
 	// DiscordURL sends all Discord traffic to another base URL (a loopback
 	// Discord for tests and the demo).
 	DiscordURL string
+	// StaffChannelID is the private channel where case cards are posted.
+	StaffChannelID string
 }
 
 // LLMEnabled reports whether a model is configured.
@@ -65,6 +67,7 @@ var Variables = []struct{ Name, Help string }{
 	{"DISCORD_TOKEN", "the bot's token from the Discord developer portal (secret; never logged); needed by run"},
 	{"INTAKEBOT_GUILD_ID", "the clinic's server id: slash commands are registered there (instantly) instead of globally"},
 	{"INTAKEBOT_DISCORD_URL", "send all Discord traffic to this base URL instead (a loopback Discord, for tests)"},
+	{"INTAKEBOT_STAFF_CHANNEL_ID", "the private staff channel where case cards are posted"},
 }
 
 // Load reads the configuration: the file named by INTAKEBOT_CONFIG if set,
@@ -85,18 +88,19 @@ func Load(getenv func(string) string) (Config, error) {
 		return vals[k]
 	}
 	c := Config{
-		DataDir:      get("INTAKEBOT_DATA_DIR"),
-		PromptsDir:   get("INTAKEBOT_PROMPTS_DIR"),
-		DataKey:      get("INTAKEBOT_DATA_KEY"),
-		KeyFile:      get("INTAKEBOT_KEY_FILE"),
-		LogLevel:     get("INTAKEBOT_LOG_LEVEL"),
-		LogFile:      get("INTAKEBOT_LOG_FILE"),
-		LLMBaseURL:   get("INTAKEBOT_LLM_BASE_URL"),
-		LLMKey:       get("OPENAI_API_KEY"),
-		LLMModel:     get("INTAKEBOT_LLM_MODEL"),
-		DiscordToken: get("DISCORD_TOKEN"),
-		GuildID:      get("INTAKEBOT_GUILD_ID"),
-		DiscordURL:   get("INTAKEBOT_DISCORD_URL"),
+		DataDir:        get("INTAKEBOT_DATA_DIR"),
+		PromptsDir:     get("INTAKEBOT_PROMPTS_DIR"),
+		DataKey:        get("INTAKEBOT_DATA_KEY"),
+		KeyFile:        get("INTAKEBOT_KEY_FILE"),
+		LogLevel:       get("INTAKEBOT_LOG_LEVEL"),
+		LogFile:        get("INTAKEBOT_LOG_FILE"),
+		LLMBaseURL:     get("INTAKEBOT_LLM_BASE_URL"),
+		LLMKey:         get("OPENAI_API_KEY"),
+		LLMModel:       get("INTAKEBOT_LLM_MODEL"),
+		DiscordToken:   get("DISCORD_TOKEN"),
+		GuildID:        get("INTAKEBOT_GUILD_ID"),
+		DiscordURL:     get("INTAKEBOT_DISCORD_URL"),
+		StaffChannelID: get("INTAKEBOT_STAFF_CHANNEL_ID"),
 	}
 	if v := get("INTAKEBOT_LLM_TIMEOUT"); v != "" {
 		d, err := time.ParseDuration(v)
@@ -196,6 +200,9 @@ func (c Config) ValidateDiscord() error {
 	}
 	if c.GuildID != "" && !snowflake.MatchString(c.GuildID) {
 		errs = append(errs, fmt.Errorf("INTAKEBOT_GUILD_ID %q is not a Discord id (17 to 20 digits; enable Developer Mode and use Copy Server ID)", c.GuildID))
+	}
+	if c.StaffChannelID != "" && !snowflake.MatchString(c.StaffChannelID) {
+		errs = append(errs, fmt.Errorf("INTAKEBOT_STAFF_CHANNEL_ID %q is not a Discord id (17 to 20 digits; right-click the channel and Copy Channel ID)", c.StaffChannelID))
 	}
 	if c.DiscordURL != "" {
 		if u, err := url.Parse(c.DiscordURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

@@ -195,6 +195,7 @@ type OutboxEvent struct {
 	Kind        string // case_opened, case_updated
 	CreatedAt   time.Time
 	DeliveredAt *time.Time
+	Attempts    int
 }
 
 // Outbox event kinds.
@@ -261,6 +262,17 @@ type Store interface {
 	// flag FlagPatientWithdrew; open ones get an outbox event so staff hear.
 	// An audit row records the erasure. It returns the cases touched.
 	ForgetPatient(ctx context.Context, patientID, actor string) ([]string, error)
+	// DueEvents lists undelivered outbox events whose next attempt is due,
+	// oldest first, leaving out any event with an earlier undelivered event
+	// of the same case (a case's changes are delivered in order).
+	DueEvents(ctx context.Context, now time.Time, limit int) ([]OutboxEvent, error)
+	// EventFailed records a failed delivery and when to try again.
+	EventFailed(ctx context.Context, eventID int64, next time.Time) error
+	// EventDelivered marks an event delivered and records the case's card
+	// message id, in one transaction.
+	EventDelivered(ctx context.Context, eventID int64, caseID, cardMessageID string) error
+	// CardMessage returns the case's card message id, "" if none yet.
+	CardMessage(ctx context.Context, caseID string) (string, error)
 	// FirstSeen records a platform event id and reports whether this is the
 	// first time it was seen; a replayed event returns false.
 	FirstSeen(ctx context.Context, eventID string) (bool, error)

@@ -668,3 +668,65 @@ func (s *Store) ForgetPatient(ctx context.Context, patientID, actor string) ([]s
 	}
 	return ids, tx.Commit()
 }
+
+// DueEvents implements intake.Store.
+func (s *Store) DueEvents(ctx context.Context, now time.Time, limit int) ([]intake.OutboxEvent, error) {
+	// An event waits while an earlier event of its case is undelivered, so a
+	// case's changes reach staff in order.
+	rows, err := s.db.QueryContext(ctx, `SELECT id, case_id, kind, created_at, attempts FROM outbox o
+		WHERE delivered_at IS NULL AND next_attempt_at <= ?
+		AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.case_id = o.case_id AND e.delivered_at IS NULL AND e.id < o.id)
+		ORDER BY id LIMIT ?`, ms(now), limit)
+	if err != nil {
+		return nil, fmt.Errorf("due events: %w", err)
+	}
+	defer rows.Close()
+	var out []intake.OutboxEvent
+	for rows.Next() {
+		var e intake.OutboxEvent
+		var created int64
+		if err := rows.Scan(&e.ID, &e.CaseID, &e.Kind, &created, &e.Attempts); err != nil {
+			return nil, err
+		}
+		e.CreatedAt = fromMS(created)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// EventFailed implements intake.Store.
+func (s *Store) EventFailed(ctx context.Context, eventID int64, next time.Time) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ? WHERE id = ?`, ms(next), eventID)
+	if err != nil {
+		return fmt.Errorf("event failed: %w", err)
+	}
+	return nil
+}
+
+// EventDelivered implements intake.Store.
+func (s *Store) EventDelivered(ctx context.Context, eventID int64, caseID, cardMessageID string) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `UPDATE outbox SET delivered_at = ?, attempts = attempts + 1 WHERE id = ?`, ms(s.Now()), eventID); err != nil {
+		return fmt.Errorf("event delivered: %w", err)
+	}
+	if cardMessageID != "" {
+		if _, err := tx.ExecContext(ctx, `UPDATE cases SET card_message_id = ? WHERE id = ?`, cardMessageID, caseID); err != nil {
+			return fmt.Errorf("card message: %w", err)
+		}
+	}
+	return tx.Commit()
+}
+
+// CardMessage implements intake.Store.
+func (s *Store) CardMessage(ctx context.Context, caseID string) (string, error) {
+	var id string
+	err := s.db.QueryRowContext(ctx, `SELECT card_message_id FROM cases WHERE id = ?`, caseID).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", intake.Errorf(intake.ENOTFOUND, "No such case.")
+	}
+	return id, err
+}
