@@ -8,6 +8,7 @@ import (
 
 	"github.com/intakebot/intakebot/bot"
 	"github.com/intakebot/intakebot/bot/discordfake"
+	"github.com/intakebot/intakebot/internal/conversation"
 	"github.com/intakebot/intakebot/internal/handoff"
 	"github.com/intakebot/intakebot/internal/intake"
 )
@@ -32,7 +33,7 @@ func (e *env) connectQuick(callTimeout time.Duration) {
 }
 
 func (e *env) dispatcher() *handoff.Dispatcher {
-	return &handoff.Dispatcher{Store: e.kit.Store, Notifier: e.bot.Notifier(staffChannel), Labels: e.kit.Script.FlagLabels, Backoff: time.Millisecond, MaxBackoff: time.Millisecond}
+	return &handoff.Dispatcher{Store: e.kit.Store, Notifier: e.bot.Notifier(staffChannel), Labels: func(f []string) []string { return conversation.FlagLabels(e.kit.Script, f) }, Backoff: time.Millisecond, MaxBackoff: time.Millisecond}
 }
 
 // deliverAll runs the dispatcher until nothing is pending.
@@ -98,7 +99,7 @@ func TestExactlyOneCardDespiteFailuresAndALateTimeout(t *testing.T) {
 	e.awaitText(user, 0, "erased")
 	e.deliverAll(e.dispatcher())
 	got = cards(fake)
-	if len(got) != 1 || !got[0].Edited || !strings.Contains(got[0].Embeds[0], "withdrew") {
+	if len(got) != 1 || !got[0].Edited || !strings.Contains(got[0].Embeds[0], "Patient withdrew") {
 		t.Errorf("after /forget-me: %d cards, edited %v, %v", len(got), len(got) > 0 && got[0].Edited, got)
 	}
 }
@@ -125,7 +126,7 @@ func TestPendingCardDeliveredOnceAfterRestart(t *testing.T) {
 	time.Sleep(5 * time.Millisecond)
 	e.deliverAll(e.dispatcher())
 	got := cards(fake)
-	if len(got) != 1 || !strings.Contains(got[0].Embeds[0], c.ID) || !strings.Contains(got[0].Embeds[0], "URGENT") {
+	if len(got) != 1 || !strings.Contains(got[0].Embeds[0], c.ID) || !strings.Contains(got[0].Embeds[0], "URGENT") || !strings.Contains(got[0].Embeds[0], "Safety: crisis language") {
 		t.Fatalf("cards after restart = %+v", got)
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
@@ -11,9 +12,14 @@ import (
 
 	"github.com/intakebot/intakebot/bot"
 	"github.com/intakebot/intakebot/bot/discordfake"
+	"github.com/intakebot/intakebot/internal/conversation"
+	"github.com/intakebot/intakebot/internal/handoff"
 )
 
-const demoUser = "300000000000000042"
+const (
+	demoUser         = "300000000000000042"
+	demoStaffChannel = "300000000000000099"
+)
 
 // runDemo starts a loopback Discord and the real Discord adapter against it,
 // and lets a person play the patient from the terminal: the real Discord
@@ -43,7 +49,12 @@ func runDemo(ctx context.Context, e env, args []string) int {
 		return fail(e, err)
 	}
 	defer d.Close()
-	fmt.Fprintln(e.stdout, "Connected to a loopback Discord. You are a patient messaging the bot. Say hello.")
+	// Cases reach the (loopback) staff channel as cards, as with run.
+	disp := &handoff.Dispatcher{Store: l.st, Notifier: d.Notifier(demoStaffChannel), Labels: func(f []string) []string { return conversation.FlagLabels(l.b.script, f) }, Log: l.log, Poll: 200 * time.Millisecond}
+	dctx, stopDispatch := context.WithCancel(ctx)
+	defer stopDispatch()
+	go disp.Run(dctx)
+	fmt.Fprintln(e.stdout, "Connected to a loopback Discord. You are a patient messaging the bot. Say hello.\nCards for staff appear as [staff channel] lines.")
 	p := &demoPrinter{fake: fake, out: e.stdout}
 	in := bufio.NewScanner(e.stdin)
 	for {
@@ -68,8 +79,10 @@ func runDemo(ctx context.Context, e env, args []string) int {
 				before++ // the patient's own message
 			}
 		}
-		// Show what the bot sent, once it has gone quiet.
+		// Show what the bot sent, once it has gone quiet (cards take a
+		// dispatcher poll to arrive).
 		fake.Await(3*time.Second, func() bool { return len(fake.DM(demoUser)) > before })
+		disp.Kick()
 		for settled := false; !settled; {
 			n := len(fake.DM(demoUser))
 			settled = !fake.Await(300*time.Millisecond, func() bool { return len(fake.DM(demoUser)) > n })
@@ -93,6 +106,7 @@ func (p *demoPrinter) show() {
 	if p.edits == nil {
 		p.edits = map[string]string{}
 	}
+	defer p.showStaff()
 	dm := p.fake.DM(demoUser)
 	for _, m := range dm[:p.shown] {
 		if m.Edited && p.edits[m.ID] != m.Content && m.AuthorID == p.fake.BotID {
@@ -128,6 +142,43 @@ func (p *demoPrinter) show() {
 		}
 	}
 	p.shown = len(dm)
+}
+
+// showStaff prints new or changed cards in the staff channel.
+func (p *demoPrinter) showStaff() {
+	time.Sleep(300 * time.Millisecond) // one dispatcher poll
+	for _, m := range p.fake.Channel(demoStaffChannel) {
+		if len(m.Embeds) == 0 || p.edits["staff:"+m.ID] == m.Embeds[0] {
+			continue
+		}
+		verb := "new card"
+		if _, seen := p.edits["staff:"+m.ID]; seen {
+			verb = "card updated"
+		}
+		p.edits["staff:"+m.ID] = m.Embeds[0]
+		fmt.Fprintf(p.out, "\n[staff channel] %s: %s\n", verb, cardText(m.Embeds[0]))
+	}
+}
+
+// cardText flattens a card embed for the terminal.
+func cardText(embed string) string {
+	var em struct {
+		Title  string `json:"title"`
+		Fields []struct {
+			Name, Value string
+		} `json:"fields"`
+	}
+	if json.Unmarshal([]byte(embed), &em) != nil {
+		return embed
+	}
+	parts := []string{em.Title}
+	for _, f := range em.Fields {
+		if f.Name == "Opened" {
+			continue // a Discord timestamp tag
+		}
+		parts = append(parts, f.Name+": "+strings.ReplaceAll(f.Value, "\n", " "))
+	}
+	return strings.Join(parts, " | ")
 }
 
 func lastLine(s string) string {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/intakebot/intakebot/internal/config"
+	"github.com/intakebot/intakebot/internal/conversation"
 	"github.com/intakebot/intakebot/internal/intake"
 	"github.com/intakebot/intakebot/internal/screening"
 	"github.com/intakebot/intakebot/internal/store/sqlite"
@@ -140,7 +141,7 @@ func handoffsShow(ctx context.Context, e env, args []string) int {
 		cs.ID, cs.Priority, cs.Outcome, cs.Status, cs.CreatedAt.Local().Format(time.DateTime), age(time.Since(cs.CreatedAt)), cs.UpdatedAt.Local().Format(time.DateTime))
 	if script != nil {
 		printScores(e, script, cs.Scores)
-		labels := flagLabels(script, cs.Flags)
+		labels := conversation.FlagLabels(script, cs.Flags)
 		if len(labels) > 0 {
 			fmt.Fprintf(w, "Flags:\n  %s\n", strings.Join(labels, "\n  "))
 		}
@@ -151,24 +152,6 @@ func handoffsShow(ctx context.Context, e env, args []string) int {
 	}
 	fmt.Fprintf(w, "Script version: %s\n", cs.ScriptVersion)
 	return exitOK
-}
-
-// flagLabels turns flag ids into staff-facing labels; flags the engine adds
-// (not in the script) get their own.
-func flagLabels(s *screening.Script, flags []string) []string {
-	extra := map[string]string{
-		"crisis_language":      "Safety: crisis language in the patient's messages",
-		"screening_incomplete": "Screening stopped before the end",
-	}
-	out := make([]string, 0, len(flags))
-	for _, f := range flags {
-		if l, ok := extra[f]; ok {
-			out = append(out, l)
-		} else {
-			out = append(out, s.FlagLabels([]string{f})...)
-		}
-	}
-	return out
 }
 
 func runAudit(ctx context.Context, e env, args []string) int {

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/intakebot/intakebot/bot"
+	"github.com/intakebot/intakebot/internal/conversation"
 	"github.com/intakebot/intakebot/internal/handoff"
 )
 
@@ -39,7 +40,7 @@ func runRun(ctx context.Context, e env, args []string) int {
 		return fail(e, explainOpen(err))
 	}
 	if cfg.StaffChannelID != "" {
-		disp := &handoff.Dispatcher{Store: l.st, Notifier: d.Notifier(cfg.StaffChannelID), Labels: l.b.script.FlagLabels, Log: l.log}
+		disp := &handoff.Dispatcher{Store: l.st, Notifier: d.Notifier(cfg.StaffChannelID), Labels: func(f []string) []string { return conversation.FlagLabels(l.b.script, f) }, Log: l.log}
 		go disp.Run(ctx)
 	} else {
 		l.log.Warn("INTAKEBOT_STAFF_CHANNEL_ID is not set: cases are kept in the database (see intakebot handoffs list) but no card is posted for staff")

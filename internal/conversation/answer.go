@@ -12,6 +12,7 @@ import (
 	"github.com/intakebot/intakebot/internal/faq"
 	"github.com/intakebot/intakebot/internal/intake"
 	"github.com/intakebot/intakebot/internal/safety"
+	"github.com/intakebot/intakebot/internal/screening"
 )
 
 // Model rephrases approved passages into an answer (internal/llm implements
@@ -192,4 +193,26 @@ func looksLikeQuestion(text string) bool {
 		}
 	}
 	return false
+}
+
+// engineFlagLabels are the staff-facing labels of flags the engine adds
+// (the script labels its own).
+var engineFlagLabels = map[string]string{
+	FlagCrisisLanguage:         "Safety: crisis language in the patient's messages",
+	FlagScreeningIncomplete:    "Screening stopped before the end",
+	intake.FlagPatientWithdrew: "Patient withdrew and erased their data",
+}
+
+// FlagLabels turns flag ids into the labels staff see, for the script's
+// flags and the engine's alike.
+func FlagLabels(s *screening.Script, flags []string) []string {
+	out := make([]string, 0, len(flags))
+	for _, f := range flags {
+		if l, ok := engineFlagLabels[f]; ok {
+			out = append(out, l)
+		} else {
+			out = append(out, s.FlagLabels([]string{f})...)
+		}
+	}
+	return out
 }
