@@ -239,10 +239,7 @@ func (b *Bot) onComponent(ctx context.Context, i *discordgo.InteractionCreate) {
 	// Acknowledge at once (a deferred update: no visible change yet), then
 	// persist the answer, then show it. The acknowledgement never waits on
 	// the store, however many patients answer at the same moment.
-	if err := b.respond(ctx, i, &discordgo.InteractionResponse{Type: discordgo.InteractionResponseDeferredMessageUpdate}); err != nil {
-		return
-	}
-	if !b.firstSeen(ctx, "interaction", i.ID) {
+	if !b.deferUpdate(ctx, i) {
 		return
 	}
 	defer b.lock(u.ID)()
@@ -288,6 +285,16 @@ func isReask(replies []intake.Reply, qid string) bool {
 		}
 	}
 	return false
+}
+
+// deferUpdate acknowledges a component press with no visible change yet,
+// then records it durably; false means stop (the acknowledgement failed, or
+// the event was already handled).
+func (b *Bot) deferUpdate(ctx context.Context, i *discordgo.InteractionCreate) bool {
+	if err := b.respond(ctx, i, &discordgo.InteractionResponse{Type: discordgo.InteractionResponseDeferredMessageUpdate}); err != nil {
+		return false
+	}
+	return b.firstSeen(ctx, "interaction", i.ID)
 }
 
 // followup sends a private message after a deferred acknowledgement.
@@ -356,10 +363,7 @@ func (b *Bot) suggestedAction(ctx context.Context, i *discordgo.InteractionCreat
 		b.respond(ctx, i, ephemeral("Just type your question here and I'll answer it from the clinic's approved information."))
 		return
 	}
-	if err := b.respond(ctx, i, &discordgo.InteractionResponse{Type: discordgo.InteractionResponseDeferredMessageUpdate}); err != nil {
-		return
-	}
-	if !b.firstSeen(ctx, "interaction", i.ID) {
+	if !b.deferUpdate(ctx, i) {
 		return
 	}
 	defer b.lock(u.ID)()
@@ -374,10 +378,7 @@ func (b *Bot) suggestedAction(ctx context.Context, i *discordgo.InteractionCreat
 
 // confirmForget erases the patient's data after they pressed the button.
 func (b *Bot) confirmForget(ctx context.Context, i *discordgo.InteractionCreate, u *discordgo.User) {
-	if err := b.respond(ctx, i, &discordgo.InteractionResponse{Type: discordgo.InteractionResponseDeferredMessageUpdate}); err != nil {
-		return
-	}
-	if !b.firstSeen(ctx, "interaction", i.ID) {
+	if !b.deferUpdate(ctx, i) {
 		return
 	}
 	defer b.lock(u.ID)()

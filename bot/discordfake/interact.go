@@ -78,16 +78,27 @@ func (s *Server) callback(w http.ResponseWriter, token string, m map[string]any)
 	w.WriteHeader(http.StatusNoContent)
 }
 
-func (s *Server) editOriginal(w http.ResponseWriter, token string, m map[string]any) {
+// acknowledged finds the interaction of a webhook token: it must have been
+// acknowledged first (Discord answers 10015 otherwise). The body's limits
+// are checked as for any message.
+func (s *Server) acknowledged(w http.ResponseWriter, token, what string, m map[string]any) (*interaction, bool) {
 	s.mu.Lock()
 	in, ok := s.inter[token]
 	s.mu.Unlock()
 	if !ok || in.ackType == 0 {
 		writeJSON(w, 404, map[string]any{"code": 10015, "message": "Unknown Webhook"})
-		return
+		return nil, false
 	}
 	for _, v := range limits(m, false) {
-		s.violation("edit original: %s", v)
+		s.violation("%s: %s", what, v)
+	}
+	return in, true
+}
+
+func (s *Server) editOriginal(w http.ResponseWriter, token string, m map[string]any) {
+	in, ok := s.acknowledged(w, token, "edit original", m)
+	if !ok {
+		return
 	}
 	var msg *Message
 	switch {
@@ -105,15 +116,9 @@ func (s *Server) editOriginal(w http.ResponseWriter, token string, m map[string]
 }
 
 func (s *Server) followup(w http.ResponseWriter, token string, m map[string]any) {
-	s.mu.Lock()
-	in, ok := s.inter[token]
-	s.mu.Unlock()
-	if !ok || in.ackType == 0 {
-		writeJSON(w, 404, map[string]any{"code": 10015, "message": "Unknown Webhook"})
+	in, ok := s.acknowledged(w, token, "follow-up", m)
+	if !ok {
 		return
-	}
-	for _, v := range limits(m, false) {
-		s.violation("follow-up: %s", v)
 	}
 	msg := s.createMessage(in.channelID, s.BotID, m, int(num(m["flags"]))&flagEphemeral != 0)
 	s.mu.Lock()
