@@ -58,6 +58,11 @@ type Config struct {
 	Logger  *slog.Logger
 	// Transport replaces the HTTP transport (the fake Discord in tests).
 	Transport http.RoundTripper
+	// Staff is the store for staff actions on case cards; StaffRoleIDs are
+	// the roles allowed to act. FlagLabels renders flags on cards.
+	Staff        StaffStore
+	StaffRoleIDs []string
+	FlagLabels   func([]string) []string
 	// WatchdogBound is how long the gateway may stay down after a drop
 	// before the session is replaced (default 45s).
 	WatchdogBound time.Duration
@@ -135,6 +140,9 @@ func New(cfg Config) (*Bot, error) {
 	}
 	if cfg.MaxRetries <= 0 {
 		cfg.MaxRetries = 3
+	}
+	if cfg.FlagLabels == nil {
+		cfg.FlagLabels = func(f []string) []string { return f }
 	}
 	if cfg.WatchdogBound <= 0 {
 		cfg.WatchdogBound = 45 * time.Second

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"strings"
 
 	"github.com/bwmarrin/discordgo"
@@ -58,11 +59,30 @@ func cardEmbed(c handoff.Card) *discordgo.MessageEmbed {
 	}
 }
 
+// Staff action custom ids: "v1:k:<action>:<case>".
+const staffPrefix = idPrefix + ":k:"
+
+// StaffActionID returns the custom id of a staff button on a case card.
+func StaffActionID(action, caseID string) string { return staffPrefix + action + ":" + caseID }
+
+// cardButtons are the staff actions on a card.
+func cardButtons(c handoff.Card) []discordgo.MessageComponent {
+	if c.Status == intake.CaseClosed {
+		return []discordgo.MessageComponent{}
+	}
+	claim := discordgo.Button{Label: "Claim", Style: discordgo.PrimaryButton, CustomID: StaffActionID("claim", c.CaseID)}
+	if c.Status == intake.CaseClaimed {
+		claim = discordgo.Button{Label: "Unclaim", Style: discordgo.SecondaryButton, CustomID: StaffActionID("unclaim", c.CaseID)}
+	}
+	return []discordgo.MessageComponent{discordgo.ActionsRow{Components: []discordgo.MessageComponent{claim}}}
+}
+
 // PostCard implements handoff.Notifier. discordgo v0.29.0 cannot send a
 // nonce, so the request is built here.
 func (n *StaffNotifier) PostCard(ctx context.Context, c handoff.Card, nonce string) (string, error) {
 	body := map[string]any{
 		"embeds":           []*discordgo.MessageEmbed{cardEmbed(c)},
+		"components":       cardButtons(c),
 		"nonce":            nonce,
 		"enforce_nonce":    true,
 		"allowed_mentions": map[string]any{"parse": []string{}},
@@ -85,8 +105,80 @@ func (n *StaffNotifier) PostCard(ctx context.Context, c handoff.Card, nonce stri
 // UpdateCard implements handoff.Notifier.
 func (n *StaffNotifier) UpdateCard(ctx context.Context, messageID string, c handoff.Card) error {
 	embeds := []*discordgo.MessageEmbed{cardEmbed(c)}
+	buttons := cardButtons(c)
 	return n.b.retry(ctx, "PATCH /channels/{id}/messages/{id} (card)", func(ctx context.Context) error {
-		_, err := n.b.session().ChannelMessageEditComplex(&discordgo.MessageEdit{ID: messageID, Channel: n.channel, Embeds: &embeds}, discordgo.WithContext(ctx))
+		_, err := n.b.session().ChannelMessageEditComplex(&discordgo.MessageEdit{ID: messageID, Channel: n.channel, Embeds: &embeds, Components: &buttons}, discordgo.WithContext(ctx))
+		return err
+	})
+}
+
+// StaffStore is what staff actions need of the store.
+type StaffStore interface {
+	ClaimCase(ctx context.Context, caseID, actorID, actorName string, claim bool) (intake.Case, error)
+	Audit(ctx context.Context, e intake.AuditEntry) error
+}
+
+// isStaff checks the interaction's member roles against the configured
+// staff roles. The custom id and Discord's own permissions are never
+// trusted alone; staff actions from a DM (no member) are refused.
+func (b *Bot) isStaff(i *discordgo.InteractionCreate) bool {
+	if i.GuildID == "" || i.Member == nil {
+		return false
+	}
+	for _, r := range i.Member.Roles {
+		for _, s := range b.cfg.StaffRoleIDs {
+			if r == s {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// staffAction runs a card button after checking the clicker is staff.
+func (b *Bot) staffAction(ctx context.Context, i *discordgo.InteractionCreate, u *discordgo.User, id string) {
+	action, caseID, _ := strings.Cut(strings.TrimPrefix(id, staffPrefix), ":")
+	actor := "discord:" + u.ID
+	if b.cfg.Staff == nil || !b.isStaff(i) {
+		b.respond(ctx, i, ephemeral("Only the clinic's care team can use these buttons, from the staff channel."))
+		if b.cfg.Staff != nil {
+			b.cfg.Staff.Audit(ctx, intake.AuditEntry{Actor: actor, Action: "case." + action, CaseID: caseID, Result: "refused: not staff"})
+		}
+		b.log.Warn("staff action refused", slog.String("actor", actor), slog.String("case_id", caseID), slog.String("action", action))
+		return
+	}
+	if !b.deferUpdate(ctx, i) {
+		return
+	}
+	var c intake.Case
+	var err error
+	switch action {
+	case "claim", "unclaim":
+		name := u.GlobalName
+		if name == "" {
+			name = u.Username
+		}
+		c, err = b.cfg.Staff.ClaimCase(ctx, caseID, actor, name, action == "claim")
+	default:
+		b.followup(ctx, i, "That action is not available yet.")
+		return
+	}
+	if err != nil {
+		msg := "Sorry, that didn't work. Please try again."
+		if intake.ErrorCode(err) == intake.ECONFLICT || intake.ErrorCode(err) == intake.ENOTFOUND {
+			msg = intake.ErrorMessage(err)
+			b.cfg.Staff.Audit(ctx, intake.AuditEntry{Actor: actor, Action: "case." + action, CaseID: caseID, Result: "refused: " + intake.ErrorCode(err)})
+		} else {
+			b.log.Error("staff action", slog.String("case_id", caseID), slog.Any("err", err))
+		}
+		b.followup(ctx, i, msg)
+		return
+	}
+	card := handoff.CardOf(c, b.cfg.FlagLabels)
+	embeds := []*discordgo.MessageEmbed{cardEmbed(card)}
+	buttons := cardButtons(card)
+	b.retry(ctx, "PATCH /webhooks/{app}/{token}/messages/@original (card)", func(ctx context.Context) error {
+		_, err := b.session().InteractionResponseEdit(i.Interaction, &discordgo.WebhookEdit{Embeds: &embeds, Components: &buttons}, discordgo.WithContext(ctx))
 		return err
 	})
 }

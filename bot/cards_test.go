@@ -130,3 +130,84 @@ func TestPendingCardDeliveredOnceAfterRestart(t *testing.T) {
 		t.Fatalf("cards after restart = %+v", got)
 	}
 }
+
+const staffRole = "500000000000000777"
+
+func TestClaimUnclaimAndRefusal(t *testing.T) {
+	fake := discordfake.New(t)
+	t.Cleanup(fake.Close)
+	e := &env{t: t, fake: fake, kit: newKit(t)}
+	labels := func(f []string) []string { return conversation.FlagLabels(e.kit.Script, f) }
+	b, err := bot.New(bot.Config{Token: discordfake.Token, Engine: e.kit.Engine, Dedupe: e.kit.Store, Transport: fake.Transport(), Fallback: "x",
+		Staff: e.kit.Store, StaffRoleIDs: []string{staffRole}, FlagLabels: labels})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Open(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	e.bot = b
+	fake.AwaitConnected(wait)
+	ctx := context.Background()
+	p, _ := e.kit.Store.Patient(ctx, bot.Channel, "609100000000000001")
+	c, _ := e.kit.Store.OpenCase(ctx, intake.Case{PatientID: p.ID, Outcome: "safety_review", Priority: intake.PriorityHigh})
+	e.deliverAll(e.dispatcher())
+	card := cards(fake)[0]
+	if len(card.Components) != 1 || card.Components[0].CustomID != bot.StaffActionID("claim", c.ID) {
+		t.Fatalf("card buttons = %+v", card.Components)
+	}
+	const guild = "500000000000000001"
+	press := func(user string, roles []string, action string) string {
+		id := fake.ClickAsMember(user, guild, roles, card.ID, bot.StaffActionID(action, c.ID))
+		if !fake.AwaitAck(id, wait) {
+			t.Fatalf("%s by %s not acknowledged", action, user)
+		}
+		return id
+	}
+	caseNow := func() intake.Case { cs, _ := e.kit.Store.Case(ctx, c.ID); return cs }
+
+	// Not staff: refused privately, audited, nothing changes.
+	press("609100000000000099", nil, "claim")
+	if !fake.Await(wait, func() bool { return anyContains(fake.Channel(card.ChannelID), "Only the clinic's care team") }) {
+		t.Error("no refusal for a non-staff member")
+	}
+	// The same button from a DM (no member, no roles) is refused too.
+	dm := fake.Click("609100000000000099", card.ID, bot.StaffActionID("claim", c.ID))
+	fake.AwaitAck(dm, wait)
+	if got := caseNow(); got.Status != intake.CaseOpen {
+		t.Fatalf("a refused click changed the case: %+v", got)
+	}
+
+	// Staff claims: the card shows who, and offers Unclaim.
+	press("609100000000000002", []string{staffRole}, "claim")
+	if !fake.Await(wait, func() bool {
+		m, _ := fake.Message(card.ID)
+		return strings.Contains(m.Embeds[0], "claimed") && len(m.Components) == 1 && m.Components[0].Label == "Unclaim"
+	}) {
+		m, _ := fake.Message(card.ID)
+		t.Fatalf("card after claim: %+v", m)
+	}
+	if got := caseNow(); got.Status != intake.CaseClaimed || got.AssigneeID != "discord:609100000000000002" {
+		t.Errorf("case after claim: %+v", got)
+	}
+	// Another staff member cannot take it over.
+	press("609100000000000003", []string{staffRole}, "claim")
+	if !fake.Await(wait, func() bool { return anyContains(fake.Channel(card.ChannelID), "has already claimed") }) {
+		t.Error("no conflict notice for a second claim")
+	}
+	// Unclaim returns it to open.
+	press("609100000000000002", []string{staffRole}, "unclaim")
+	if !fake.Await(wait, func() bool { return caseNow().Status == intake.CaseOpen }) {
+		t.Errorf("case after unclaim: %+v", caseNow())
+	}
+	log, _ := e.kit.Store.AuditLog(ctx, c.ID)
+	var got []string
+	for _, a := range log {
+		got = append(got, a.Action+"/"+strings.SplitN(a.Result, ":", 2)[0])
+	}
+	want := "case.claim/refused case.claim/refused case.claim/ok case.claim/refused case.unclaim/ok"
+	if strings.Join(got, " ") != want {
+		t.Errorf("audit = %v; want %s", got, want)
+	}
+}

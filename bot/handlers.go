@@ -227,6 +227,10 @@ func (b *Bot) onComponent(ctx context.Context, i *discordgo.InteractionCreate) {
 		b.confirmForget(ctx, i, u)
 		return
 	}
+	if u != nil && strings.HasPrefix(data.CustomID, staffPrefix) {
+		b.staffAction(ctx, i, u, data.CustomID)
+		return
+	}
 	if u != nil && strings.HasPrefix(data.CustomID, idPrefix+":c:") {
 		b.suggestedAction(ctx, i, u, strings.TrimPrefix(data.CustomID, idPrefix+":c:"))
 		return

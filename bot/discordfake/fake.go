@@ -106,6 +106,8 @@ type Server struct {
 	closedDMs map[string]bool
 	threads   []Thread
 	nonces    map[string]string // channel/nonce -> message id
+	// memberRoles are the roles of the next member interaction.
+	memberRoles []string
 }
 
 // Thread is a thread the bot created.

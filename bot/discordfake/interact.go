@@ -185,6 +185,24 @@ func (s *Server) interact(userID, channelID string, typ int, data, message map[s
 	return s.interactIn(userID, channelID, "", typ, data, message)
 }
 
+// ClickAsMember is Click by a member of a server, with their roles, as a
+// press on a card in the staff channel arrives.
+func (s *Server) ClickAsMember(userID, guildID string, roles []string, messageID, customID string) string {
+	s.mu.Lock()
+	msg := s.byID[messageID]
+	s.mu.Unlock()
+	if msg == nil {
+		s.violation("ClickAsMember on unknown message %s", messageID)
+		return ""
+	}
+	data := map[string]any{"custom_id": customID, "component_type": componentButton}
+	message := map[string]any{"id": msg.ID, "channel_id": msg.ChannelID, "content": msg.Content, "author": user(s.BotID), "components": componentsJSON(msg.Components)}
+	s.mu.Lock()
+	s.memberRoles = roles
+	s.mu.Unlock()
+	return s.interactIn(userID, msg.ChannelID, guildID, interactionComp, data, message)
+}
+
 func (s *Server) interactIn(userID, channelID, guildID string, typ int, data, message map[string]any) string {
 	s.mu.Lock()
 	in := &interaction{id: s.id(), token: "tok" + s.id(), userID: userID, channelID: channelID, sent: time.Now()}
@@ -197,7 +215,14 @@ func (s *Server) interactIn(userID, channelID, guildID string, typ int, data, me
 		"token": in.token, "version": 1, "locale": "en-US", "app_permissions": "0", "entitlements": []any{}}
 	if guildID != "" {
 		payload["guild_id"] = guildID
-		payload["member"] = map[string]any{"user": user(userID), "roles": []any{}, "permissions": "0", "joined_at": time.Now().UTC().Format(time.RFC3339)}
+		s.mu.Lock()
+		roles := s.memberRoles
+		s.memberRoles = nil
+		s.mu.Unlock()
+		if roles == nil {
+			roles = []string{}
+		}
+		payload["member"] = map[string]any{"user": user(userID), "roles": roles, "permissions": "0", "joined_at": time.Now().UTC().Format(time.RFC3339)}
 		payload["channel"] = map[string]any{"id": channelID, "type": channelTypeGuild}
 	} else {
 		payload["user"] = user(userID)

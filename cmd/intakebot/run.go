@@ -26,7 +26,9 @@ func runRun(ctx context.Context, e env, args []string) int {
 		return fail(e, err)
 	}
 	defer l.Close()
-	bc := bot.Config{Token: cfg.DiscordToken, GuildID: cfg.GuildID, Engine: l.eng, Dedupe: l.st, Logger: l.log, Fallback: fallbackReply}
+	labels := func(f []string) []string { return conversation.FlagLabels(l.b.script, f) }
+	bc := bot.Config{Token: cfg.DiscordToken, GuildID: cfg.GuildID, Engine: l.eng, Dedupe: l.st, Logger: l.log, Fallback: fallbackReply,
+		Staff: l.st, StaffRoleIDs: cfg.StaffRoleIDs, FlagLabels: labels}
 	if cfg.DiscordURL != "" {
 		if bc.Transport, err = bot.RewriteTransport(cfg.DiscordURL); err != nil {
 			return fail(e, err)
@@ -40,7 +42,7 @@ func runRun(ctx context.Context, e env, args []string) int {
 		return fail(e, explainOpen(err))
 	}
 	if cfg.StaffChannelID != "" {
-		disp := &handoff.Dispatcher{Store: l.st, Notifier: d.Notifier(cfg.StaffChannelID), Labels: func(f []string) []string { return conversation.FlagLabels(l.b.script, f) }, Log: l.log}
+		disp := &handoff.Dispatcher{Store: l.st, Notifier: d.Notifier(cfg.StaffChannelID), Labels: labels, Log: l.log}
 		go disp.Run(ctx)
 	} else {
 		l.log.Warn("INTAKEBOT_STAFF_CHANNEL_ID is not set: cases are kept in the database (see intakebot handoffs list) but no card is posted for staff")

@@ -19,6 +19,10 @@ func TestRunConfigErrorsComeFirst(t *testing.T) {
 	if r.code != 1 || !strings.Contains(r.stderr, `INTAKEBOT_GUILD_ID "my-server" is not a Discord id`) {
 		t.Errorf("bad guild id: exit %d, %q", r.code, r.stderr)
 	}
+	r = intakebot(t, "", map[string]string{"DISCORD_TOKEN": "x", "INTAKEBOT_STAFF_CHANNEL_ID": "500000000000000009"}, "run", "--data", t.TempDir())
+	if r.code != 1 || !strings.Contains(r.stderr, "INTAKEBOT_STAFF_ROLE_IDS is not set") {
+		t.Errorf("staff channel without roles: exit %d, %q", r.code, r.stderr)
+	}
 }
 
 func TestRunRefusedToken(t *testing.T) {
@@ -35,7 +39,7 @@ func TestRunAgainstLoopbackDiscord(t *testing.T) {
 	fake := discordfake.New(t)
 	defer fake.Close()
 	const staff = "500000000000000009"
-	vars := map[string]string{"DISCORD_TOKEN": discordfake.Token, "INTAKEBOT_DISCORD_URL": fake.URL(), "INTAKEBOT_LOG_LEVEL": "warn", "INTAKEBOT_STAFF_CHANNEL_ID": staff}
+	vars := map[string]string{"DISCORD_TOKEN": discordfake.Token, "INTAKEBOT_DISCORD_URL": fake.URL(), "INTAKEBOT_LOG_LEVEL": "warn", "INTAKEBOT_STAFF_CHANNEL_ID": staff, "INTAKEBOT_STAFF_ROLE_IDS": "500000000000000777"}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
 	var stderr bytes.Buffer

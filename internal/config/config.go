@@ -46,6 +46,8 @@ type Config struct {
 	DiscordURL string
 	// StaffChannelID is the private channel where case cards are posted.
 	StaffChannelID string
+	// StaffRoleIDs are the roles allowed to act on cases.
+	StaffRoleIDs []string
 }
 
 // LLMEnabled reports whether a model is configured.
@@ -68,6 +70,7 @@ var Variables = []struct{ Name, Help string }{
 	{"INTAKEBOT_GUILD_ID", "the clinic's server id: slash commands are registered there (instantly) instead of globally"},
 	{"INTAKEBOT_DISCORD_URL", "send all Discord traffic to this base URL instead (a loopback Discord, for tests)"},
 	{"INTAKEBOT_STAFF_CHANNEL_ID", "the private staff channel where case cards are posted"},
+	{"INTAKEBOT_STAFF_ROLE_IDS", "comma-separated role ids allowed to act on cases (needed with the staff channel)"},
 }
 
 // Load reads the configuration: the file named by INTAKEBOT_CONFIG if set,
@@ -101,6 +104,11 @@ func Load(getenv func(string) string) (Config, error) {
 		GuildID:        get("INTAKEBOT_GUILD_ID"),
 		DiscordURL:     get("INTAKEBOT_DISCORD_URL"),
 		StaffChannelID: get("INTAKEBOT_STAFF_CHANNEL_ID"),
+	}
+	for _, r := range strings.Split(get("INTAKEBOT_STAFF_ROLE_IDS"), ",") {
+		if r = strings.TrimSpace(r); r != "" {
+			c.StaffRoleIDs = append(c.StaffRoleIDs, r)
+		}
 	}
 	if v := get("INTAKEBOT_LLM_TIMEOUT"); v != "" {
 		d, err := time.ParseDuration(v)
@@ -203,6 +211,14 @@ func (c Config) ValidateDiscord() error {
 	}
 	if c.StaffChannelID != "" && !snowflake.MatchString(c.StaffChannelID) {
 		errs = append(errs, fmt.Errorf("INTAKEBOT_STAFF_CHANNEL_ID %q is not a Discord id (17 to 20 digits; right-click the channel and Copy Channel ID)", c.StaffChannelID))
+	}
+	for _, r := range c.StaffRoleIDs {
+		if !snowflake.MatchString(r) {
+			errs = append(errs, fmt.Errorf("INTAKEBOT_STAFF_ROLE_IDS: %q is not a Discord role id (17 to 20 digits; Server Settings, Roles, Copy Role ID)", r))
+		}
+	}
+	if c.StaffChannelID != "" && len(c.StaffRoleIDs) == 0 {
+		errs = append(errs, errors.New("INTAKEBOT_STAFF_ROLE_IDS is not set: with a staff channel, list the roles allowed to act on cases (comma-separated role ids)"))
 	}
 	if c.DiscordURL != "" {
 		if u, err := url.Parse(c.DiscordURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

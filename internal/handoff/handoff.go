@@ -191,6 +191,6 @@ func (d *Dispatcher) deliver(ctx context.Context, ev intake.OutboxEvent) error {
 
 // CardOf builds a case's card.
 func CardOf(c intake.Case, labels func([]string) []string) Card {
-	return Card{CaseID: c.ID, Priority: c.Priority, Outcome: c.Outcome, Status: c.Status, ContactMethod: c.Contact.Method,
+	return Card{CaseID: c.ID, Priority: c.Priority, Outcome: c.Outcome, Status: c.Status, Assignee: c.Assignee, ContactMethod: c.Contact.Method,
 		Flags: labels(c.Flags), OpenedAt: c.CreatedAt}
 }

@@ -178,6 +178,8 @@ type Case struct {
 	Outcome       string
 	Priority      Priority
 	Status        CaseStatus
+	Assignee      string // display name of the staff member who claimed it
+	AssigneeID    string
 	Flags         []string
 	Scores        map[string]Score
 	Contact       Contact
@@ -273,6 +275,10 @@ type Store interface {
 	EventDelivered(ctx context.Context, eventID int64, caseID, cardMessageID string) error
 	// CardMessage returns the case's card message id, "" if none yet.
 	CardMessage(ctx context.Context, caseID string) (string, error)
+	// ClaimCase assigns an open case to a staff member (ECONFLICT if it is
+	// claimed by someone else or closed), with an audit row, in one
+	// transaction; unclaim (claim=false) returns it to open.
+	ClaimCase(ctx context.Context, caseID, actorID, actorName string, claim bool) (Case, error)
 	// FirstSeen records a platform event id and reports whether this is the
 	// first time it was seen; a replayed event returns false.
 	FirstSeen(ctx context.Context, eventID string) (bool, error)

@@ -456,7 +456,7 @@ func (s *Store) writeCase(ctx context.Context, tx *sql.Tx, c intake.Case, insert
 	return nil
 }
 
-const caseSelect = `SELECT id, patient_id, session_id, outcome, priority, status, details, script_version, created_at, updated_at FROM cases`
+const caseSelect = `SELECT id, patient_id, session_id, outcome, priority, status, assignee, assignee_id, details, script_version, created_at, updated_at FROM cases`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -464,7 +464,7 @@ func (s *Store) scanCase(row scanner) (intake.Case, error) {
 	var c intake.Case
 	var details string
 	var created, updated int64
-	err := row.Scan(&c.ID, &c.PatientID, &c.SessionID, &c.Outcome, &c.Priority, &c.Status, &details, &c.ScriptVersion, &created, &updated)
+	err := row.Scan(&c.ID, &c.PatientID, &c.SessionID, &c.Outcome, &c.Priority, &c.Status, &c.Assignee, &c.AssigneeID, &details, &c.ScriptVersion, &created, &updated)
 	if errors.Is(err, sql.ErrNoRows) {
 		return c, intake.Errorf(intake.ENOTFOUND, "No such case.")
 	} else if err != nil {
@@ -729,4 +729,40 @@ func (s *Store) CardMessage(ctx context.Context, caseID string) (string, error) 
 		return "", intake.Errorf(intake.ENOTFOUND, "No such case.")
 	}
 	return id, err
+}
+
+// ClaimCase implements intake.Store.
+func (s *Store) ClaimCase(ctx context.Context, caseID, actorID, actorName string, claim bool) (intake.Case, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return intake.Case{}, err
+	}
+	defer tx.Rollback()
+	c, err := s.scanCase(tx.QueryRowContext(ctx, caseSelect+` WHERE id = ?`, caseID))
+	if err != nil {
+		return c, err
+	}
+	action, result := "case.claim", "ok"
+	switch {
+	case c.Status == intake.CaseClosed:
+		return c, intake.Errorf(intake.ECONFLICT, "Case %s is closed.", c.ID)
+	case claim && c.Status == intake.CaseClaimed && c.AssigneeID != actorID:
+		return c, intake.Errorf(intake.ECONFLICT, "%s has already claimed case %s.", c.Assignee, c.ID)
+	case claim:
+		c.Status, c.Assignee, c.AssigneeID = intake.CaseClaimed, actorName, actorID
+	default:
+		action = "case.unclaim"
+		c.Status, c.Assignee, c.AssigneeID = intake.CaseOpen, "", ""
+	}
+	now := s.Now().UTC()
+	if _, err := tx.ExecContext(ctx, `UPDATE cases SET status = ?, assignee = ?, assignee_id = ?, updated_at = ? WHERE id = ?`,
+		c.Status, c.Assignee, c.AssigneeID, ms(now), c.ID); err != nil {
+		return c, fmt.Errorf("claim: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO audit (actor, action, case_id, result, at) VALUES (?, ?, ?, ?, ?)`,
+		actorID, action, c.ID, result, ms(now)); err != nil {
+		return c, fmt.Errorf("audit: %w", err)
+	}
+	c.UpdatedAt = now
+	return c, tx.Commit()
 }
