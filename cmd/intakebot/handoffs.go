@@ -39,6 +39,7 @@ type caseJSON struct {
 	Outcome       string                  `json:"outcome"`
 	Priority      string                  `json:"priority"`
 	Status        string                  `json:"status"`
+	Assignee      string                  `json:"assignee,omitempty"`
 	Flags         []string                `json:"flags"`
 	Scores        map[string]intake.Score `json:"scores,omitempty"`
 	Contact       *intake.Contact         `json:"contact,omitempty"`
@@ -49,7 +50,7 @@ type caseJSON struct {
 }
 
 func toJSON(c intake.Case, details bool) caseJSON {
-	j := caseJSON{ID: c.ID, Outcome: c.Outcome, Priority: string(c.Priority), Status: string(c.Status), Flags: c.Flags,
+	j := caseJSON{ID: c.ID, Outcome: c.Outcome, Priority: string(c.Priority), Status: string(c.Status), Assignee: c.Assignee, Flags: c.Flags,
 		ScriptVersion: c.ScriptVersion, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
 	if j.Flags == nil {
 		j.Flags = []string{}
@@ -97,9 +98,9 @@ func handoffsList(ctx context.Context, e env, args []string) int {
 		return exitOK
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "CASE\tPRIORITY\tOUTCOME\tSTATUS\tAGE\tCONTACT\tFLAGS")
+	fmt.Fprintln(tw, "CASE\tPRIORITY\tOUTCOME\tSTATUS\tASSIGNEE\tAGE\tCONTACT\tFLAGS")
 	for _, cs := range cases {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\n", cs.ID, cs.Priority, cs.Outcome, cs.Status, age(time.Since(cs.CreatedAt)), orDash(cs.Contact.Method), len(cs.Flags))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\n", cs.ID, cs.Priority, cs.Outcome, cs.Status, orDash(cs.Assignee), age(time.Since(cs.CreatedAt)), orDash(cs.Contact.Method), len(cs.Flags))
 	}
 	tw.Flush()
 	return exitOK
@@ -137,8 +138,12 @@ func handoffsShow(ctx context.Context, e env, args []string) int {
 		return writeJSON(e, toJSON(cs, true))
 	}
 	w := e.stdout
-	fmt.Fprintf(w, "Case %s\nPriority: %s\nOutcome:  %s\nStatus:   %s\nOpened:   %s (%s ago)\nUpdated:  %s\n",
-		cs.ID, cs.Priority, cs.Outcome, cs.Status, cs.CreatedAt.Local().Format(time.DateTime), age(time.Since(cs.CreatedAt)), cs.UpdatedAt.Local().Format(time.DateTime))
+	status := string(cs.Status)
+	if cs.Assignee != "" {
+		status += " (" + cs.Assignee + ")"
+	}
+	fmt.Fprintf(w, "Case %s\nPriority: %s\nOutcome:  %s\nStatus:   %s\nOpened:   %s (%s)\nUpdated:  %s\n",
+		cs.ID, cs.Priority, cs.Outcome, status, cs.CreatedAt.Local().Format(time.DateTime), age(time.Since(cs.CreatedAt)), cs.UpdatedAt.Local().Format(time.DateTime))
 	if script != nil {
 		printScores(e, script, cs.Scores)
 		labels := conversation.FlagLabels(script, cs.Flags)

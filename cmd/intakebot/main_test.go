@@ -110,6 +110,9 @@ func TestChatJSONThenHandoffs(t *testing.T) {
 	}
 
 	r = intakebot(t, "", nil, "handoffs", "show", "--data", data, out.CaseID)
+	if strings.Contains(r.stdout, "ago ago") || strings.Contains(r.stdout, "just now ago") || !strings.Contains(r.stdout, "(just now)") {
+		t.Errorf("handoffs show age reads oddly:\n%s", r.stdout)
+	}
 	for _, want := range []string{"GAD-7", "moderate", "555 (123) 4567", "Review: blood pressure", "evening"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("handoffs show lacks %q:\n%s", want, r.stdout)
