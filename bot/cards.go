@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"sort"
 	"strings"
 
 	"github.com/bwmarrin/discordgo"
@@ -74,7 +75,8 @@ func cardButtons(c handoff.Card) []discordgo.MessageComponent {
 	if c.Status == intake.CaseClaimed {
 		claim = discordgo.Button{Label: "Unclaim", Style: discordgo.SecondaryButton, CustomID: StaffActionID("unclaim", c.CaseID)}
 	}
-	return []discordgo.MessageComponent{discordgo.ActionsRow{Components: []discordgo.MessageComponent{claim}}}
+	details := discordgo.Button{Label: "Details", Style: discordgo.SecondaryButton, CustomID: StaffActionID("details", c.CaseID)}
+	return []discordgo.MessageComponent{discordgo.ActionsRow{Components: []discordgo.MessageComponent{claim, details}}}
 }
 
 // PostCard implements handoff.Notifier. discordgo v0.29.0 cannot send a
@@ -115,6 +117,7 @@ func (n *StaffNotifier) UpdateCard(ctx context.Context, messageID string, c hand
 // StaffStore is what staff actions need of the store.
 type StaffStore interface {
 	ClaimCase(ctx context.Context, caseID, actorID, actorName string, claim bool) (intake.Case, error)
+	Case(ctx context.Context, id string) (intake.Case, error)
 	Audit(ctx context.Context, e intake.AuditEntry) error
 }
 
@@ -145,6 +148,10 @@ func (b *Bot) staffAction(ctx context.Context, i *discordgo.InteractionCreate, u
 			b.cfg.Staff.Audit(ctx, intake.AuditEntry{Actor: actor, Action: "case." + action, CaseID: caseID, Result: "refused: not staff"})
 		}
 		b.log.Warn("staff action refused", slog.String("actor", actor), slog.String("case_id", caseID), slog.String("action", action))
+		return
+	}
+	if action == "details" {
+		b.caseDetails(ctx, i, actor, caseID)
 		return
 	}
 	if !b.deferUpdate(ctx, i) {
@@ -181,4 +188,51 @@ func (b *Bot) staffAction(ctx context.Context, i *discordgo.InteractionCreate, u
 		_, err := b.session().InteractionResponseEdit(i.Interaction, &discordgo.WebhookEdit{Embeds: &embeds, Components: &buttons}, discordgo.WithContext(ctx))
 		return err
 	})
+}
+
+// caseDetails shows a case's details privately to the staff member who
+// asked, and audits the view. This is the one place health details are sent
+// through Discord, to staff only; the README says so.
+func (b *Bot) caseDetails(ctx context.Context, i *discordgo.InteractionCreate, actor, caseID string) {
+	c, err := b.cfg.Staff.Case(ctx, caseID)
+	if err != nil {
+		b.respond(ctx, i, ephemeral("That case could not be found."))
+		return
+	}
+	// Audit first: a view that cannot be recorded is not shown.
+	if err := b.cfg.Staff.Audit(ctx, intake.AuditEntry{Actor: actor, Action: "case.view", CaseID: c.ID, Result: "ok"}); err != nil {
+		b.log.Error("audit case view", slog.String("case_id", c.ID), slog.Any("err", err))
+		b.respond(ctx, i, ephemeral("Sorry, the view could not be recorded, so the details are not shown. Please try again."))
+		return
+	}
+	var lines []string
+	lines = append(lines, fmt.Sprintf("**Case %s** (%s, %s)", c.ID, c.Priority, strings.ReplaceAll(c.Outcome, "_", " ")))
+	if len(c.Scores) > 0 {
+		var ids []string
+		for id := range c.Scores {
+			ids = append(ids, id)
+		}
+		sort.Strings(ids)
+		for _, id := range ids {
+			sc := c.Scores[id]
+			lines = append(lines, fmt.Sprintf("%s: %d (%s)", strings.ToUpper(id), sc.Value, strings.ReplaceAll(sc.Band, "_", " ")))
+		}
+	}
+	for _, f := range b.cfg.FlagLabels(c.Flags) {
+		lines = append(lines, "• "+f)
+	}
+	contact := c.Contact.Method
+	if c.Contact.Detail != "" {
+		contact += ": " + c.Contact.Detail
+	}
+	if c.Contact.BestTime != "" {
+		contact += " (best time: " + c.Contact.BestTime + ")"
+	}
+	if contact != "" {
+		lines = append(lines, "Contact: "+contact)
+	}
+	if c.Notes != "" {
+		lines = append(lines, "Notes from the patient: "+c.Notes)
+	}
+	b.respond(ctx, i, ephemeral(strings.Join(lines, "\n")))
 }

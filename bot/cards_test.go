@@ -151,11 +151,15 @@ func TestClaimUnclaimAndRefusal(t *testing.T) {
 	fake.AwaitConnected(wait)
 	ctx := context.Background()
 	p, _ := e.kit.Store.Patient(ctx, bot.Channel, "609100000000000001")
-	c, _ := e.kit.Store.OpenCase(ctx, intake.Case{PatientID: p.ID, Outcome: "safety_review", Priority: intake.PriorityHigh})
+	c, _ := e.kit.Store.OpenCase(ctx, intake.Case{PatientID: p.ID, Outcome: "safety_review", Priority: intake.PriorityHigh,
+		Scores: map[string]intake.Score{"phq9": {Value: 12, Band: "moderate"}}, Contact: intake.Contact{Method: "phone", Detail: "555-010-9999"}})
 	e.deliverAll(e.dispatcher())
 	card := cards(fake)[0]
-	if len(card.Components) != 1 || card.Components[0].CustomID != bot.StaffActionID("claim", c.ID) {
+	if len(card.Components) != 2 || card.Components[0].CustomID != bot.StaffActionID("claim", c.ID) || card.Components[1].Label != "Details" {
 		t.Fatalf("card buttons = %+v", card.Components)
+	}
+	if strings.Contains(card.Embeds[0], "555-010-9999") || strings.Contains(card.Embeds[0], "moderate") {
+		t.Errorf("the public card shows contact details or scores: %s", card.Embeds[0])
 	}
 	const guild = "500000000000000001"
 	press := func(user string, roles []string, action string) string {
@@ -183,7 +187,7 @@ func TestClaimUnclaimAndRefusal(t *testing.T) {
 	press("609100000000000002", []string{staffRole}, "claim")
 	if !fake.Await(wait, func() bool {
 		m, _ := fake.Message(card.ID)
-		return strings.Contains(m.Embeds[0], "claimed") && len(m.Components) == 1 && m.Components[0].Label == "Unclaim"
+		return strings.Contains(m.Embeds[0], "claimed") && len(m.Components) == 2 && m.Components[0].Label == "Unclaim"
 	}) {
 		m, _ := fake.Message(card.ID)
 		t.Fatalf("card after claim: %+v", m)
@@ -201,12 +205,30 @@ func TestClaimUnclaimAndRefusal(t *testing.T) {
 	if !fake.Await(wait, func() bool { return caseNow().Status == intake.CaseOpen }) {
 		t.Errorf("case after unclaim: %+v", caseNow())
 	}
+	// Details: private to the staff member, audited; refused to others.
+	press("609100000000000099", nil, "details")
+	press("609100000000000002", []string{staffRole}, "details")
+	var details discordfake.Message
+	if !fake.Await(wait, func() bool {
+		for _, m := range fake.Channel(card.ChannelID) {
+			if strings.Contains(m.Content, "**Case "+c.ID+"**") {
+				details = m
+				return true
+			}
+		}
+		return false
+	}) {
+		t.Fatal("no details shown to staff")
+	}
+	if !details.Ephemeral || !strings.Contains(details.Content, "Contact: phone: 555-010-9999") || !strings.Contains(details.Content, "PHQ9: 12 (moderate)") {
+		t.Errorf("details = %+v", details)
+	}
 	log, _ := e.kit.Store.AuditLog(ctx, c.ID)
 	var got []string
 	for _, a := range log {
 		got = append(got, a.Action+"/"+strings.SplitN(a.Result, ":", 2)[0])
 	}
-	want := "case.claim/refused case.claim/refused case.claim/ok case.claim/refused case.unclaim/ok"
+	want := "case.claim/refused case.claim/refused case.claim/ok case.claim/refused case.unclaim/ok case.details/refused case.view/ok"
 	if strings.Join(got, " ") != want {
 		t.Errorf("audit = %v; want %s", got, want)
 	}
