@@ -130,7 +130,7 @@ func (e *env) answer(user string, msg discordfake.Message, customID string, valu
 func TestWelcomeFAQAndCommands(t *testing.T) {
 	e := start(t)
 	cmds, scope := e.fake.Commands()
-	if len(cmds) != 6 || scope != "" {
+	if len(cmds) != 7 || scope != "" {
 		t.Errorf("commands = %d (scope %q)", len(cmds), scope)
 	}
 	if in := e.fake.Intents(); in&(1<<1|1<<8|1<<15) != 0 || in&(1<<12) == 0 {

@@ -118,6 +118,7 @@ func (n *StaffNotifier) UpdateCard(ctx context.Context, messageID string, c hand
 type StaffStore interface {
 	ClaimCase(ctx context.Context, caseID, actorID, actorName string, claim bool) (intake.Case, error)
 	Case(ctx context.Context, id string) (intake.Case, error)
+	Cases(ctx context.Context, f intake.CaseFilter) ([]intake.Case, error)
 	Audit(ctx context.Context, e intake.AuditEntry) error
 }
 
@@ -234,5 +235,54 @@ func (b *Bot) caseDetails(ctx context.Context, i *discordgo.InteractionCreate, a
 	if c.Notes != "" {
 		lines = append(lines, "Notes from the patient: "+c.Notes)
 	}
+	b.respond(ctx, i, ephemeral(strings.Join(lines, "\n")))
+}
+
+// listCases answers /handoffs for staff: cases with age, priority, status and
+// assignee, most urgent then newest first, filtered by status and priority.
+func (b *Bot) listCases(ctx context.Context, i *discordgo.InteractionCreate, u *discordgo.User) {
+	actor := "discord:" + u.ID
+	if b.cfg.Staff == nil || !b.isStaff(i) {
+		b.respond(ctx, i, ephemeral("Only the clinic's care team can list cases, from the clinic's server."))
+		if b.cfg.Staff != nil {
+			b.cfg.Staff.Audit(ctx, intake.AuditEntry{Actor: actor, Action: "cases.list", Result: "refused: not staff"})
+		}
+		return
+	}
+	var status, priority string
+	for _, o := range i.ApplicationCommandData().Options {
+		switch o.Name {
+		case "status":
+			status = o.StringValue()
+		case "priority":
+			priority = o.StringValue()
+		}
+	}
+	cases, err := b.cfg.Staff.Cases(ctx, intake.CaseFilter{Status: intake.CaseStatus(status)})
+	if err != nil {
+		b.log.Error("list cases", slog.Any("err", err))
+		b.respond(ctx, i, ephemeral("Sorry, the cases could not be listed. Please try again."))
+		return
+	}
+	var lines []string
+	for _, c := range cases {
+		if priority != "" && string(c.Priority) != priority {
+			continue
+		}
+		who := c.Assignee
+		if who == "" {
+			who = "unassigned"
+		}
+		line := fmt.Sprintf("`%s` %s · %s · %s · %s · opened <t:%d:R>", c.ID, strings.ToUpper(string(c.Priority)), strings.ReplaceAll(c.Outcome, "_", " "), c.Status, who, c.CreatedAt.Unix())
+		if n := len(strings.Join(lines, "\n")) + len(line); n > maxContent-100 {
+			lines = append(lines, "… more: narrow the list with status or priority.")
+			break
+		}
+		lines = append(lines, line)
+	}
+	if len(lines) == 0 {
+		lines = []string{"No cases match."}
+	}
+	b.cfg.Staff.Audit(ctx, intake.AuditEntry{Actor: actor, Action: "cases.list", Result: "ok"})
 	b.respond(ctx, i, ephemeral(strings.Join(lines, "\n")))
 }

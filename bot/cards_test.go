@@ -2,6 +2,7 @@ package bot_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -231,5 +232,56 @@ func TestClaimUnclaimAndRefusal(t *testing.T) {
 	want := "case.claim/refused case.claim/refused case.claim/ok case.claim/refused case.unclaim/ok case.details/refused case.view/ok"
 	if strings.Join(got, " ") != want {
 		t.Errorf("audit = %v; want %s", got, want)
+	}
+}
+
+func TestHandoffsCommandFiltersForStaffOnly(t *testing.T) {
+	fake := discordfake.New(t)
+	t.Cleanup(fake.Close)
+	e := &env{t: t, fake: fake, kit: newKit(t)}
+	b, err := bot.New(bot.Config{Token: discordfake.Token, Engine: e.kit.Engine, Dedupe: e.kit.Store, Transport: fake.Transport(), Fallback: "x",
+		Staff: e.kit.Store, StaffRoleIDs: []string{staffRole}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Open(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	fake.AwaitConnected(wait)
+	ctx := context.Background()
+	var ids []string
+	for i, pr := range []intake.Priority{intake.PriorityUrgent, intake.PriorityNormal, intake.PriorityHigh} {
+		p, _ := e.kit.Store.Patient(ctx, bot.Channel, fmt.Sprintf("60920000000000000%d", i))
+		c, _ := e.kit.Store.OpenCase(ctx, intake.Case{PatientID: p.ID, Outcome: "x", Priority: pr})
+		ids = append(ids, c.ID)
+	}
+	e.kit.Store.ClaimCase(ctx, ids[2], "discord:1", "Dr Lee", true)
+	const guild, ch = "500000000000000001", "500000000000000002"
+	list := func(roles []string, opts map[string]string) string {
+		n := len(fake.Channel(ch))
+		id := fake.CommandAsMember("609200000000000009", guild, ch, roles, "handoffs", opts)
+		if !fake.AwaitAck(id, wait) {
+			t.Fatal("/handoffs not acknowledged")
+		}
+		fake.Await(wait, func() bool { return len(fake.Channel(ch)) > n })
+		got := fake.Channel(ch)
+		return got[len(got)-1].Content
+	}
+	all := list([]string{staffRole}, nil)
+	if !(strings.Index(all, ids[0]) < strings.Index(all, ids[2]) && strings.Index(all, ids[2]) < strings.Index(all, ids[1])) {
+		t.Errorf("order (urgent, high, normal) wrong:\n%s", all)
+	}
+	if !strings.Contains(all, "Dr Lee") {
+		t.Errorf("assignee missing:\n%s", all)
+	}
+	if got := list([]string{staffRole}, map[string]string{"status": "claimed"}); !strings.Contains(got, ids[2]) || strings.Contains(got, ids[0]) {
+		t.Errorf("status filter:\n%s", got)
+	}
+	if got := list([]string{staffRole}, map[string]string{"priority": "urgent"}); !strings.Contains(got, ids[0]) || strings.Contains(got, ids[1]) {
+		t.Errorf("priority filter:\n%s", got)
+	}
+	if got := list(nil, nil); strings.Contains(got, ids[0]) || !strings.Contains(got, "Only the clinic's care team") {
+		t.Errorf("non-staff saw:\n%s", got)
 	}
 }

@@ -337,6 +337,8 @@ func (b *Bot) onCommand(ctx context.Context, i *discordgo.InteractionCreate) {
 			_, err := b.session().InteractionResponseEdit(i.Interaction, &discordgo.WebhookEdit{Content: &text}, discordgo.WithContext(ctx))
 			return err
 		})
+	case "handoffs":
+		b.listCases(ctx, i, u)
 	case "screening", "staff", "help":
 		b.commandTurn(ctx, i, u, "/"+data.Name)
 	case "privacy", "forget-me":

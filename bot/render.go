@@ -175,7 +175,7 @@ func labelsFor(msg *discordgo.Message, a Action, values []string) []string {
 
 // Commands are the slash commands, registered with one bulk overwrite.
 func Commands() []*discordgo.ApplicationCommand {
-	dm := true
+	dm, noDM := true, false
 	return []*discordgo.ApplicationCommand{
 		{Name: "ask", Description: "Ask a question about ketamine treatment", DMPermission: &dm,
 			Options: []*discordgo.ApplicationCommandOption{{Type: discordgo.ApplicationCommandOptionString, Name: "question", Description: "Your question", Required: true, MaxLength: 500}}},
@@ -184,5 +184,12 @@ func Commands() []*discordgo.ApplicationCommand {
 		{Name: "privacy", Description: "See what the clinic holds about you", DMPermission: &dm},
 		{Name: "forget-me", Description: "Erase your screening answers and contact details", DMPermission: &dm},
 		{Name: "help", Description: "What this bot can do", DMPermission: &dm},
+		{Name: "handoffs", Description: "Staff: list cases, most urgent and newest first", DMPermission: &noDM,
+			Options: []*discordgo.ApplicationCommandOption{
+				{Type: discordgo.ApplicationCommandOptionString, Name: "status", Description: "Only cases with this status", Choices: []*discordgo.ApplicationCommandOptionChoice{
+					{Name: "open", Value: "open"}, {Name: "claimed", Value: "claimed"}, {Name: "closed", Value: "closed"}}},
+				{Type: discordgo.ApplicationCommandOptionString, Name: "priority", Description: "Only cases with this priority", Choices: []*discordgo.ApplicationCommandOptionChoice{
+					{Name: "urgent", Value: "urgent"}, {Name: "high", Value: "high"}, {Name: "normal", Value: "normal"}, {Name: "low", Value: "low"}}},
+			}},
 	}
 }

@@ -181,6 +181,15 @@ func (s *Server) Command(userID, guildID, channelID, name string, options map[st
 	return s.interactIn(userID, channelID, guildID, interactionCmd, data, nil)
 }
 
+// CommandAsMember dispatches a slash command from a member of a server with
+// their roles.
+func (s *Server) CommandAsMember(userID, guildID, channelID string, roles []string, name string, options map[string]string) string {
+	s.mu.Lock()
+	s.memberRoles = roles
+	s.mu.Unlock()
+	return s.Command(userID, guildID, channelID, name, options)
+}
+
 func (s *Server) interact(userID, channelID string, typ int, data, message map[string]any) string {
 	return s.interactIn(userID, channelID, "", typ, data, message)
 }
