@@ -144,11 +144,12 @@ func (b *Bot) staffAction(ctx context.Context, i *discordgo.InteractionCreate, u
 	action, caseID, _ := strings.Cut(strings.TrimPrefix(id, staffPrefix), ":")
 	actor := "discord:" + u.ID
 	if b.cfg.Staff == nil || !b.isStaff(i) {
-		b.respond(ctx, i, ephemeral("Only the clinic's care team can use these buttons, from the staff channel."))
+		// Audited before the answer, so a refusal that was seen is on record.
 		if b.cfg.Staff != nil {
 			b.cfg.Staff.Audit(ctx, intake.AuditEntry{Actor: actor, Action: "case." + action, CaseID: caseID, Result: "refused: not staff"})
 		}
 		b.log.Warn("staff action refused", slog.String("actor", actor), slog.String("case_id", caseID), slog.String("action", action))
+		b.respond(ctx, i, ephemeral("Only the clinic's care team can use these buttons, from the staff channel."))
 		return
 	}
 	if action == "details" {
@@ -243,10 +244,10 @@ func (b *Bot) caseDetails(ctx context.Context, i *discordgo.InteractionCreate, a
 func (b *Bot) listCases(ctx context.Context, i *discordgo.InteractionCreate, u *discordgo.User) {
 	actor := "discord:" + u.ID
 	if b.cfg.Staff == nil || !b.isStaff(i) {
-		b.respond(ctx, i, ephemeral("Only the clinic's care team can list cases, from the clinic's server."))
 		if b.cfg.Staff != nil {
 			b.cfg.Staff.Audit(ctx, intake.AuditEntry{Actor: actor, Action: "cases.list", Result: "refused: not staff"})
 		}
+		b.respond(ctx, i, ephemeral("Only the clinic's care team can list cases, from the clinic's server."))
 		return
 	}
 	var status, priority string
