@@ -4,32 +4,25 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
-	"io"
-	"io/fs"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/intakebot/intakebot/internal/clinic"
 	"github.com/intakebot/intakebot/internal/conversation"
-	"github.com/intakebot/intakebot/internal/faq"
 	"github.com/intakebot/intakebot/internal/intake"
-	"github.com/intakebot/intakebot/internal/safety"
 	"github.com/intakebot/intakebot/internal/screening"
-	"github.com/intakebot/intakebot/internal/seal"
 	"github.com/intakebot/intakebot/internal/store/sqlite"
-	"github.com/intakebot/intakebot/prompts"
+	"github.com/intakebot/intakebot/internal/testkit"
 )
 
 type harness struct {
 	t      testing.TB
+	kit    *testkit.Kit
 	model  conversation.Model
 	system string
 	path   string
-	key    []byte
 	store  *sqlite.Store
 	engine *conversation.Engine
 	script *screening.Script
@@ -38,58 +31,21 @@ type harness struct {
 
 func newHarness(t testing.TB) *harness {
 	t.Helper()
-	h := &harness{t: t, path: filepath.Join(t.TempDir(), "intakebot.db"), key: seal.NewKey(), user: "alice"}
-	h.reopen()
+	h := &harness{t: t, kit: testkit.New(t), user: "alice"}
+	h.sync()
 	return h
 }
 
-// reopen closes the store (if open) and opens it again, as a restart would.
+// reopen closes the store and opens it again, as a restart would.
 func (h *harness) reopen() {
 	h.t.Helper()
-	if h.store != nil {
-		h.store.Close()
-	}
-	fsys := prompts.Embedded()
-	script, err := screening.Load(fsys, "screening.yaml")
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	det, err := safety.Load(fsys, "safety.yaml")
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	cl, err := clinic.LoadClinic(fsys, "clinic.yaml")
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	msgs, err := clinic.LoadMessages(fsys, "messages.yaml", cl)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	kb, err := faq.Load(fsys, "faq", msgs.Text)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	syn, err := faq.LoadSynonyms(fsys, "faq/synonyms.yaml")
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	src, _ := fs.ReadFile(fsys, "system.md")
-	if h.system, err = msgs.Text(string(src)); err != nil {
-		h.t.Fatal(err)
-	}
-	sl, _ := seal.New(h.key)
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	st, err := sqlite.Open(context.Background(), h.path, sl, log)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	h.t.Cleanup(func() { st.Close() })
-	eng, err := conversation.New(conversation.Config{Store: st, Script: script, Safety: det, Messages: msgs, FAQ: faq.NewIndex(kb, syn), FAQKB: kb, Model: h.model, Logger: log})
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	h.store, h.engine, h.script = st, eng, script
+	h.kit.Model = h.model
+	h.kit.Reopen(h.t)
+	h.sync()
+}
+
+func (h *harness) sync() {
+	h.path, h.store, h.engine, h.script, h.system = h.kit.Path, h.kit.Store, h.kit.Engine, h.kit.Script, h.kit.System
 }
 
 func (h *harness) say(text string) []intake.Reply {

@@ -175,9 +175,7 @@ func fakeModel(t *testing.T, reply func(system, user string) string) (*httptest.
 }
 
 func withModel(t *testing.T, url string, timeout time.Duration) *harness {
-	h := &harness{t: t, path: t.TempDir() + "/intakebot.db", user: "alice"}
-	h.key = make([]byte, 32)
-	h.reopen() // to render the system prompt
+	h := newHarness(t) // renders the system prompt
 	h.model = llm.New(llm.Config{BaseURL: url, Model: "fake", Timeout: timeout, System: h.system, Backoff: time.Millisecond})
 	h.reopen()
 	return h

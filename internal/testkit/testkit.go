@@ -28,6 +28,10 @@ type Kit struct {
 	Store  *sqlite.Store
 	Engine *conversation.Engine
 	Script *screening.Script
+	// Model, when set before Reopen, is given to the engine.
+	Model conversation.Model
+	// System is the model's system prompt, rendered with the clinic.
+	System string
 }
 
 // New opens a store in a temporary directory and builds the engine on the
@@ -63,7 +67,9 @@ func (k *Kit) Reopen(t testing.TB) {
 	must(err)
 	syn, err := faq.LoadSynonyms(fsys, "faq/synonyms.yaml")
 	must(err)
-	_, err = fs.Stat(fsys, "system.md")
+	src, err := fs.ReadFile(fsys, "system.md")
+	must(err)
+	k.System, err = msgs.Text(string(src))
 	must(err)
 	sl, err := seal.New(k.Key)
 	must(err)
@@ -71,7 +77,7 @@ func (k *Kit) Reopen(t testing.TB) {
 	st, err := sqlite.Open(context.Background(), k.Path, sl, log)
 	must(err)
 	t.Cleanup(func() { st.Close() })
-	eng, err := conversation.New(conversation.Config{Store: st, Script: script, Safety: det, Messages: msgs, FAQ: faq.NewIndex(kb, syn), FAQKB: kb, Logger: log})
+	eng, err := conversation.New(conversation.Config{Store: st, Script: script, Safety: det, Messages: msgs, FAQ: faq.NewIndex(kb, syn), FAQKB: kb, Model: k.Model, Logger: log})
 	must(err)
 	k.Store, k.Engine, k.Script = st, eng, script
 }
