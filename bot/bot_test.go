@@ -33,9 +33,17 @@ func start(t *testing.T) *env {
 	return e
 }
 
-func (e *env) connect() {
+func (e *env) connect() { e.open(bot.Config{Fallback: "Sorry, something went wrong."}) }
+
+// open starts a bot against the fake with cfg, filling in the token, the
+// engine, the store and the transport, and waits until it is connected.
+func (e *env) open(cfg bot.Config) *bot.Bot {
 	e.t.Helper()
-	b, err := bot.New(bot.Config{Token: discordfake.Token, Engine: e.kit.Engine, Dedupe: e.kit.Store, Transport: e.fake.Transport(), Fallback: "Sorry, something went wrong."})
+	cfg.Token, cfg.Engine, cfg.Dedupe, cfg.Transport = discordfake.Token, e.kit.Engine, e.kit.Store, e.fake.Transport()
+	if cfg.Fallback == "" {
+		cfg.Fallback = "x"
+	}
+	b, err := bot.New(cfg)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -47,6 +55,7 @@ func (e *env) connect() {
 	if !e.fake.AwaitConnected(wait) {
 		e.t.Fatal("bot did not connect")
 	}
+	return b
 }
 
 // awaitText waits for a bot message in the user's DM containing s, after

@@ -17,21 +17,7 @@ import (
 const staffChannel = "500000000000000009"
 
 // connectQuick connects a bot whose REST calls give up after callTimeout.
-func (e *env) connectQuick(callTimeout time.Duration) {
-	e.t.Helper()
-	b, err := bot.New(bot.Config{Token: discordfake.Token, Engine: e.kit.Engine, Dedupe: e.kit.Store, Transport: e.fake.Transport(), CallTimeout: callTimeout, Fallback: "x"})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	if err := b.Open(context.Background()); err != nil {
-		e.t.Fatal(err)
-	}
-	e.bot = b
-	e.t.Cleanup(func() { b.Close() })
-	if !e.fake.AwaitConnected(wait) {
-		e.t.Fatal("not connected")
-	}
-}
+func (e *env) connectQuick(callTimeout time.Duration) { e.open(bot.Config{CallTimeout: callTimeout}) }
 
 func (e *env) dispatcher() *handoff.Dispatcher {
 	return &handoff.Dispatcher{Store: e.kit.Store, Notifier: e.bot.Notifier(staffChannel), Labels: func(f []string) []string { return conversation.FlagLabels(e.kit.Script, f) }, Backoff: time.Millisecond, MaxBackoff: time.Millisecond}
@@ -139,17 +125,7 @@ func TestClaimUnclaimAndRefusal(t *testing.T) {
 	t.Cleanup(fake.Close)
 	e := &env{t: t, fake: fake, kit: newKit(t)}
 	labels := func(f []string) []string { return conversation.FlagLabels(e.kit.Script, f) }
-	b, err := bot.New(bot.Config{Token: discordfake.Token, Engine: e.kit.Engine, Dedupe: e.kit.Store, Transport: fake.Transport(), Fallback: "x",
-		Staff: e.kit.Store, StaffRoleIDs: []string{staffRole}, FlagLabels: labels})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Open(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { b.Close() })
-	e.bot = b
-	fake.AwaitConnected(wait)
+	e.open(bot.Config{Staff: e.kit.Store, StaffRoleIDs: []string{staffRole}, FlagLabels: labels})
 	ctx := context.Background()
 	p, _ := e.kit.Store.Patient(ctx, bot.Channel, "609100000000000001")
 	c, _ := e.kit.Store.OpenCase(ctx, intake.Case{PatientID: p.ID, Outcome: "safety_review", Priority: intake.PriorityHigh,
@@ -239,16 +215,7 @@ func TestHandoffsCommandFiltersForStaffOnly(t *testing.T) {
 	fake := discordfake.New(t)
 	t.Cleanup(fake.Close)
 	e := &env{t: t, fake: fake, kit: newKit(t)}
-	b, err := bot.New(bot.Config{Token: discordfake.Token, Engine: e.kit.Engine, Dedupe: e.kit.Store, Transport: fake.Transport(), Fallback: "x",
-		Staff: e.kit.Store, StaffRoleIDs: []string{staffRole}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Open(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { b.Close() })
-	fake.AwaitConnected(wait)
+	e.open(bot.Config{Staff: e.kit.Store, StaffRoleIDs: []string{staffRole}})
 	ctx := context.Background()
 	var ids []string
 	for i, pr := range []intake.Priority{intake.PriorityUrgent, intake.PriorityNormal, intake.PriorityHigh} {

@@ -2,7 +2,6 @@ package bot_test
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -75,16 +74,7 @@ func TestRateLimitStormIsBounded(t *testing.T) {
 	t.Cleanup(fake.Close)
 	e := &env{t: t, fake: fake, kit: newKit(t)}
 	var logs syncBuffer
-	b, err := bot.New(bot.Config{Token: discordfake.Token, Engine: e.kit.Engine, Dedupe: e.kit.Store, Transport: fake.Transport(),
-		Logger: slog.New(slog.NewTextHandler(&logs, nil)), MaxRetries: 3, Fallback: "x"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Open(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { b.Close() })
-	e.bot = b
+	e.open(bot.Config{Logger: slog.New(slog.NewTextHandler(&logs, nil)), MaxRetries: 3})
 	const route = "/channels/{channel_id}/messages"
 	storm := make([]discordfake.Fault, 20)
 	for i := range storm {
@@ -129,18 +119,7 @@ func startWithWatchdog(t *testing.T, bound time.Duration) *env {
 	fake := discordfake.New(t)
 	t.Cleanup(fake.Close)
 	e := &env{t: t, fake: fake, kit: newKit(t)}
-	b, err := bot.New(bot.Config{Token: discordfake.Token, Engine: e.kit.Engine, Dedupe: e.kit.Store, Transport: fake.Transport(), WatchdogBound: bound, Fallback: "x"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Open(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { b.Close() })
-	e.bot = b
-	if !fake.AwaitConnected(wait) {
-		t.Fatal("not connected")
-	}
+	e.open(bot.Config{WatchdogBound: bound})
 	return e
 }
 
