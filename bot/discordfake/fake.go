@@ -53,6 +53,12 @@ type Message struct {
 	Edited bool
 	// Ephemeral messages are only seen by the user who interacted.
 	Ephemeral bool
+	// AllowedRoles are the roles the message may ping (allowed_mentions);
+	// AllowedParse is allowed_mentions.parse ("everyone" would ping all).
+	AllowedRoles []string
+	AllowedParse []string
+	// ReplyTo is the message this one replies to.
+	ReplyTo string
 }
 
 // Component is a flattened button or select menu.
@@ -76,7 +82,10 @@ type interaction struct {
 	sent                         time.Time
 	acked                        time.Time
 	ackType                      int
+	typ                          int
 	responses                    []string // ids of messages created by the response and follow-ups
+	deferEphemeral               bool
+	modal                        map[string]any
 }
 
 // Server is the fake Discord.
@@ -108,6 +117,66 @@ type Server struct {
 	nonces    map[string]string // channel/nonce -> message id
 	// memberRoles are the roles of the next member interaction.
 	memberRoles []string
+	// guildChannels are server channels GET /channels/{id} can read.
+	guildChannels map[string]map[string]any
+	// global holds the arrival times of requests under Discord's global
+	// rate limit in the last second.
+	global []time.Time
+	// maxGlobal is the most such requests seen in any one second.
+	maxGlobal int
+}
+
+// GlobalLimit is Discord's global rate limit: requests per second per bot,
+// interaction endpoints exempt.
+const GlobalLimit = 50
+
+// SetGuildChannel makes a server channel readable, with its permission
+// overwrites ({"id", "type", "allow", "deny"} each).
+func (s *Server) SetGuildChannel(id, guildID, name string, overwrites []map[string]any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.guildChannels == nil {
+		s.guildChannels = map[string]map[string]any{}
+	}
+	ow := []any{}
+	for _, o := range overwrites {
+		ow = append(ow, o)
+	}
+	s.guildChannels[id] = map[string]any{"id": id, "type": channelTypeGuild, "guild_id": guildID, "name": name, "position": 0,
+		"permission_overwrites": ow, "nsfw": false, "flags": 0}
+}
+
+// MaxGlobalRate is the most requests under the global limit that arrived
+// within any one second.
+func (s *Server) MaxGlobalRate() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.maxGlobal
+}
+
+// countGlobal records a request under the global limit and reports a
+// violation when a second holds more than GlobalLimit of them.
+func (s *Server) countGlobal(path string) {
+	if strings.HasPrefix(path, "/interactions/") || strings.HasPrefix(path, "/webhooks/") {
+		return
+	}
+	now := time.Now()
+	s.mu.Lock()
+	keep := s.global[:0]
+	for _, t := range s.global {
+		if now.Sub(t) < time.Second {
+			keep = append(keep, t)
+		}
+	}
+	s.global = append(keep, now)
+	n := len(s.global)
+	if n > s.maxGlobal {
+		s.maxGlobal = n
+	}
+	s.mu.Unlock()
+	if n > GlobalLimit {
+		s.violation("%d requests within one second: over Discord's global limit of %d", n, GlobalLimit)
+	}
 }
 
 // Thread is a thread the bot created.
@@ -238,6 +307,7 @@ func (s *Server) serveREST(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.recordRequest(r.Method, path, rawJSON)
+	s.countGlobal(path)
 	if f, ok := s.takeFault(tmpl); ok && f.AfterAccept {
 		if body != nil {
 			if err := s.spec.validate(r.Method, tmpl, body); err != nil {
@@ -402,10 +472,38 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, tmpl, path string
 			return
 		}
 		writeJSON(w, 200, s.messageJSON(msg))
+	case "GET /channels/{channel_id}":
+		s.mu.Lock()
+		ch, ok := s.guildChannels[p[1]]
+		s.mu.Unlock()
+		if !ok {
+			writeJSON(w, 404, map[string]any{"code": 10003, "message": "Unknown Channel"})
+			return
+		}
+		writeJSON(w, 200, ch)
 	case "POST /channels/{channel_id}/threads", "POST /channels/{channel_id}/messages/{message_id}/threads":
 		name, _ := m["name"].(string)
 		s.mu.Lock()
-		id := s.id()
+		id := ""
+		if len(p) == 5 {
+			// A thread started from a message has the message's id; a
+			// message holds one thread.
+			id = p[3]
+			if s.byID[id] == nil {
+				s.mu.Unlock()
+				writeJSON(w, 404, map[string]any{"code": 10008, "message": "Unknown Message"})
+				return
+			}
+			for _, t := range s.threads {
+				if t.ID == id {
+					s.mu.Unlock()
+					writeJSON(w, 400, map[string]any{"code": 160004, "message": "A thread has already been created for this message"})
+					return
+				}
+			}
+		} else {
+			id = s.id()
+		}
 		s.threads = append(s.threads, Thread{ID: id, ParentID: p[1], Name: name})
 		s.changed.Broadcast()
 		s.mu.Unlock()
@@ -495,6 +593,12 @@ func applyMessage(msg *Message, body map[string]any) {
 	if c, ok := body["content"].(string); ok {
 		msg.Content = c
 	}
+	if am, ok := body["allowed_mentions"].(map[string]any); ok {
+		msg.AllowedRoles, msg.AllowedParse = strs(am["roles"]), strs(am["parse"])
+	}
+	if ref, ok := body["message_reference"].(map[string]any); ok {
+		msg.ReplyTo, _ = ref["message_id"].(string)
+	}
 	if f, ok := body["flags"]; ok {
 		msg.Flags = int(num(f))
 	}
@@ -538,4 +642,15 @@ func (s *Server) Requests(route string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.byRoute[route]
+}
+
+func strs(v any) []string {
+	out := []string{}
+	list, _ := v.([]any)
+	for _, x := range list {
+		if s, ok := x.(string); ok {
+			out = append(out, s)
+		}
+	}
+	return out
 }

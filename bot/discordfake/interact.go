@@ -1,6 +1,7 @@
 package discordfake
 
 import (
+	"fmt"
 	"net/http"
 	"time"
 )
@@ -15,6 +16,7 @@ const (
 	interactionPing  = 1
 	interactionCmd   = 2
 	interactionComp  = 3
+	interactionModal = 5
 	componentButton  = 2
 	componentSelect  = 3
 	channelTypeDM    = 1
@@ -71,7 +73,24 @@ func (s *Server) callback(w http.ResponseWriter, token string, m map[string]any)
 			s.violation("interaction update: %s", v)
 		}
 		s.editMessage(in.messageID, data)
-	case cbDeferMessage, cbDeferUpdate, cbModal:
+	case cbDeferMessage:
+		s.mu.Lock()
+		in.deferEphemeral = int(num(data["flags"]))&flagEphemeral != 0
+		s.mu.Unlock()
+	case cbModal:
+		if in.typ == interactionModal {
+			s.violation("a modal cannot answer a modal submission")
+		}
+		for _, v := range modalLimits(data) {
+			s.violation("modal: %s", v)
+		}
+		s.mu.Lock()
+		in.modal = data
+		s.mu.Unlock()
+	case cbDeferUpdate:
+		if in.messageID == "" {
+			s.violation("type 6 (deferred update) answers a component interaction only")
+		}
 	default:
 		s.violation("interaction callback type %d is not modelled", typ)
 	}
@@ -107,7 +126,7 @@ func (s *Server) editOriginal(w http.ResponseWriter, token string, m map[string]
 	case len(in.responses) > 0:
 		msg, _ = s.editMessage(in.responses[0], m)
 	default:
-		msg = s.createMessage(in.channelID, s.BotID, m, false)
+		msg = s.createMessage(in.channelID, s.BotID, m, in.deferEphemeral)
 		s.mu.Lock()
 		in.responses = append(in.responses, msg.ID)
 		s.mu.Unlock()
@@ -214,7 +233,7 @@ func (s *Server) ClickAsMember(userID, guildID string, roles []string, messageID
 
 func (s *Server) interactIn(userID, channelID, guildID string, typ int, data, message map[string]any) string {
 	s.mu.Lock()
-	in := &interaction{id: s.id(), token: "tok" + s.id(), userID: userID, channelID: channelID, sent: time.Now()}
+	in := &interaction{id: s.id(), token: "tok" + s.id(), userID: userID, channelID: channelID, sent: time.Now(), typ: typ}
 	if message != nil {
 		in.messageID, _ = message["id"].(string)
 	}
@@ -430,4 +449,104 @@ func (s *Server) CloseDMs(userID string) {
 		s.closedDMs = map[string]bool{}
 	}
 	s.closedDMs[userID] = true
+}
+
+// Modal is a modal the bot opened in answer to an interaction.
+type Modal struct {
+	CustomID string
+	Title    string
+	// Inputs are the text inputs' custom ids, in order.
+	Inputs []string
+}
+
+// Modal returns the modal an interaction was answered with.
+func (s *Server) Modal(interactionID string) (Modal, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, in := range s.inter {
+		if in.id != interactionID || in.modal == nil {
+			continue
+		}
+		m := Modal{}
+		m.CustomID, _ = in.modal["custom_id"].(string)
+		m.Title, _ = in.modal["title"].(string)
+		rows, _ := in.modal["components"].([]any)
+		for _, r := range rows {
+			row, _ := r.(map[string]any)
+			comps, _ := row["components"].([]any)
+			for _, c := range comps {
+				cm, _ := c.(map[string]any)
+				id, _ := cm["custom_id"].(string)
+				m.Inputs = append(m.Inputs, id)
+			}
+		}
+		return m, true
+	}
+	return Modal{}, false
+}
+
+// SubmitModal dispatches a MODAL_SUBMIT from a member of a server with their
+// roles: the modal opened in answer to interaction opener, filled in with
+// values by text input custom id. It returns the submission's id.
+func (s *Server) SubmitModal(userID, guildID string, roles []string, opener string, values map[string]string) string {
+	m, ok := s.Modal(opener)
+	if !ok {
+		s.violation("SubmitModal: interaction %s opened no modal", opener)
+		return ""
+	}
+	s.mu.Lock()
+	var channelID string
+	for _, in := range s.inter {
+		if in.id == opener {
+			channelID = in.channelID
+		}
+	}
+	s.memberRoles = roles
+	s.mu.Unlock()
+	var rows []any
+	for _, id := range m.Inputs {
+		rows = append(rows, map[string]any{"type": 1, "components": []any{map[string]any{"type": 4, "custom_id": id, "value": values[id]}}})
+	}
+	data := map[string]any{"custom_id": m.CustomID, "components": rows}
+	return s.interactIn(userID, channelID, guildID, interactionModal, data, nil)
+}
+
+// modalLimits checks a modal against Discord's documented limits: a title
+// of at most 45 characters, one to five rows of one text input each, labels
+// of at most 45 characters, custom ids of at most 100, lengths within 4,000.
+func modalLimits(data map[string]any) []string {
+	var out []string
+	id, _ := data["custom_id"].(string)
+	title, _ := data["title"].(string)
+	if id == "" || len(id) > 100 {
+		out = append(out, fmt.Sprintf("custom_id %q must be 1-100 characters", id))
+	}
+	if title == "" || len([]rune(title)) > 45 {
+		out = append(out, fmt.Sprintf("title %q must be 1-45 characters", title))
+	}
+	rows, _ := data["components"].([]any)
+	if len(rows) < 1 || len(rows) > 5 {
+		out = append(out, fmt.Sprintf("%d rows; a modal has 1-5", len(rows)))
+	}
+	for _, r := range rows {
+		row, _ := r.(map[string]any)
+		comps, _ := row["components"].([]any)
+		if len(comps) != 1 {
+			out = append(out, "a modal row holds exactly one text input")
+		}
+		for _, c := range comps {
+			cm, _ := c.(map[string]any)
+			if int(num(cm["type"])) != 4 {
+				out = append(out, fmt.Sprintf("component type %v in a modal; only text inputs (4) are modelled", cm["type"]))
+			}
+			label, _ := cm["label"].(string)
+			if label == "" || len([]rune(label)) > 45 {
+				out = append(out, fmt.Sprintf("text input label %q must be 1-45 characters", label))
+			}
+			if mx := num(cm["max_length"]); mx > 4000 {
+				out = append(out, fmt.Sprintf("max_length %v over 4000", mx))
+			}
+		}
+	}
+	return out
 }
