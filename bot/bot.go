@@ -28,6 +28,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/intakebot/intakebot/internal/conversation"
+	"github.com/intakebot/intakebot/internal/handoff"
 	"github.com/intakebot/intakebot/internal/intake"
 )
 
@@ -59,10 +60,19 @@ type Config struct {
 	// Transport replaces the HTTP transport (the fake Discord in tests).
 	Transport http.RoundTripper
 	// Staff is the store for staff actions on case cards; StaffRoleIDs are
-	// the roles allowed to act. FlagLabels renders flags on cards.
-	Staff        StaffStore
-	StaffRoleIDs []string
-	FlagLabels   func([]string) []string
+	// the roles allowed to act; OncallRoleID is paged about urgent cases.
+	// FlagLabels renders flags in case details; Card builds a case's card
+	// (the dispatcher's settings: hours note, scores).
+	Staff          StaffStore
+	StaffChannelID string
+	StaffRoleIDs   []string
+	OncallRoleID   string
+	FlagLabels     func([]string) []string
+	Card           func(intake.Case) handoff.Card
+	// ClinicName signs messages staff send to patients.
+	ClinicName string
+	// Kick wakes the outbox dispatcher after a staff action queued events.
+	Kick func()
 	// WatchdogBound is how long the gateway may stay down after a drop
 	// before the session is replaced (default 45s).
 	WatchdogBound time.Duration
@@ -94,6 +104,11 @@ type Bot struct {
 	// recent remembers event ids seen by this process, so a replay is
 	// refused before it could be acknowledged twice.
 	recent seenSet
+	// global paces REST requests under Discord's global rate limit.
+	global *limiter
+	// threads are case threads known to exist (by id, which is the card's
+	// message id).
+	threads sync.Map
 }
 
 // seenSet is a bounded set of recent ids (the oldest are forgotten first).
@@ -144,10 +159,14 @@ func New(cfg Config) (*Bot, error) {
 	if cfg.FlagLabels == nil {
 		cfg.FlagLabels = func(f []string) []string { return f }
 	}
+	if cfg.Card == nil {
+		labels := cfg.FlagLabels
+		cfg.Card = func(c intake.Case) handoff.Card { return handoff.CardOf(c, labels) }
+	}
 	if cfg.WatchdogBound <= 0 {
 		cfg.WatchdogBound = 45 * time.Second
 	}
-	b := &Bot{cfg: cfg, log: cfg.Logger, stop: make(chan struct{}), done: make(chan error, 1)}
+	b := &Bot{cfg: cfg, log: cfg.Logger, stop: make(chan struct{}), done: make(chan error, 1), global: newLimiter(GlobalRate, globalBurst)}
 	s, err := b.newSession()
 	if err != nil {
 		return nil, err
@@ -169,11 +188,11 @@ func (b *Bot) newSession() (*discordgo.Session, error) {
 	s.MaxRestRetries = 0
 	s.SyncEvents = false
 	s.LogLevel = discordgo.LogError
-	if b.cfg.Transport != nil {
-		s.Client = &http.Client{Transport: b.cfg.Transport, Timeout: b.cfg.CallTimeout}
-	} else {
-		s.Client = &http.Client{Timeout: b.cfg.CallTimeout}
+	next := b.cfg.Transport
+	if next == nil {
+		next = http.DefaultTransport
 	}
+	s.Client = &http.Client{Transport: limited{next: next, l: b.global}, Timeout: b.cfg.CallTimeout}
 	s.AddHandler(b.onReady)
 	s.AddHandler(b.onResumed)
 	s.AddHandler(b.onDisconnect)

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"sort"
 	"strings"
 
 	"github.com/bwmarrin/discordgo"
@@ -31,13 +30,17 @@ var priorityColour = map[intake.Priority]int{
 	intake.PriorityUrgent: 0xD32F2F, intake.PriorityHigh: 0xF57C00, intake.PriorityNormal: 0x1976D2, intake.PriorityLow: 0x757575,
 }
 
-// cardEmbed renders a card. It carries no answers, scores or contact
-// details: Discord's Developer Policy forbids transmitting health
-// information through Discord, so staff read details elsewhere.
+// cardEmbed renders a card. By default it carries no answers, scores or
+// contact details: Discord's Developer Policy bars using Discord for health
+// information beyond what is needed, so staff open details privately. A
+// clinic that accepts it can put scores on cards (INTAKEBOT_STAFF_CARD=scores).
 func cardEmbed(c handoff.Card) *discordgo.MessageEmbed {
 	status := string(c.Status)
-	if c.Assignee != "" {
+	if c.Assignee != "" && c.Status == intake.CaseClaimed {
 		status += " — " + c.Assignee
+	}
+	if c.CloseReason != "" {
+		status += " — " + c.CloseReason
 	}
 	contact := c.ContactMethod
 	if contact == "" {
@@ -47,17 +50,25 @@ func cardEmbed(c handoff.Card) *discordgo.MessageEmbed {
 	if len(c.Flags) > 0 {
 		flags = "• " + strings.Join(c.Flags, "\n• ")
 	}
-	return &discordgo.MessageEmbed{
-		Title: clipN(fmt.Sprintf("Case %s · %s", c.CaseID, strings.ToUpper(string(c.Priority))), 256),
-		Color: priorityColour[c.Priority],
+	e := &discordgo.MessageEmbed{
+		Title:       clipN(fmt.Sprintf("Case %s · %s", c.CaseID, strings.ToUpper(string(c.Priority))), 256),
+		Description: clipN(c.HoursNote, 4096),
+		Color:       priorityColour[c.Priority],
 		Fields: []*discordgo.MessageEmbedField{
 			{Name: "Outcome", Value: strings.ReplaceAll(c.Outcome, "_", " "), Inline: true},
 			{Name: "Opened", Value: fmt.Sprintf("<t:%d:R>", c.OpenedAt.Unix()), Inline: true},
 			{Name: "Contact by", Value: contact, Inline: true},
-			{Name: "Status", Value: status, Inline: true},
+			{Name: "Status", Value: clipN(status, 1024), Inline: true},
 			{Name: "Flags", Value: clipN(flags, 1024)},
 		},
 	}
+	if len(c.Scores) > 0 {
+		e.Fields = append(e.Fields, &discordgo.MessageEmbedField{Name: "Scores", Value: clipN(strings.Join(c.Scores, "\n"), 1024)})
+	}
+	if c.LastAction != "" {
+		e.Fields = append(e.Fields, &discordgo.MessageEmbedField{Name: "Last action", Value: clipN(fmt.Sprintf("%s <t:%d:R>", c.LastAction, c.LastActionAt.Unix()), 1024)})
+	}
+	return e
 }
 
 // Staff action custom ids: "v1:k:<action>:<case>".
@@ -66,17 +77,22 @@ const staffPrefix = idPrefix + ":k:"
 // StaffActionID returns the custom id of a staff button on a case card.
 func StaffActionID(action, caseID string) string { return staffPrefix + action + ":" + caseID }
 
-// cardButtons are the staff actions on a card.
+// cardButtons are the staff actions on a card; a closed card keeps Details.
 func cardButtons(c handoff.Card) []discordgo.MessageComponent {
+	details := discordgo.Button{Label: "Details", Style: discordgo.SecondaryButton, CustomID: StaffActionID("details", c.CaseID)}
 	if c.Status == intake.CaseClosed {
-		return []discordgo.MessageComponent{}
+		return []discordgo.MessageComponent{discordgo.ActionsRow{Components: []discordgo.MessageComponent{details}}}
 	}
 	claim := discordgo.Button{Label: "Claim", Style: discordgo.PrimaryButton, CustomID: StaffActionID("claim", c.CaseID)}
 	if c.Status == intake.CaseClaimed {
 		claim = discordgo.Button{Label: "Unclaim", Style: discordgo.SecondaryButton, CustomID: StaffActionID("unclaim", c.CaseID)}
 	}
-	details := discordgo.Button{Label: "Details", Style: discordgo.SecondaryButton, CustomID: StaffActionID("details", c.CaseID)}
-	return []discordgo.MessageComponent{discordgo.ActionsRow{Components: []discordgo.MessageComponent{claim, details}}}
+	return []discordgo.MessageComponent{discordgo.ActionsRow{Components: []discordgo.MessageComponent{
+		claim, details,
+		discordgo.Button{Label: "Message patient", Style: discordgo.SecondaryButton, CustomID: StaffActionID("message", c.CaseID)},
+		discordgo.Button{Label: "Add note", Style: discordgo.SecondaryButton, CustomID: StaffActionID("note", c.CaseID)},
+		discordgo.Button{Label: "Close", Style: discordgo.DangerButton, CustomID: StaffActionID("close", c.CaseID)},
+	}}}
 }
 
 // PostCard implements handoff.Notifier. discordgo v0.29.0 cannot send a
@@ -117,6 +133,9 @@ func (n *StaffNotifier) UpdateCard(ctx context.Context, messageID string, c hand
 // StaffStore is what staff actions need of the store.
 type StaffStore interface {
 	ClaimCase(ctx context.Context, caseID, actorID, actorName string, claim bool) (intake.Case, error)
+	CloseCase(ctx context.Context, caseID, actorID, actorName, reason, note string) (intake.Case, error)
+	CaseAction(ctx context.Context, a intake.CaseActionEntry) (intake.Case, error)
+	PatientByID(ctx context.Context, id string) (intake.Patient, error)
 	Case(ctx context.Context, id string) (intake.Case, error)
 	Cases(ctx context.Context, f intake.CaseFilter) ([]intake.Case, error)
 	Audit(ctx context.Context, e intake.AuditEntry) error
@@ -143,35 +162,35 @@ func (b *Bot) isStaff(i *discordgo.InteractionCreate) bool {
 func (b *Bot) staffAction(ctx context.Context, i *discordgo.InteractionCreate, u *discordgo.User, id string) {
 	action, caseID, _ := strings.Cut(strings.TrimPrefix(id, staffPrefix), ":")
 	actor := "discord:" + u.ID
-	if b.cfg.Staff == nil || !b.isStaff(i) {
-		// Audited before the answer, so a refusal that was seen is on record.
-		if b.cfg.Staff != nil {
-			b.cfg.Staff.Audit(ctx, intake.AuditEntry{Actor: actor, Action: "case." + action, CaseID: caseID, Result: "refused: not staff"})
-		}
-		b.log.Warn("staff action refused", slog.String("actor", actor), slog.String("case_id", caseID), slog.String("action", action))
-		b.respond(ctx, i, ephemeral("Only the clinic's care team can use these buttons, from the staff channel."))
+	if !b.allowStaff(ctx, i, actor, action, caseID) {
 		return
 	}
-	if action == "details" {
+	switch {
+	case action == "details":
 		b.caseDetails(ctx, i, actor, caseID)
+		return
+	case action == "message" || action == "note":
+		b.respond(ctx, i, textModal(action, caseID))
+		return
+	case action == "close":
+		b.respond(ctx, i, closeReasons(caseID))
+		return
+	case strings.HasPrefix(action, "close-"):
+		r, ok := intake.CloseReasonByID(strings.TrimPrefix(action, "close-"))
+		if !ok {
+			b.respond(ctx, i, ephemeral("That close reason is not known."))
+			return
+		}
+		b.respond(ctx, i, closeModal(r, caseID))
+		return
+	case action != "claim" && action != "unclaim":
+		b.respond(ctx, i, ephemeral("That button is not known."))
 		return
 	}
 	if !b.deferUpdate(ctx, i) {
 		return
 	}
-	var c intake.Case
-	var err error
-	switch action {
-	case "claim", "unclaim":
-		name := u.GlobalName
-		if name == "" {
-			name = u.Username
-		}
-		c, err = b.cfg.Staff.ClaimCase(ctx, caseID, actor, name, action == "claim")
-	default:
-		b.followup(ctx, i, "That action is not available yet.")
-		return
-	}
+	c, err := b.cfg.Staff.ClaimCase(ctx, caseID, actor, displayName(u), action == "claim")
 	if err != nil {
 		msg := "Sorry, that didn't work. Please try again."
 		if intake.ErrorCode(err) == intake.ECONFLICT || intake.ErrorCode(err) == intake.ENOTFOUND {
@@ -183,13 +202,35 @@ func (b *Bot) staffAction(ctx context.Context, i *discordgo.InteractionCreate, u
 		b.followup(ctx, i, msg)
 		return
 	}
-	card := handoff.CardOf(c, b.cfg.FlagLabels)
+	card := b.cfg.Card(c)
 	embeds := []*discordgo.MessageEmbed{cardEmbed(card)}
 	buttons := cardButtons(card)
 	b.retry(ctx, "PATCH /webhooks/{app}/{token}/messages/@original (card)", func(ctx context.Context) error {
 		_, err := b.session().InteractionResponseEdit(i.Interaction, &discordgo.WebhookEdit{Embeds: &embeds, Components: &buttons}, discordgo.WithContext(ctx))
 		return err
 	})
+}
+
+func displayName(u *discordgo.User) string {
+	if u.GlobalName != "" {
+		return u.GlobalName
+	}
+	return u.Username
+}
+
+// allowStaff checks that the member acting is staff; otherwise the refusal
+// is audited (before it is answered, so a refusal that was seen is on
+// record) and answered privately.
+func (b *Bot) allowStaff(ctx context.Context, i *discordgo.InteractionCreate, actor, action, caseID string) bool {
+	if b.cfg.Staff != nil && b.isStaff(i) {
+		return true
+	}
+	if b.cfg.Staff != nil {
+		b.cfg.Staff.Audit(ctx, intake.AuditEntry{Actor: actor, Action: "case." + action, CaseID: caseID, Result: "refused: not staff"})
+	}
+	b.log.Warn("staff action refused", slog.String("actor", actor), slog.String("case_id", caseID), slog.String("action", action))
+	b.respond(ctx, i, ephemeral("Only the clinic's care team can use these buttons, from the staff channel."))
+	return false
 }
 
 // caseDetails shows a case's details privately to the staff member who
@@ -209,17 +250,7 @@ func (b *Bot) caseDetails(ctx context.Context, i *discordgo.InteractionCreate, a
 	}
 	var lines []string
 	lines = append(lines, fmt.Sprintf("**Case %s** (%s, %s)", c.ID, c.Priority, strings.ReplaceAll(c.Outcome, "_", " ")))
-	if len(c.Scores) > 0 {
-		var ids []string
-		for id := range c.Scores {
-			ids = append(ids, id)
-		}
-		sort.Strings(ids)
-		for _, id := range ids {
-			sc := c.Scores[id]
-			lines = append(lines, fmt.Sprintf("%s: %d (%s)", strings.ToUpper(id), sc.Value, strings.ReplaceAll(sc.Band, "_", " ")))
-		}
-	}
+	lines = append(lines, handoff.ScoreLines(c.Scores)...)
 	for _, f := range b.cfg.FlagLabels(c.Flags) {
 		lines = append(lines, "• "+f)
 	}
@@ -235,6 +266,9 @@ func (b *Bot) caseDetails(ctx context.Context, i *discordgo.InteractionCreate, a
 	}
 	if c.Notes != "" {
 		lines = append(lines, "Notes from the patient: "+c.Notes)
+	}
+	if c.CloseNote != "" {
+		lines = append(lines, "Closing note: "+c.CloseNote)
 	}
 	b.respond(ctx, i, ephemeral(strings.Join(lines, "\n")))
 }

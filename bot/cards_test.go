@@ -132,7 +132,7 @@ func TestClaimUnclaimAndRefusal(t *testing.T) {
 		Scores: map[string]intake.Score{"phq9": {Value: 12, Band: "moderate"}}, Contact: intake.Contact{Method: "phone", Detail: "555-010-9999"}})
 	e.deliverAll(e.dispatcher())
 	card := cards(fake)[0]
-	if len(card.Components) != 2 || card.Components[0].CustomID != bot.StaffActionID("claim", c.ID) || card.Components[1].Label != "Details" {
+	if len(card.Components) != 5 || card.Components[0].CustomID != bot.StaffActionID("claim", c.ID) || card.Components[1].Label != "Details" {
 		t.Fatalf("card buttons = %+v", card.Components)
 	}
 	if strings.Contains(card.Embeds[0], "555-010-9999") || strings.Contains(card.Embeds[0], "moderate") {
@@ -164,7 +164,7 @@ func TestClaimUnclaimAndRefusal(t *testing.T) {
 	press("609100000000000002", []string{staffRole}, "claim")
 	if !fake.Await(wait, func() bool {
 		m, _ := fake.Message(card.ID)
-		return strings.Contains(m.Embeds[0], "claimed") && len(m.Components) == 2 && m.Components[0].Label == "Unclaim"
+		return strings.Contains(m.Embeds[0], "claimed") && len(m.Components) == 5 && m.Components[0].Label == "Unclaim"
 	}) {
 		m, _ := fake.Message(card.ID)
 		t.Fatalf("card after claim: %+v", m)

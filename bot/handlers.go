@@ -60,7 +60,7 @@ func mentions(m *discordgo.MessageCreate, id string) bool {
 // and the urgent case.
 func (b *Bot) onServerMessage(ctx context.Context, m *discordgo.MessageCreate) {
 	id := b.botID()
-	if id == "" || !mentions(m, id) || !b.firstSeen(ctx, "message", m.ID) {
+	if id == "" || !mentions(m, id) || b.isStaffChannel(m.ChannelID) || !b.firstSeen(ctx, "message", m.ID) {
 		return
 	}
 	text := strings.TrimSpace(strings.NewReplacer("<@"+id+">", "", "<@!"+id+">", "").Replace(m.Content))
@@ -94,6 +94,16 @@ func (b *Bot) onServerMessage(ctx context.Context, m *discordgo.MessageCreate) {
 	default:
 		b.post(ctx, m.ChannelID, a.Text, ref)
 	}
+}
+
+// isStaffChannel reports whether a channel is the staff channel or a case
+// thread: staff talk there among themselves; nothing is a patient turn.
+func (b *Bot) isStaffChannel(channelID string) bool {
+	if b.cfg.StaffChannelID != "" && channelID == b.cfg.StaffChannelID {
+		return true
+	}
+	_, ok := b.threads.Load(channelID)
+	return ok
 }
 
 func isStart(text string) bool {
@@ -194,6 +204,8 @@ func (b *Bot) onInteraction(s *discordgo.Session, i *discordgo.InteractionCreate
 		b.onComponent(ctx, i)
 	case discordgo.InteractionApplicationCommand:
 		b.onCommand(ctx, i)
+	case discordgo.InteractionModalSubmit:
+		b.onModal(ctx, i)
 	}
 }
 

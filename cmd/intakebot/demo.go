@@ -12,13 +12,16 @@ import (
 
 	"github.com/intakebot/intakebot/bot"
 	"github.com/intakebot/intakebot/bot/discordfake"
-	"github.com/intakebot/intakebot/internal/conversation"
-	"github.com/intakebot/intakebot/internal/handoff"
+	"github.com/intakebot/intakebot/internal/intake"
 )
 
 const (
 	demoUser         = "300000000000000042"
 	demoStaffChannel = "300000000000000099"
+	demoGuild        = "300000000000000011"
+	demoStaffUser    = "300000000000000077"
+	demoStaffRole    = "300000000000000055"
+	demoOncallRole   = "300000000000000066"
 )
 
 // runDemo starts a loopback Discord and the real Discord adapter against it,
@@ -26,7 +29,7 @@ const (
 // code path, with no Discord account.
 func runDemo(ctx context.Context, e env, args []string) int {
 	var c common
-	fs := newFlags("demo", "Usage: intakebot demo [--data DIR]\n\nRun the Discord bot against a loopback Discord and play the patient here:\ntype a message to send it as a DM; type a number to press that button\n(several, like 1,3, for a menu where more than one may be chosen);\n/ask QUESTION and /screening run the slash commands; Ctrl-D ends.", &c)
+	fs := newFlags("demo", "Usage: intakebot demo [--data DIR]\n\nRun the Discord bot against a loopback Discord and play the patient here:\ntype a message to send it as a DM; type a number to press that button\n(several, like 1,3, for a menu where more than one may be chosen);\n/ask QUESTION and /screening run the slash commands; Ctrl-D ends.\n\nAct as staff on the latest case card with \"staff claim\", \"staff unclaim\",\n\"staff details\", \"staff message TEXT\", \"staff note TEXT\",\n\"staff close REASON [NOTE]\" and \"staff list\" (\"staff\" alone lists them).", &c)
 	cfg, code, ok := c.setup(fs, e, args)
 	if !ok {
 		return code
@@ -41,7 +44,9 @@ func runDemo(ctx context.Context, e env, args []string) int {
 	defer l.Close()
 	fake := discordfake.New(nil)
 	defer fake.Close()
-	d, err := bot.New(bot.Config{Token: discordfake.Token, Engine: l.eng, Dedupe: l.st, Logger: l.log, Transport: fake.Transport(), Fallback: fallbackReply})
+	bc := bot.Config{Token: discordfake.Token, Engine: l.eng, Dedupe: l.st, Logger: l.log, Transport: fake.Transport(), Fallback: fallbackReply}
+	staff := newStaffSide(l, cfg, &bc, demoStaffChannel, []string{demoStaffRole}, demoOncallRole)
+	d, err := bot.New(bc)
 	if err != nil {
 		return fail(e, err)
 	}
@@ -50,12 +55,12 @@ func runDemo(ctx context.Context, e env, args []string) int {
 	}
 	defer d.Close()
 	// Cases reach the (loopback) staff channel as cards, as with run.
-	disp := &handoff.Dispatcher{Store: l.st, Notifier: d.Notifier(demoStaffChannel), Labels: func(f []string) []string { return conversation.FlagLabels(l.b.script, f) }, Log: l.log, Poll: 200 * time.Millisecond}
 	dctx, stopDispatch := context.WithCancel(ctx)
 	defer stopDispatch()
-	go disp.Run(dctx)
-	fmt.Fprintln(e.stdout, "Connected to a loopback Discord. You are a patient messaging the bot. Say hello.\nCards for staff appear as [staff channel] lines.")
-	p := &demoPrinter{fake: fake, out: e.stdout}
+	staff.attach(dctx, l, d, demoStaffChannel, 200*time.Millisecond)
+	disp := staff.disp
+	fmt.Fprintln(e.stdout, "Connected to a loopback Discord. You are a patient messaging the bot. Say hello.\nCards for staff appear as [staff channel] lines; act on them as staff with \"staff claim\",\n\"staff message TEXT\" and the like (type \"staff\" for the list).")
+	p := &demoPrinter{fake: fake, out: e.stdout, printed: map[string]bool{}, edits: map[string]string{}}
 	in := bufio.NewScanner(e.stdin)
 	for {
 		fmt.Fprint(e.stdout, "you> ")
@@ -69,6 +74,12 @@ func runDemo(ctx context.Context, e env, args []string) int {
 		}
 		before := len(fake.DM(demoUser))
 		switch {
+		case line == "staff" || strings.HasPrefix(line, "staff "):
+			p.staff(strings.TrimSpace(strings.TrimPrefix(line, "staff")))
+			disp.Kick()
+			p.settleStaff()
+			p.show()
+			continue
 		case strings.HasPrefix(line, "/ask "):
 			fake.Command(demoUser, "", "", "ask", map[string]string{"question": strings.TrimSpace(line[5:])})
 		case line == "/screening" || line == "/staff" || line == "/help":
@@ -100,6 +111,9 @@ type demoPrinter struct {
 	edits   map[string]string
 	latest  discordfake.Message
 	buttons []discordfake.Component
+	// card is the latest case card; printed are staff-side messages shown.
+	card    discordfake.Message
+	printed map[string]bool
 }
 
 func (p *demoPrinter) show() {
@@ -144,19 +158,162 @@ func (p *demoPrinter) show() {
 	p.shown = len(dm)
 }
 
-// showStaff prints new or changed cards in the staff channel.
+// showStaff prints what changed on the staff side: new or edited cards,
+// pages, messages in case threads, and private answers to the staff member.
 func (p *demoPrinter) showStaff() {
 	time.Sleep(300 * time.Millisecond) // one dispatcher poll
+	if p.printed == nil {
+		p.printed = map[string]bool{}
+	}
 	for _, m := range p.fake.Channel(demoStaffChannel) {
-		if len(m.Embeds) == 0 || p.edits["staff:"+m.ID] == m.Embeds[0] {
-			continue
+		switch {
+		case len(m.Embeds) > 0:
+			if p.edits["staff:"+m.ID] == m.Embeds[0] {
+				continue
+			}
+			verb := "new card"
+			if _, seen := p.edits["staff:"+m.ID]; seen {
+				verb = "card updated"
+			}
+			p.edits["staff:"+m.ID] = m.Embeds[0]
+			p.card = m
+			fmt.Fprintf(p.out, "\n[staff channel] %s: %s\n", verb, cardText(m.Embeds[0]))
+		case p.printed[m.ID] || m.AuthorID != p.fake.BotID || (m.Edited && m.Content == ""):
+		case m.Ephemeral:
+			if m.Content == "" {
+				continue // a deferred answer, filled in later
+			}
+			p.printed[m.ID] = true
+			fmt.Fprintf(p.out, "\n[staff, only you see] %s\n", strings.ReplaceAll(m.Content, "\n", "\n     "))
+		default:
+			p.printed[m.ID] = true
+			fmt.Fprintf(p.out, "\n[staff channel] %s\n", strings.ReplaceAll(m.Content, "\n", " "))
 		}
-		verb := "new card"
-		if _, seen := p.edits["staff:"+m.ID]; seen {
-			verb = "card updated"
+	}
+	for _, t := range p.fake.Threads() {
+		for _, m := range p.fake.Channel(t.ID) {
+			if !p.printed[m.ID] {
+				p.printed[m.ID] = true
+				fmt.Fprintf(p.out, "\n[thread %s] %s\n", t.Name, strings.ReplaceAll(m.Content, "\n", " "))
+			}
 		}
-		p.edits["staff:"+m.ID] = m.Embeds[0]
-		fmt.Fprintf(p.out, "\n[staff channel] %s: %s\n", verb, cardText(m.Embeds[0]))
+	}
+}
+
+// settleStaff waits until the staff side has gone quiet.
+func (p *demoPrinter) settleStaff() {
+	count := func() int {
+		n := len(p.fake.Channel(demoStaffChannel)) + len(p.fake.DM(demoUser))
+		for _, t := range p.fake.Threads() {
+			n += len(p.fake.Channel(t.ID))
+		}
+		return n
+	}
+	for settled := false; !settled; {
+		n := count()
+		settled = !p.fake.Await(400*time.Millisecond, func() bool { return count() > n })
+	}
+}
+
+const staffHelp = `Staff actions on the latest card:
+  staff claim | staff unclaim | staff details | staff list
+  staff message TEXT     (sent to the patient's DM, logged in the case thread)
+  staff note TEXT        (internal, in the case thread)
+  staff close REASON [NOTE], REASON one of: `
+
+// staff acts as a member of the care team on the latest card.
+func (p *demoPrinter) staff(cmd string) {
+	verb, rest, _ := strings.Cut(cmd, " ")
+	rest = strings.TrimSpace(rest)
+	roles := []string{demoStaffRole}
+	if verb == "list" {
+		p.fake.CommandAsMember(demoStaffUser, demoGuild, demoStaffChannel, roles, "handoffs", nil)
+		return
+	}
+	var ids []string
+	for _, r := range intake.CloseReasons {
+		ids = append(ids, r.ID)
+	}
+	if verb == "" || verb == "help" {
+		fmt.Fprintln(p.out, staffHelp+strings.Join(ids, ", "))
+		return
+	}
+	if p.card.ID == "" {
+		fmt.Fprintln(p.out, "There is no case card yet: finish a screening or type /staff as the patient first.")
+		return
+	}
+	button := func(label string) string {
+		for _, c := range p.card.Components {
+			if c.Label == label {
+				return c.CustomID
+			}
+		}
+		return ""
+	}
+	click := func(label string) string {
+		id := button(label)
+		if id == "" {
+			fmt.Fprintf(p.out, "The card has no %q button now.\n", label)
+			return ""
+		}
+		return p.fake.ClickAsMember(demoStaffUser, demoGuild, roles, p.card.ID, id)
+	}
+	modal := func(opener, text string) {
+		if opener == "" {
+			return
+		}
+		if !p.fake.Await(3*time.Second, func() bool { _, ok := p.fake.Modal(opener); return ok }) {
+			fmt.Fprintln(p.out, "No form opened.")
+			return
+		}
+		p.fake.SubmitModal(demoStaffUser, demoGuild, roles, opener, map[string]string{"text": text})
+	}
+	switch verb {
+	case "claim":
+		click("Claim")
+	case "unclaim":
+		click("Unclaim")
+	case "details":
+		click("Details")
+	case "message", "note":
+		if rest == "" {
+			fmt.Fprintf(p.out, "Type the text after it: staff %s TEXT\n", verb)
+			return
+		}
+		label := map[string]string{"message": "Message patient", "note": "Add note"}[verb]
+		modal(click(label), rest)
+	case "close":
+		reason, note, _ := strings.Cut(rest, " ")
+		r, ok := intake.CloseReasonByID(reason)
+		if !ok {
+			fmt.Fprintln(p.out, "Give a reason: staff close REASON [NOTE], REASON one of: "+strings.Join(ids, ", "))
+			return
+		}
+		opener := click("Close")
+		if opener == "" {
+			return
+		}
+		var menu discordfake.Message
+		if !p.fake.Await(3*time.Second, func() bool {
+			for _, m := range p.fake.Channel(demoStaffChannel) {
+				if m.Ephemeral && strings.Contains(m.Content, "being closed") && !p.printed[m.ID] {
+					menu = m
+					return true
+				}
+			}
+			return false
+		}) {
+			fmt.Fprintln(p.out, "The close reasons did not appear.")
+			return
+		}
+		p.printed[menu.ID] = true
+		for _, c := range menu.Components {
+			if c.Label == r.Label {
+				modal(p.fake.ClickAsMember(demoStaffUser, demoGuild, roles, menu.ID, c.CustomID), strings.TrimSpace(note))
+			}
+		}
+	default:
+		fmt.Fprintln(p.out, staffHelp+strings.Join(ids, ", "))
 	}
 }
 

@@ -4,10 +4,9 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/intakebot/intakebot/bot"
-	"github.com/intakebot/intakebot/internal/conversation"
-	"github.com/intakebot/intakebot/internal/handoff"
 )
 
 func runRun(ctx context.Context, e env, args []string) int {
@@ -26,9 +25,12 @@ func runRun(ctx context.Context, e env, args []string) int {
 		return fail(e, err)
 	}
 	defer l.Close()
-	labels := func(f []string) []string { return conversation.FlagLabels(l.b.script, f) }
-	bc := bot.Config{Token: cfg.DiscordToken, GuildID: cfg.GuildID, Engine: l.eng, Dedupe: l.st, Logger: l.log, Fallback: fallbackReply,
-		Staff: l.st, StaffRoleIDs: cfg.StaffRoleIDs, FlagLabels: labels}
+	// Pages and reminders are scheduled in clinic hours, so they must be known.
+	if ps := l.b.clinic.HoursProblems(); len(ps) > 0 {
+		return fail(e, fmt.Errorf("clinic.yaml: the clinic's time zone and opening hours are needed to page staff and schedule reminders:\n  %s", strings.Join(ps, "\n  ")))
+	}
+	bc := bot.Config{Token: cfg.DiscordToken, GuildID: cfg.GuildID, Engine: l.eng, Dedupe: l.st, Logger: l.log, Fallback: fallbackReply}
+	staff := newStaffSide(l, cfg, &bc, cfg.StaffChannelID, cfg.StaffRoleIDs, cfg.OncallRoleID)
 	if cfg.DiscordURL != "" {
 		if bc.Transport, err = bot.RewriteTransport(cfg.DiscordURL); err != nil {
 			return fail(e, err)
@@ -41,12 +43,16 @@ func runRun(ctx context.Context, e env, args []string) int {
 	if err := d.Open(ctx); err != nil {
 		return fail(e, explainOpen(err))
 	}
-	if cfg.StaffChannelID != "" {
-		disp := &handoff.Dispatcher{Store: l.st, Notifier: d.Notifier(cfg.StaffChannelID), Labels: labels, Log: l.log}
-		go disp.Run(ctx)
-	} else {
-		l.log.Warn("INTAKEBOT_STAFF_CHANNEL_ID is not set: cases are kept in the database (see intakebot handoffs list) but no card is posted for staff")
+	warnings, err := d.CheckStaffChannel(ctx, cfg.StaffChannelID)
+	if err != nil {
+		d.Close()
+		return fail(e, err)
 	}
+	for _, w := range warnings {
+		l.log.Warn(w)
+		fmt.Fprintln(e.stderr, "warning: "+w)
+	}
+	staff.attach(ctx, l, d, cfg.StaffChannelID, time.Second)
 	l.log.Info("intakebot is running on Discord; stop with Ctrl-C")
 	select {
 	case <-ctx.Done():

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -19,17 +21,101 @@ func TestRunConfigErrorsComeFirst(t *testing.T) {
 	if r.code != 1 || !strings.Contains(r.stderr, `INTAKEBOT_GUILD_ID "my-server" is not a Discord id`) {
 		t.Errorf("bad guild id: exit %d, %q", r.code, r.stderr)
 	}
-	r = intakebot(t, "", map[string]string{"DISCORD_TOKEN": "x", "INTAKEBOT_STAFF_CHANNEL_ID": "500000000000000009"}, "run", "--data", t.TempDir())
-	if r.code != 1 || !strings.Contains(r.stderr, "INTAKEBOT_STAFF_ROLE_IDS is not set") {
-		t.Errorf("staff channel without roles: exit %d, %q", r.code, r.stderr)
+	r = intakebot(t, "", map[string]string{"DISCORD_TOKEN": "x"}, "run", "--data", t.TempDir())
+	for _, want := range []string{"INTAKEBOT_STAFF_CHANNEL_ID is not set", "INTAKEBOT_STAFF_ROLE_IDS is not set", "INTAKEBOT_ONCALL_ROLE_ID is not set"} {
+		if r.code != 1 || !strings.Contains(r.stderr, want) {
+			t.Errorf("no staff settings: exit %d, %q lacks %q", r.code, r.stderr, want)
+		}
+	}
+	r = intakebot(t, "", map[string]string{"DISCORD_TOKEN": "x", "INTAKEBOT_STAFF_CHANNEL_ID": "#staff", "INTAKEBOT_STAFF_ROLE_IDS": "500000000000000777,nurses",
+		"INTAKEBOT_ONCALL_ROLE_ID": "oncall"}, "run", "--data", t.TempDir())
+	for _, want := range []string{`INTAKEBOT_STAFF_CHANNEL_ID "#staff" is not a Discord id`, `"nurses" is not a Discord role id`, `INTAKEBOT_ONCALL_ROLE_ID "oncall" is not a Discord role id`} {
+		if r.code != 1 || !strings.Contains(r.stderr, want) {
+			t.Errorf("malformed staff settings: exit %d, %q lacks %q", r.code, r.stderr, want)
+		}
+	}
+	// The shipped clinic.yaml has placeholder hours: run refuses, naming them.
+	r = intakebot(t, "", staffVars(map[string]string{"DISCORD_TOKEN": "x"}), "run", "--data", t.TempDir())
+	if r.code != 1 || !strings.Contains(r.stderr, "opening hours are needed") || !strings.Contains(r.stderr, "time_zone is not set") || !strings.Contains(r.stderr, "monday are still the placeholder") {
+		t.Errorf("placeholder hours: exit %d, %q", r.code, r.stderr)
+	}
+}
+
+const (
+	runStaffChannel = "500000000000000009"
+	runGuild        = "500000000000000001"
+)
+
+// staffVars adds the staff settings run needs to vars.
+func staffVars(vars map[string]string) map[string]string {
+	vars["INTAKEBOT_STAFF_CHANNEL_ID"] = runStaffChannel
+	vars["INTAKEBOT_STAFF_ROLE_IDS"] = "500000000000000777"
+	vars["INTAKEBOT_ONCALL_ROLE_ID"] = "500000000000000888"
+	return vars
+}
+
+// clinicPrompts is a copy of the shipped prompts with the clinic's time zone
+// and hours filled in, as a clinic does before going live.
+func clinicPrompts(t *testing.T) string {
+	t.Helper()
+	dir := copyPrompts(t)
+	path := filepath.Join(dir, "clinic.yaml")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := strings.Replace(string(b), `time_zone: "(clinic time zone)"`, `time_zone: "America/Chicago"`, 1)
+	for _, d := range []string{"monday", "tuesday", "wednesday", "thursday", "friday"} {
+		s = strings.Replace(s, d+`: "(hours)"`, d+`: "09:00-17:00"`, 1)
+	}
+	s = strings.Replace(s, `saturday: "(hours)"`, `saturday: "closed"`, 1)
+	s = strings.Replace(s, `sunday: "(hours)"`, `sunday: "closed"`, 1)
+	if err := os.WriteFile(path, []byte(s), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// everyoneHidden is the permission overwrite that hides a channel from
+// @everyone (whose role id is the server's id): deny View Channel.
+var everyoneHidden = map[string]any{"id": runGuild, "type": 0, "allow": "0", "deny": "1024"}
+
+func TestRunChecksTheStaffChannel(t *testing.T) {
+	fake := discordfake.New(t)
+	defer fake.Close()
+	prompts := clinicPrompts(t)
+	vars := staffVars(map[string]string{"DISCORD_TOKEN": discordfake.Token, "INTAKEBOT_DISCORD_URL": fake.URL()})
+	// Unknown channel: refused before anyone is served.
+	r := intakebot(t, "", vars, "run", "--data", t.TempDir(), "--prompts", prompts)
+	if r.code != 1 || !strings.Contains(r.stderr, "Discord knows no such channel") {
+		t.Errorf("unknown channel: exit %d, %q", r.code, r.stderr)
+	}
+	// Visible to @everyone: a warning naming the fix, and the bot runs.
+	fake.SetGuildChannel(runStaffChannel, runGuild, "staff", nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	var stderr bytes.Buffer
+	done := make(chan int, 1)
+	go func() {
+		e := env{stdin: strings.NewReader(""), stdout: &bytes.Buffer{}, stderr: &stderr, getenv: func(k string) string { return vars[k] }}
+		done <- run(ctx, e, []string{"run", "--data", t.TempDir(), "--prompts", prompts})
+	}()
+	if !fake.AwaitConnected(10 * time.Second) {
+		cancel()
+		t.Fatal("run did not connect")
+	}
+	time.Sleep(300 * time.Millisecond)
+	cancel()
+	<-done
+	if !strings.Contains(stderr.String(), "visible to @everyone") || !strings.Contains(stderr.String(), "deny View Channel to @everyone") {
+		t.Errorf("no @everyone warning: %q", stderr.String())
 	}
 }
 
 func TestRunRefusedToken(t *testing.T) {
 	fake := discordfake.New(t)
 	defer fake.Close()
-	vars := map[string]string{"DISCORD_TOKEN": "wrong-token", "INTAKEBOT_DISCORD_URL": fake.URL()}
-	r := intakebot(t, "", vars, "run", "--data", t.TempDir())
+	vars := staffVars(map[string]string{"DISCORD_TOKEN": "wrong-token", "INTAKEBOT_DISCORD_URL": fake.URL()})
+	r := intakebot(t, "", vars, "run", "--data", t.TempDir(), "--prompts", clinicPrompts(t))
 	if r.code != 1 || !strings.Contains(r.stderr, "refused the token") {
 		t.Errorf("wrong token: exit %d, %q", r.code, r.stderr)
 	}
@@ -38,14 +124,16 @@ func TestRunRefusedToken(t *testing.T) {
 func TestRunAgainstLoopbackDiscord(t *testing.T) {
 	fake := discordfake.New(t)
 	defer fake.Close()
-	const staff = "500000000000000009"
-	vars := map[string]string{"DISCORD_TOKEN": discordfake.Token, "INTAKEBOT_DISCORD_URL": fake.URL(), "INTAKEBOT_LOG_LEVEL": "warn", "INTAKEBOT_STAFF_CHANNEL_ID": staff, "INTAKEBOT_STAFF_ROLE_IDS": "500000000000000777"}
+	const staff = runStaffChannel
+	fake.SetGuildChannel(staff, runGuild, "staff", []map[string]any{everyoneHidden})
+	vars := staffVars(map[string]string{"DISCORD_TOKEN": discordfake.Token, "INTAKEBOT_DISCORD_URL": fake.URL(), "INTAKEBOT_LOG_LEVEL": "warn"})
+	prompts := clinicPrompts(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
 	var stderr bytes.Buffer
 	go func() {
 		e := env{stdin: strings.NewReader(""), stdout: &bytes.Buffer{}, stderr: &stderr, getenv: func(k string) string { return vars[k] }}
-		done <- run(ctx, e, []string{"run", "--data", t.TempDir()})
+		done <- run(ctx, e, []string{"run", "--data", t.TempDir(), "--prompts", prompts})
 	}()
 	if !fake.AwaitConnected(10 * time.Second) {
 		cancel()
@@ -73,6 +161,9 @@ func TestRunAgainstLoopbackDiscord(t *testing.T) {
 		if code != 0 {
 			t.Errorf("run exited %d: %s", code, stderr.String())
 		}
+		if strings.Contains(stderr.String(), "@everyone") {
+			t.Errorf("a hidden staff channel was reported visible: %s", stderr.String())
+		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("run did not stop on cancel")
 	}
@@ -82,8 +173,8 @@ func TestRunRefusedIntent(t *testing.T) {
 	fake := discordfake.New(t)
 	defer fake.Close()
 	fake.RefuseIdentify(4014)
-	vars := map[string]string{"DISCORD_TOKEN": discordfake.Token, "INTAKEBOT_DISCORD_URL": fake.URL()}
-	r := intakebot(t, "", vars, "run", "--data", t.TempDir())
+	vars := staffVars(map[string]string{"DISCORD_TOKEN": discordfake.Token, "INTAKEBOT_DISCORD_URL": fake.URL()})
+	r := intakebot(t, "", vars, "run", "--data", t.TempDir(), "--prompts", clinicPrompts(t))
 	if r.code != 1 || !strings.Contains(r.stderr, "refused an intent") || !strings.Contains(r.stderr, "4014") {
 		t.Errorf("refused intent: exit %d, %q", r.code, r.stderr)
 	}

@@ -145,7 +145,8 @@ var requiredMessages = []string{
 	"screening_restart", "screening_cancelled", "no_screening", "screening_paused",
 	"invalid_answer", "crisis", "crisis_pause_offer", "stale_answer", "faq_source", "disclaimer",
 	"faq_unknown", "faq_offtopic", "deflect", "deflect_offer", "staff_requested", "staff_already_requested",
-	"back_to_screening", "privacy", "forget_confirm", "forgotten",
+	"back_to_screening", "privacy", "forget_confirm", "forgotten", "relayed", "relay_failed",
+	"notice_claimed", "notice_unreachable",
 }
 
 // Messages is the bot's copy, compiled.

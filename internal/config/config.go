@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -48,6 +49,15 @@ type Config struct {
 	StaffChannelID string
 	// StaffRoleIDs are the roles allowed to act on cases.
 	StaffRoleIDs []string
+	// OncallRoleID is mentioned when an urgent case is paged.
+	OncallRoleID string
+	// PageInterval is how often an unclaimed urgent case is paged again;
+	// PageLimit is how many pages go to on-call before they escalate to
+	// every staff role.
+	PageInterval time.Duration
+	PageLimit    int
+	// StaffCard is "" (no scores on cards) or "scores".
+	StaffCard string
 }
 
 // LLMEnabled reports whether a model is configured.
@@ -70,7 +80,11 @@ var Variables = []struct{ Name, Help string }{
 	{"INTAKEBOT_GUILD_ID", "the clinic's server id: slash commands are registered there (instantly) instead of globally"},
 	{"INTAKEBOT_DISCORD_URL", "send all Discord traffic to this base URL instead (a loopback Discord, for tests)"},
 	{"INTAKEBOT_STAFF_CHANNEL_ID", "the private staff channel where case cards are posted"},
-	{"INTAKEBOT_STAFF_ROLE_IDS", "comma-separated role ids allowed to act on cases (needed with the staff channel)"},
+	{"INTAKEBOT_STAFF_ROLE_IDS", "comma-separated role ids allowed to act on cases; needed by run"},
+	{"INTAKEBOT_ONCALL_ROLE_ID", "the role paged about urgent cases; needed by run"},
+	{"INTAKEBOT_PAGE_INTERVAL", "how often an unclaimed urgent case is paged again; default 5m"},
+	{"INTAKEBOT_PAGE_LIMIT", "pages to the on-call role before every staff role is paged; default 3"},
+	{"INTAKEBOT_STAFF_CARD", "\"scores\" adds instrument scores and bands to case cards; default: no scores (see the README's Privacy)"},
 }
 
 // Load reads the configuration: the file named by INTAKEBOT_CONFIG if set,
@@ -104,6 +118,22 @@ func Load(getenv func(string) string) (Config, error) {
 		GuildID:        get("INTAKEBOT_GUILD_ID"),
 		DiscordURL:     get("INTAKEBOT_DISCORD_URL"),
 		StaffChannelID: get("INTAKEBOT_STAFF_CHANNEL_ID"),
+		OncallRoleID:   get("INTAKEBOT_ONCALL_ROLE_ID"),
+		StaffCard:      get("INTAKEBOT_STAFF_CARD"),
+	}
+	if v := get("INTAKEBOT_PAGE_INTERVAL"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Minute {
+			return c, fmt.Errorf("INTAKEBOT_PAGE_INTERVAL %q: use a duration of at least 1m, such as 5m", v)
+		}
+		c.PageInterval = d
+	}
+	if v := get("INTAKEBOT_PAGE_LIMIT"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 100 {
+			return c, fmt.Errorf("INTAKEBOT_PAGE_LIMIT %q: use a whole number from 1 to 100", v)
+		}
+		c.PageLimit = n
 	}
 	for _, r := range strings.Split(get("INTAKEBOT_STAFF_ROLE_IDS"), ",") {
 		if r = strings.TrimSpace(r); r != "" {
@@ -167,6 +197,12 @@ func (c Config) WithDefaults() Config {
 	if c.LLMTimeout == 0 {
 		c.LLMTimeout = 8 * time.Second
 	}
+	if c.PageInterval == 0 {
+		c.PageInterval = 5 * time.Minute
+	}
+	if c.PageLimit == 0 {
+		c.PageLimit = 3
+	}
 	return c
 }
 
@@ -185,6 +221,9 @@ func (c Config) Validate() error {
 		if u, err := url.Parse(c.LLMBaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			errs = append(errs, fmt.Errorf("INTAKEBOT_LLM_BASE_URL %q: want an http(s) URL such as http://127.0.0.1:11434/v1", c.LLMBaseURL))
 		}
+	}
+	if c.StaffCard != "" && c.StaffCard != "scores" {
+		errs = append(errs, fmt.Errorf("INTAKEBOT_STAFF_CARD %q: leave it empty, or set \"scores\" to show scores on case cards", c.StaffCard))
 	}
 	if c.PromptsDir != "" {
 		if fi, err := os.Stat(c.PromptsDir); err != nil || !fi.IsDir() {
@@ -209,7 +248,11 @@ func (c Config) ValidateDiscord() error {
 	if c.GuildID != "" && !snowflake.MatchString(c.GuildID) {
 		errs = append(errs, fmt.Errorf("INTAKEBOT_GUILD_ID %q is not a Discord id (17 to 20 digits; enable Developer Mode and use Copy Server ID)", c.GuildID))
 	}
-	if c.StaffChannelID != "" && !snowflake.MatchString(c.StaffChannelID) {
+	// Every case must reach someone: the staff side is not optional.
+	switch {
+	case c.StaffChannelID == "":
+		errs = append(errs, errors.New("INTAKEBOT_STAFF_CHANNEL_ID is not set: create a private channel for the care team, right-click it and Copy Channel ID (Developer Mode on); case cards are posted there"))
+	case !snowflake.MatchString(c.StaffChannelID):
 		errs = append(errs, fmt.Errorf("INTAKEBOT_STAFF_CHANNEL_ID %q is not a Discord id (17 to 20 digits; right-click the channel and Copy Channel ID)", c.StaffChannelID))
 	}
 	for _, r := range c.StaffRoleIDs {
@@ -217,8 +260,14 @@ func (c Config) ValidateDiscord() error {
 			errs = append(errs, fmt.Errorf("INTAKEBOT_STAFF_ROLE_IDS: %q is not a Discord role id (17 to 20 digits; Server Settings, Roles, Copy Role ID)", r))
 		}
 	}
-	if c.StaffChannelID != "" && len(c.StaffRoleIDs) == 0 {
-		errs = append(errs, errors.New("INTAKEBOT_STAFF_ROLE_IDS is not set: with a staff channel, list the roles allowed to act on cases (comma-separated role ids)"))
+	if len(c.StaffRoleIDs) == 0 {
+		errs = append(errs, errors.New("INTAKEBOT_STAFF_ROLE_IDS is not set: list the roles allowed to act on cases (comma-separated role ids; Server Settings, Roles, Copy Role ID)"))
+	}
+	switch {
+	case c.OncallRoleID == "":
+		errs = append(errs, errors.New("INTAKEBOT_ONCALL_ROLE_ID is not set: the role paged about urgent cases (Server Settings, Roles, Copy Role ID)"))
+	case !snowflake.MatchString(c.OncallRoleID):
+		errs = append(errs, fmt.Errorf("INTAKEBOT_ONCALL_ROLE_ID %q is not a Discord role id (17 to 20 digits)", c.OncallRoleID))
 	}
 	if c.DiscordURL != "" {
 		if u, err := url.Parse(c.DiscordURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

@@ -48,6 +48,15 @@ type Config struct {
 	Model  Model
 	Logger *slog.Logger     // nil: slog.Default()
 	Now    func() time.Time // nil: time.Now
+	// Relay passes a patient's messages to staff while their case is open
+	// (the Discord adapter posts them in the case thread); nil means no
+	// relay (the terminal).
+	Relay Relayer
+}
+
+// Relayer passes a patient's message to the staff following their case.
+type Relayer interface {
+	Relay(ctx context.Context, c intake.Case, text string) error
 }
 
 // Engine handles turns. It is safe for concurrent use across patients; turns
@@ -62,12 +71,13 @@ type Engine struct {
 	model  Model
 	log    *slog.Logger
 	now    func() time.Time
+	relay  Relayer
 }
 
 // New checks that the content fits together (every outcome's message exists,
 // every question's text renders) and returns an engine.
 func New(cfg Config) (*Engine, error) {
-	e := &Engine{store: cfg.Store, script: cfg.Script, safety: cfg.Safety, msgs: cfg.Messages, faq: cfg.FAQ, faqKB: cfg.FAQKB, model: cfg.Model, log: cfg.Logger, now: cfg.Now}
+	e := &Engine{store: cfg.Store, script: cfg.Script, safety: cfg.Safety, msgs: cfg.Messages, faq: cfg.FAQ, faqKB: cfg.FAQKB, model: cfg.Model, log: cfg.Logger, now: cfg.Now, relay: cfg.Relay}
 	if e.model != nil && e.faqKB == nil {
 		return nil, errors.New("a model needs the knowledge base (FAQKB)")
 	}
@@ -93,6 +103,14 @@ func CheckContent(s *screening.Script, m *clinic.Messages) error {
 			ps = append(ps, *p)
 		}
 	}
+	for _, r := range intake.CloseReasons {
+		if r.Notice == "" {
+			continue
+		}
+		if p := m.Check(r.Notice, fmt.Sprintf("close reason %q", r.ID)); p != nil {
+			ps = append(ps, *p)
+		}
+	}
 	for _, q := range s.Questions {
 		for _, src := range []string{q.Preface, q.Text} {
 			if _, err := m.Text(src); err != nil {
@@ -114,7 +132,12 @@ func (e *Engine) Handle(ctx context.Context, t intake.Turn) ([]intake.Reply, err
 
 	// 1. Safety first, on every piece of free text, whatever state we are in.
 	if m := e.safety.Scan(t.Text); m.Crisis {
-		return e.crisis(ctx, log, p, t, m)
+		out, err := e.crisis(ctx, log, p, t, m)
+		if err == nil {
+			// Staff following an open case see what was said, too.
+			e.relayCrisis(ctx, log, p, t.Text)
+		}
+		return out, err
 	}
 
 	var out []intake.Reply
@@ -128,7 +151,13 @@ func (e *Engine) Handle(ctx context.Context, t intake.Turn) ([]intake.Reply, err
 		return append(out, r...), err
 	}
 
-	// 3. The screening, when one is in progress; otherwise questions.
+	// 3. A patient whose case is open is in touch with the care team: what
+	// they write (unless the knowledge base answers it) reaches staff.
+	if r, ok, err := e.relayTurn(ctx, log, p, t); ok || err != nil {
+		return append(out, r...), err
+	}
+
+	// 4. The screening, when one is in progress; otherwise questions.
 	if t.QuestionID == "" && IsStaffRequest(t.Text) {
 		r, err := e.staffTurn(ctx, log, p)
 		return append(out, r...), err
@@ -164,6 +193,87 @@ func (e *Engine) Handle(ctx context.Context, t intake.Turn) ([]intake.Reply, err
 	}
 	r, err := e.answer(ctx, log, p, sess, t)
 	return append(out, r...), err
+}
+
+// SetRelay attaches the relay once the adapter that implements it exists
+// (it needs the engine first). Call it before the first turn.
+func (e *Engine) SetRelay(r Relayer) { e.relay = r }
+
+// relayCrisis passes crisis language into the open case's thread, after
+// the crisis reply (which never waits on it) and the urgent case.
+func (e *Engine) relayCrisis(ctx context.Context, log *slog.Logger, p intake.Patient, text string) {
+	if e.relay == nil || strings.TrimSpace(text) == "" {
+		return
+	}
+	c, ok := e.openCaseOf(ctx, p.ID)
+	if !ok || c.CardMessageID == "" {
+		return
+	}
+	result := "ok: crisis"
+	if err := e.relay.Relay(ctx, c, text); err != nil {
+		log.Warn("relay failed", slog.String("case_id", c.ID), slog.Any("err", err))
+		result = "failed: crisis"
+	}
+	if _, err := e.store.CaseAction(ctx, intake.CaseActionEntry{CaseID: c.ID, Actor: "patient:" + p.ID, Action: "case.relay", Result: result}); err != nil {
+		log.Error("audit relay", slog.String("case_id", c.ID), slog.Any("err", err))
+	}
+}
+
+// openCaseOf returns the patient's case that is not closed.
+func (e *Engine) openCaseOf(ctx context.Context, patientID string) (intake.Case, bool) {
+	cases, err := e.store.Cases(ctx, intake.CaseFilter{PatientID: patientID})
+	if err != nil {
+		return intake.Case{}, false
+	}
+	for _, c := range cases {
+		if c.Status != intake.CaseClosed {
+			return c, true
+		}
+	}
+	return intake.Case{}, false
+}
+
+// relayTurn passes free text to staff when the patient has an open case and
+// no screening waiting for an answer; a question the knowledge base answers
+// is answered instead. ok reports whether the turn was handled.
+func (e *Engine) relayTurn(ctx context.Context, log *slog.Logger, p intake.Patient, t intake.Turn) ([]intake.Reply, bool, error) {
+	if e.relay == nil || t.QuestionID != "" || strings.TrimSpace(t.Text) == "" {
+		return nil, false, nil
+	}
+	sess, err := e.store.ActiveSession(ctx, p.ID)
+	if err == nil && !sess.Paused {
+		return nil, false, nil
+	}
+	if err != nil && intake.ErrorCode(err) != intake.ENOTFOUND {
+		return nil, false, fmt.Errorf("session: %w", err)
+	}
+	c, ok := e.openCaseOf(ctx, p.ID)
+	if !ok {
+		return nil, false, nil
+	}
+	open := &c
+	// Only a question is tried on the knowledge base: a statement such as
+	// "3pm works for me" is for the care team, whatever words it shares
+	// with an entry.
+	if looksLikeQuestion(t.Text) {
+		if a := e.respond(ctx, log, t.Text); a.Kind == KindAnswer {
+			return []intake.Reply{e.answerReply(a)}, true, nil
+		}
+	}
+	entry := intake.CaseActionEntry{CaseID: open.ID, Actor: "patient:" + p.ID, Action: "case.relay", Result: "ok", LastAction: "The patient wrote (see the thread)"}
+	if err := e.relay.Relay(ctx, *open, t.Text); err != nil {
+		log.Warn("relay failed", slog.String("case_id", open.ID), slog.Any("err", err))
+		entry.Result, entry.LastAction = "failed", ""
+		if _, err := e.store.CaseAction(ctx, entry); err != nil {
+			log.Error("audit relay", slog.String("case_id", open.ID), slog.Any("err", err))
+		}
+		return []intake.Reply{e.message("relay_failed", nil)}, true, nil
+	}
+	if _, err := e.store.CaseAction(ctx, entry); err != nil {
+		log.Error("audit relay", slog.String("case_id", open.ID), slog.Any("err", err))
+	}
+	log.Info("patient message relayed", slog.String("case_id", open.ID))
+	return []intake.Reply{e.message("relayed", map[string]any{"CaseID": open.ID})}, true, nil
 }
 
 // privacy tells the patient what is held about them.
@@ -479,11 +589,17 @@ func (e *Engine) caseFor(p intake.Patient, sess intake.Session, res *screening.R
 }
 
 func (e *Engine) contactLabel(answers map[string]intake.Answer) string {
-	q := e.script.Question(e.script.CaseFields.ContactMethod)
+	return ContactLabel(e.script, answers[e.script.CaseFields.ContactMethod].Choice)
+}
+
+// ContactLabel is how a contact method (an option id of the script's
+// contact question) reads in a sentence to the patient: "a message here".
+func ContactLabel(s *screening.Script, method string) string {
+	q := s.Question(s.CaseFields.ContactMethod)
 	if q == nil {
 		return ""
 	}
-	if o := q.Option(answers[q.ID].Choice); o != nil {
+	if o := q.Option(method); o != nil {
 		return strings.ToLower(o.Label)
 	}
 	return ""

@@ -17,6 +17,15 @@ import (
 type notifier struct {
 	post   func(handoff.Card, string) (string, error)
 	update func(string, handoff.Card) error
+	page   func(handoff.Page, string) error
+	notify func(intake.Patient, string, string) error
+}
+
+func (n *notifier) Page(_ context.Context, p handoff.Page, nonce string) error {
+	return n.page(p, nonce)
+}
+func (n *notifier) NotifyPatient(_ context.Context, p intake.Patient, text, nonce string) error {
+	return n.notify(p, text, nonce)
 }
 
 func (n *notifier) PostCard(_ context.Context, c handoff.Card, nonce string) (string, error) {
@@ -26,13 +35,21 @@ func (n *notifier) UpdateCard(_ context.Context, id string, c handoff.Card) erro
 	return n.update(id, c)
 }
 
-func TestBackoffOrderAndEdits(t *testing.T) {
-	sl, _ := seal.New(seal.NewKey())
-	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "db"), sl, nil)
+func openStore(t *testing.T, path string) *sqlite.Store {
+	t.Helper()
+	sl, _ := seal.New(testKey)
+	st, err := sqlite.Open(context.Background(), path, sl, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+var testKey = seal.NewKey()
+
+func TestBackoffOrderAndEdits(t *testing.T) {
+	st := openStore(t, filepath.Join(t.TempDir(), "db"))
 	ctx := context.Background()
 	now := time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)
 	st.Now = func() time.Time { return now }

@@ -185,8 +185,53 @@ type Case struct {
 	Contact       Contact
 	Notes         string
 	ScriptVersion string
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
+	// CloseReason is one of CloseReasons' ids once the case is closed;
+	// CloseNote is staff's optional note (sealed with the details).
+	CloseReason string
+	CloseNote   string
+	// LastAction is a one-line, detail-free summary of the latest staff or
+	// patient activity ("Note added by Dana"), shown on the card.
+	LastAction   string
+	LastActionAt time.Time
+	// CardMessageID is the staff channel message showing the case ("" until
+	// it is posted). On Discord the case thread has the same id.
+	CardMessageID string
+	// AlertFrom is when the current paging or reminder schedule started (the
+	// case opened, its priority rose, or it was unclaimed); AlertsSent counts
+	// the pages or reminders queued since then.
+	AlertFrom  time.Time
+	AlertsSent int
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+}
+
+// CloseReason is why staff closed a case.
+type CloseReason struct {
+	ID    string
+	Label string
+	// Notice is the messages.yaml key of what the patient is told, "" when
+	// the reason does not call for a message (staff tell them in person).
+	Notice string
+}
+
+// CloseReasons are the reasons staff can close a case with.
+var CloseReasons = []CloseReason{
+	{ID: "consult_booked", Label: "Consult booked"},
+	{ID: "not_candidate", Label: "Not a candidate"},
+	{ID: "unreachable", Label: "Could not reach", Notice: "notice_unreachable"},
+	{ID: "duplicate", Label: "Duplicate"},
+	{ID: "withdrew", Label: "Patient withdrew"},
+	{ID: "other", Label: "Other"},
+}
+
+// CloseReasonByID returns a close reason.
+func CloseReasonByID(id string) (CloseReason, bool) {
+	for _, r := range CloseReasons {
+		if r.ID == id {
+			return r, true
+		}
+	}
+	return CloseReason{}, false
 }
 
 // OutboxEvent is work for a Notifier, written in the same transaction as the
@@ -198,12 +243,22 @@ type OutboxEvent struct {
 	CreatedAt   time.Time
 	DeliveredAt *time.Time
 	Attempts    int
+	// Data is the event's detail-free payload (a page's number, a notice's
+	// message key), opaque to the store.
+	Data string
 }
 
 // Outbox event kinds.
 const (
 	EventCaseOpened  = "case_opened"
 	EventCaseUpdated = "case_updated"
+	// EventPage pages staff about an unclaimed case; EventReminder reminds
+	// them of one. Data says which page.
+	EventPage     = "case_page"
+	EventReminder = "case_reminder"
+	// EventPatientNotice tells the patient something about their case; Data
+	// is the messages.yaml key.
+	EventPatientNotice = "patient_notice"
 )
 
 // CaseFilter selects cases; zero fields match everything.
@@ -276,12 +331,41 @@ type Store interface {
 	// CardMessage returns the case's card message id, "" if none yet.
 	CardMessage(ctx context.Context, caseID string) (string, error)
 	// ClaimCase assigns an open case to a staff member (ECONFLICT if it is
-	// claimed by someone else or closed), with an audit row, in one
-	// transaction; unclaim (claim=false) returns it to open.
+	// claimed by someone else or closed), with an audit row and the card's
+	// outbox event, in one transaction; the first claim also queues the
+	// patient's "notice_claimed". Unclaim (claim=false) returns it to open and
+	// restarts its paging schedule.
 	ClaimCase(ctx context.Context, caseID, actorID, actorName string, claim bool) (Case, error)
+	// PatientByID returns a patient by id or ENOTFOUND.
+	PatientByID(ctx context.Context, id string) (Patient, error)
+	// CaseAction records a staff or patient action on a case: an audit row,
+	// the card's last-action line and an outbox event to update the card,
+	// in one transaction. It fails with ENOTFOUND for an unknown case.
+	CaseAction(ctx context.Context, a CaseActionEntry) (Case, error)
+	// CloseCase closes an open or claimed case with a reason (one of
+	// CloseReasons) and an optional note, with its audit row, the card's
+	// outbox event and, when the reason calls for it, a patient notice, in
+	// one transaction. ECONFLICT if it is already closed.
+	CloseCase(ctx context.Context, caseID, actorID, actorName, reason, note string) (Case, error)
+	// QueueAlert records the n-th page or reminder of an unclaimed case and
+	// queues its outbox event, in one transaction, only if the case is still
+	// open (unclaimed) and n-1 alerts were sent since AlertFrom; it reports
+	// whether it did. A repeated call (another process, a restart) is a no-op.
+	QueueAlert(ctx context.Context, caseID string, n int, kind, data string) (bool, error)
 	// FirstSeen records a platform event id and reports whether this is the
 	// first time it was seen; a replayed event returns false.
 	FirstSeen(ctx context.Context, eventID string) (bool, error)
+}
+
+// CaseActionEntry is one action on a case, for CaseAction.
+type CaseActionEntry struct {
+	CaseID string
+	Actor  string // "discord:<id>", "patient:<id>"
+	Action string // "case.note", "case.message", "case.relay"
+	Result string // "ok" or why not
+	// LastAction is the card's line ("Note added by Dana"); "" leaves the
+	// card as it is (no card update is queued).
+	LastAction string
 }
 
 // Passage is approved text handed to a language model to rephrase.

@@ -32,6 +32,8 @@ type Kit struct {
 	Model conversation.Model
 	// System is the model's system prompt, rendered with the clinic.
 	System string
+	// Messages is the clinic's copy (patient notices render from it).
+	Messages *clinic.Messages
 }
 
 // New opens a store in a temporary directory and builds the engine on the
@@ -63,6 +65,7 @@ func (k *Kit) Reopen(t testing.TB) {
 	must(err)
 	msgs, err := clinic.LoadMessages(fsys, "messages.yaml", cl)
 	must(err)
+	k.Messages = msgs
 	kb, err := faq.Load(fsys, "faq", msgs.Text)
 	must(err)
 	syn, err := faq.LoadSynonyms(fsys, "faq/synonyms.yaml")

@@ -371,6 +371,8 @@ type caseDetails struct {
 	Scores  map[string]intake.Score `json:"scores,omitempty"`
 	Contact intake.Contact          `json:"contact"`
 	Notes   string                  `json:"notes,omitempty"`
+	// CloseNote is staff's note when closing: it may name health details.
+	CloseNote string `json:"close_note,omitempty"`
 }
 
 // openCase creates a case or merges c into the patient's open case, and
@@ -382,6 +384,7 @@ func (s *Store) openCase(ctx context.Context, tx *sql.Tx, c intake.Case) (intake
 	switch {
 	case intake.ErrorCode(err) == intake.ENOTFOUND:
 		c.ID, c.Status, c.CreatedAt, c.UpdatedAt = newCaseID(), intake.CaseOpen, now, now
+		c.AlertFrom, c.AlertsSent = now, 0
 		if err := s.writeCase(ctx, tx, c, true); err != nil {
 			return c, err
 		}
@@ -389,8 +392,13 @@ func (s *Store) openCase(ctx context.Context, tx *sql.Tx, c intake.Case) (intake
 		return c, err
 	default:
 		kind = intake.EventCaseUpdated
+		raised := c.Priority.Rank() > existing.Priority.Rank()
 		c = merge(existing, c)
 		c.UpdatedAt = now
+		if raised {
+			// A more urgent case starts its own paging schedule.
+			c.AlertFrom, c.AlertsSent = now, 0
+		}
 		if err := s.writeCase(ctx, tx, c, false); err != nil {
 			return c, err
 		}
@@ -434,7 +442,7 @@ func merge(old, c intake.Case) intake.Case {
 }
 
 func (s *Store) writeCase(ctx context.Context, tx *sql.Tx, c intake.Case, insert bool) error {
-	plain, err := json.Marshal(caseDetails{Flags: c.Flags, Scores: c.Scores, Contact: c.Contact, Notes: c.Notes})
+	plain, err := json.Marshal(caseDetails{Flags: c.Flags, Scores: c.Scores, Contact: c.Contact, Notes: c.Notes, CloseNote: c.CloseNote})
 	if err != nil {
 		return err
 	}
@@ -443,12 +451,13 @@ func (s *Store) writeCase(ctx context.Context, tx *sql.Tx, c intake.Case, insert
 		return err
 	}
 	if insert {
-		_, err = tx.ExecContext(ctx, `INSERT INTO cases (id, patient_id, session_id, outcome, priority, priority_rank, status, details, script_version, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			c.ID, c.PatientID, c.SessionID, c.Outcome, c.Priority, c.Priority.Rank(), c.Status, details, c.ScriptVersion, ms(c.CreatedAt), ms(c.UpdatedAt))
+		_, err = tx.ExecContext(ctx, `INSERT INTO cases (id, patient_id, session_id, outcome, priority, priority_rank, status, details, script_version, created_at, updated_at, alert_from, alerts_sent)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			c.ID, c.PatientID, c.SessionID, c.Outcome, c.Priority, c.Priority.Rank(), c.Status, details, c.ScriptVersion, ms(c.CreatedAt), ms(c.UpdatedAt), ms(c.AlertFrom), c.AlertsSent)
 	} else {
-		_, err = tx.ExecContext(ctx, `UPDATE cases SET session_id = ?, outcome = ?, priority = ?, priority_rank = ?, status = ?, details = ?, script_version = ?, updated_at = ? WHERE id = ?`,
-			c.SessionID, c.Outcome, c.Priority, c.Priority.Rank(), c.Status, details, c.ScriptVersion, ms(c.UpdatedAt), c.ID)
+		_, err = tx.ExecContext(ctx, `UPDATE cases SET session_id = ?, outcome = ?, priority = ?, priority_rank = ?, status = ?, details = ?, script_version = ?, updated_at = ?,
+			alert_from = ?, alerts_sent = ? WHERE id = ?`,
+			c.SessionID, c.Outcome, c.Priority, c.Priority.Rank(), c.Status, details, c.ScriptVersion, ms(c.UpdatedAt), ms(c.AlertFrom), c.AlertsSent, c.ID)
 	}
 	if err != nil {
 		return fmt.Errorf("write case: %w", err)
@@ -456,21 +465,26 @@ func (s *Store) writeCase(ctx context.Context, tx *sql.Tx, c intake.Case, insert
 	return nil
 }
 
-const caseSelect = `SELECT id, patient_id, session_id, outcome, priority, status, assignee, assignee_id, details, script_version, created_at, updated_at FROM cases`
+const caseSelect = `SELECT id, patient_id, session_id, outcome, priority, status, assignee, assignee_id, details, script_version, created_at, updated_at,
+	close_reason, last_action, last_action_at, card_message_id, alert_from, alerts_sent FROM cases`
 
 type scanner interface{ Scan(dest ...any) error }
 
 func (s *Store) scanCase(row scanner) (intake.Case, error) {
 	var c intake.Case
 	var details string
-	var created, updated int64
-	err := row.Scan(&c.ID, &c.PatientID, &c.SessionID, &c.Outcome, &c.Priority, &c.Status, &c.Assignee, &c.AssigneeID, &details, &c.ScriptVersion, &created, &updated)
+	var created, updated, lastAt, alertFrom int64
+	err := row.Scan(&c.ID, &c.PatientID, &c.SessionID, &c.Outcome, &c.Priority, &c.Status, &c.Assignee, &c.AssigneeID, &details, &c.ScriptVersion, &created, &updated,
+		&c.CloseReason, &c.LastAction, &lastAt, &c.CardMessageID, &alertFrom, &c.AlertsSent)
 	if errors.Is(err, sql.ErrNoRows) {
 		return c, intake.Errorf(intake.ENOTFOUND, "No such case.")
 	} else if err != nil {
 		return c, fmt.Errorf("read case: %w", err)
 	}
-	c.CreatedAt, c.UpdatedAt = fromMS(created), fromMS(updated)
+	c.CreatedAt, c.UpdatedAt, c.AlertFrom = fromMS(created), fromMS(updated), fromMS(alertFrom)
+	if lastAt != 0 {
+		c.LastActionAt = fromMS(lastAt)
+	}
 	plain, err := s.sealer.Open(details, caseAD(c.ID))
 	if err != nil {
 		return c, fmt.Errorf("open case %s: %w", c.ID, err)
@@ -479,7 +493,7 @@ func (s *Store) scanCase(row scanner) (intake.Case, error) {
 	if err := json.Unmarshal(plain, &d); err != nil {
 		return c, fmt.Errorf("decode case %s: %w", c.ID, err)
 	}
-	c.Flags, c.Scores, c.Contact, c.Notes = d.Flags, d.Scores, d.Contact, d.Notes
+	c.Flags, c.Scores, c.Contact, c.Notes, c.CloseNote = d.Flags, d.Scores, d.Contact, d.Notes, d.CloseNote
 	return c, nil
 }
 
@@ -649,7 +663,7 @@ func (s *Store) ForgetPatient(ctx context.Context, patientID, actor string) ([]s
 	rows.Close()
 	var ids []string
 	for _, c := range cases {
-		c.Flags, c.Scores, c.Contact, c.Notes = []string{intake.FlagPatientWithdrew}, nil, intake.Contact{}, ""
+		c.Flags, c.Scores, c.Contact, c.Notes, c.CloseNote = []string{intake.FlagPatientWithdrew}, nil, intake.Contact{}, "", ""
 		c.UpdatedAt = now
 		if err := s.writeCase(ctx, tx, c, false); err != nil {
 			return nil, err
@@ -673,10 +687,12 @@ func (s *Store) ForgetPatient(ctx context.Context, patientID, actor string) ([]s
 func (s *Store) DueEvents(ctx context.Context, now time.Time, limit int) ([]intake.OutboxEvent, error) {
 	// An event waits while an earlier event of its case is undelivered, so a
 	// case's changes reach staff in order.
-	rows, err := s.db.QueryContext(ctx, `SELECT id, case_id, kind, created_at, attempts FROM outbox o
-		WHERE delivered_at IS NULL AND next_attempt_at <= ?
+	// The most urgent cases go first, so a burst of routine cards never
+	// delays an urgent one.
+	rows, err := s.db.QueryContext(ctx, `SELECT o.id, o.case_id, o.kind, o.created_at, o.attempts, o.data FROM outbox o JOIN cases c ON c.id = o.case_id
+		WHERE o.delivered_at IS NULL AND o.next_attempt_at <= ?
 		AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.case_id = o.case_id AND e.delivered_at IS NULL AND e.id < o.id)
-		ORDER BY id LIMIT ?`, ms(now), limit)
+		ORDER BY c.priority_rank DESC, o.id LIMIT ?`, ms(now), limit)
 	if err != nil {
 		return nil, fmt.Errorf("due events: %w", err)
 	}
@@ -685,7 +701,7 @@ func (s *Store) DueEvents(ctx context.Context, now time.Time, limit int) ([]inta
 	for rows.Next() {
 		var e intake.OutboxEvent
 		var created int64
-		if err := rows.Scan(&e.ID, &e.CaseID, &e.Kind, &created, &e.Attempts); err != nil {
+		if err := rows.Scan(&e.ID, &e.CaseID, &e.Kind, &created, &e.Attempts, &e.Data); err != nil {
 			return nil, err
 		}
 		e.CreatedAt = fromMS(created)
@@ -755,14 +771,160 @@ func (s *Store) ClaimCase(ctx context.Context, caseID, actorID, actorName string
 		c.Status, c.Assignee, c.AssigneeID = intake.CaseOpen, "", ""
 	}
 	now := s.Now().UTC()
-	if _, err := tx.ExecContext(ctx, `UPDATE cases SET status = ?, assignee = ?, assignee_id = ?, updated_at = ? WHERE id = ?`,
-		c.Status, c.Assignee, c.AssigneeID, ms(now), c.ID); err != nil {
+	if claim {
+		c.LastAction = "Claimed by " + actorName
+	} else {
+		c.LastAction = "Unclaimed by " + actorName
+		// Back in the queue: its paging or reminder schedule starts again.
+		c.AlertFrom, c.AlertsSent = now, 0
+	}
+	c.LastActionAt = now
+	if _, err := tx.ExecContext(ctx, `UPDATE cases SET status = ?, assignee = ?, assignee_id = ?, updated_at = ?, last_action = ?, last_action_at = ?,
+		alert_from = ?, alerts_sent = ? WHERE id = ?`,
+		c.Status, c.Assignee, c.AssigneeID, ms(now), c.LastAction, ms(now), ms(c.AlertFrom), c.AlertsSent, c.ID); err != nil {
 		return c, fmt.Errorf("claim: %w", err)
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO audit (actor, action, case_id, result, at) VALUES (?, ?, ?, ?, ?)`,
 		actorID, action, c.ID, result, ms(now)); err != nil {
 		return c, fmt.Errorf("audit: %w", err)
 	}
+	if err := queueEvent(ctx, tx, c.ID, intake.EventCaseUpdated, "", now); err != nil {
+		return c, err
+	}
+	if claim {
+		// The patient hears once that someone has their case.
+		res, err := tx.ExecContext(ctx, `UPDATE cases SET claim_told = 1 WHERE id = ? AND claim_told = 0`, c.ID)
+		if err != nil {
+			return c, fmt.Errorf("claim notice: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			if err := queueEvent(ctx, tx, c.ID, intake.EventPatientNotice, "notice_claimed", now); err != nil {
+				return c, err
+			}
+		}
+	}
 	c.UpdatedAt = now
 	return c, tx.Commit()
+}
+
+func queueEvent(ctx context.Context, tx *sql.Tx, caseID, kind, data string, now time.Time) error {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO outbox (case_id, kind, created_at, next_attempt_at, data) VALUES (?, ?, ?, ?, ?)`,
+		caseID, kind, ms(now), ms(now), data); err != nil {
+		return fmt.Errorf("queue case event: %w", err)
+	}
+	return nil
+}
+
+// PatientByID implements intake.Store.
+func (s *Store) PatientByID(ctx context.Context, id string) (intake.Patient, error) {
+	p := intake.Patient{ID: id}
+	var created int64
+	err := s.db.QueryRowContext(ctx, `SELECT channel, user_id, created_at FROM patients WHERE id = ?`, id).Scan(&p.Channel, &p.UserID, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return p, intake.Errorf(intake.ENOTFOUND, "No such patient.")
+	} else if err != nil {
+		return p, fmt.Errorf("patient: %w", err)
+	}
+	p.CreatedAt = fromMS(created)
+	return p, nil
+}
+
+// CaseAction implements intake.Store.
+func (s *Store) CaseAction(ctx context.Context, a intake.CaseActionEntry) (intake.Case, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return intake.Case{}, err
+	}
+	defer tx.Rollback()
+	c, err := s.scanCase(tx.QueryRowContext(ctx, caseSelect+` WHERE id = ?`, a.CaseID))
+	if err != nil {
+		return c, err
+	}
+	now := s.Now().UTC()
+	if _, err := tx.ExecContext(ctx, `INSERT INTO audit (actor, action, case_id, result, at) VALUES (?, ?, ?, ?, ?)`,
+		a.Actor, a.Action, c.ID, a.Result, ms(now)); err != nil {
+		return c, fmt.Errorf("audit: %w", err)
+	}
+	if a.LastAction != "" {
+		c.LastAction, c.LastActionAt = a.LastAction, now
+		if _, err := tx.ExecContext(ctx, `UPDATE cases SET last_action = ?, last_action_at = ? WHERE id = ?`, a.LastAction, ms(now), c.ID); err != nil {
+			return c, fmt.Errorf("case action: %w", err)
+		}
+		if err := queueEvent(ctx, tx, c.ID, intake.EventCaseUpdated, "", now); err != nil {
+			return c, err
+		}
+	}
+	return c, tx.Commit()
+}
+
+// CloseCase implements intake.Store.
+func (s *Store) CloseCase(ctx context.Context, caseID, actorID, actorName, reason, note string) (intake.Case, error) {
+	r, ok := intake.CloseReasonByID(reason)
+	if !ok {
+		return intake.Case{}, intake.Errorf(intake.EINVALID, "Unknown close reason %q.", reason)
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return intake.Case{}, err
+	}
+	defer tx.Rollback()
+	c, err := s.scanCase(tx.QueryRowContext(ctx, caseSelect+` WHERE id = ?`, caseID))
+	if err != nil {
+		return c, err
+	}
+	if c.Status == intake.CaseClosed {
+		return c, intake.Errorf(intake.ECONFLICT, "Case %s is already closed.", c.ID)
+	}
+	now := s.Now().UTC()
+	c.Status, c.CloseReason, c.CloseNote, c.UpdatedAt = intake.CaseClosed, r.ID, note, now
+	c.LastAction, c.LastActionAt = "Closed by "+actorName+": "+r.Label, now
+	if err := s.writeCase(ctx, tx, c, false); err != nil {
+		return c, err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE cases SET close_reason = ?, last_action = ?, last_action_at = ? WHERE id = ?`,
+		c.CloseReason, c.LastAction, ms(now), c.ID); err != nil {
+		return c, fmt.Errorf("close: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO audit (actor, action, case_id, result, at) VALUES (?, 'case.close', ?, ?, ?)`,
+		actorID, c.ID, "ok: "+r.ID, ms(now)); err != nil {
+		return c, fmt.Errorf("audit: %w", err)
+	}
+	if err := queueEvent(ctx, tx, c.ID, intake.EventCaseUpdated, "", now); err != nil {
+		return c, err
+	}
+	if r.Notice != "" {
+		if err := queueEvent(ctx, tx, c.ID, intake.EventPatientNotice, r.Notice, now); err != nil {
+			return c, err
+		}
+	}
+	return c, tx.Commit()
+}
+
+// QueueAlert implements intake.Store.
+func (s *Store) QueueAlert(ctx context.Context, caseID string, n int, kind, data string) (bool, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return false, err
+	}
+	defer tx.Rollback()
+	now := s.Now().UTC()
+	res, err := tx.ExecContext(ctx, `UPDATE cases SET alerts_sent = ? WHERE id = ? AND alerts_sent = ? AND status = 'open'`, n, caseID, n-1)
+	if err != nil {
+		return false, fmt.Errorf("queue alert: %w", err)
+	}
+	if k, _ := res.RowsAffected(); k != 1 {
+		return false, nil
+	}
+	if err := queueEvent(ctx, tx, caseID, kind, data, now); err != nil {
+		return false, err
+	}
+	action := "case.page"
+	if kind == intake.EventReminder {
+		action = "case.remind"
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO audit (actor, action, case_id, result, at) VALUES ('intakebot', ?, ?, ?, ?)`,
+		action, caseID, fmt.Sprintf("queued %d", n), ms(now)); err != nil {
+		return false, fmt.Errorf("audit: %w", err)
+	}
+	return true, tx.Commit()
 }
