@@ -419,3 +419,46 @@ func TestUrgentCasePagedUntilClaimed(t *testing.T) {
 		t.Errorf("audit has %d page rows, want 4: %v", queued, s.auditActions(c.ID))
 	}
 }
+
+func TestScoresOnCardsOnlyWhenTheClinicChoosesIt(t *testing.T) {
+	s := newStaffEnv(t, 0)
+	s.disp.ShowScores = true
+	ctx := context.Background()
+	p, _ := s.kit.Store.Patient(ctx, bot.Channel, "609600000000000001")
+	c, _ := s.kit.Store.OpenCase(ctx, intake.Case{PatientID: p.ID, Outcome: "positive", Priority: intake.PriorityNormal,
+		Scores: map[string]intake.Score{"phq9": {Value: 17, Band: "moderately_severe"}, "gad7": {Value: 9, Band: "mild"}},
+		Contact: intake.Contact{Method: "phone", Detail: "555-010-1234"}})
+	s.step()
+	embed := s.card(c.ID).Embeds[0]
+	if !strings.Contains(embed, "GAD7: 9 (mild)\\nPHQ9: 17 (moderately severe)") {
+		t.Errorf("scores missing from the card: %s", embed)
+	}
+	if strings.Contains(embed, "555-010-1234") {
+		t.Errorf("contact details on the card: %s", embed)
+	}
+}
+
+func TestNoticeToClosedDMsIsReportedNotRetriedForever(t *testing.T) {
+	s := newStaffEnv(t, 0)
+	ctx := context.Background()
+	user := "609700000000000001"
+	p, _ := s.kit.Store.Patient(ctx, bot.Channel, user)
+	c, _ := s.kit.Store.OpenCase(ctx, intake.Case{PatientID: p.ID, Outcome: "positive", Priority: intake.PriorityNormal})
+	s.step()
+	s.fake.CloseDMs(user)
+	s.kit.Store.ClaimCase(ctx, c.ID, "discord:"+staffUser, "Dana", true)
+	s.step() // the card edit, then the notice, which fails for good
+	if pending, _ := s.kit.Store.PendingEvents(ctx, 10); len(pending) != 0 {
+		t.Errorf("pending = %+v", pending)
+	}
+	got := s.auditActions(c.ID)
+	if len(got) != 2 || got[1] != "patient.notice/failed" {
+		t.Errorf("audit = %v; want the failed notice recorded", got)
+	}
+	// Later events of the case still flow.
+	s.kit.Store.CloseCase(ctx, c.ID, "discord:"+staffUser, "Dana", "duplicate", "")
+	s.step()
+	if m := s.card(c.ID); !strings.Contains(m.Embeds[0], "closed — Duplicate") {
+		t.Errorf("card after close: %s", m.Embeds[0])
+	}
+}

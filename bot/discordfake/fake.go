@@ -59,6 +59,8 @@ type Message struct {
 	AllowedParse []string
 	// ReplyTo is the message this one replies to.
 	ReplyTo string
+	// At is when the fake created the message.
+	At time.Time
 }
 
 // Component is a flattened button or select menu.
@@ -560,7 +562,7 @@ func (s *Server) dmChannel(userID string) map[string]any {
 func (s *Server) createMessage(channelID, author string, body map[string]any, ephemeral bool) *Message {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	msg := &Message{ID: s.id(), ChannelID: channelID, AuthorID: author, Ephemeral: ephemeral}
+	msg := &Message{ID: s.id(), ChannelID: channelID, AuthorID: author, Ephemeral: ephemeral, At: time.Now()}
 	applyMessage(msg, body)
 	s.messages = append(s.messages, msg)
 	s.byID[msg.ID] = msg
