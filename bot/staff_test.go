@@ -426,7 +426,7 @@ func TestScoresOnCardsOnlyWhenTheClinicChoosesIt(t *testing.T) {
 	ctx := context.Background()
 	p, _ := s.kit.Store.Patient(ctx, bot.Channel, "609600000000000001")
 	c, _ := s.kit.Store.OpenCase(ctx, intake.Case{PatientID: p.ID, Outcome: "positive", Priority: intake.PriorityNormal,
-		Scores: map[string]intake.Score{"phq9": {Value: 17, Band: "moderately_severe"}, "gad7": {Value: 9, Band: "mild"}},
+		Scores:  map[string]intake.Score{"phq9": {Value: 17, Band: "moderately_severe"}, "gad7": {Value: 9, Band: "mild"}},
 		Contact: intake.Contact{Method: "phone", Detail: "555-010-1234"}})
 	s.step()
 	embed := s.card(c.ID).Embeds[0]
