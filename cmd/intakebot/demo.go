@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -200,6 +201,19 @@ func (p *demoPrinter) showStaff() {
 	}
 }
 
+// latestCard finds the newest case card as it is now, waiting briefly for
+// one to be posted.
+func (p *demoPrinter) latestCard() bool {
+	return p.fake.Await(3*time.Second, func() bool {
+		for _, m := range p.fake.Channel(demoStaffChannel) {
+			if len(m.Embeds) > 0 {
+				p.card = m
+			}
+		}
+		return p.card.ID != ""
+	})
+}
+
 // settleStaff waits until the staff side has gone quiet.
 func (p *demoPrinter) settleStaff() {
 	count := func() int {
@@ -238,7 +252,7 @@ func (p *demoPrinter) staff(cmd string) {
 		fmt.Fprintln(p.out, staffHelp+strings.Join(ids, ", "))
 		return
 	}
-	if p.card.ID == "" {
+	if !p.latestCard() {
 		fmt.Fprintln(p.out, "There is no case card yet: finish a screening or type /staff as the patient first.")
 		return
 	}
@@ -317,6 +331,9 @@ func (p *demoPrinter) staff(cmd string) {
 	}
 }
 
+// discordTime is a Discord timestamp tag, which Discord shows as "2 minutes ago".
+var discordTime = regexp.MustCompile(`<t:\d+:R>`)
+
 // cardText flattens a card embed for the terminal.
 func cardText(embed string) string {
 	var em struct {
@@ -333,7 +350,7 @@ func cardText(embed string) string {
 		if f.Name == "Opened" {
 			continue // a Discord timestamp tag
 		}
-		parts = append(parts, f.Name+": "+strings.ReplaceAll(f.Value, "\n", " "))
+		parts = append(parts, f.Name+": "+discordTime.ReplaceAllString(strings.ReplaceAll(f.Value, "\n", " "), "(just now)"))
 	}
 	return strings.Join(parts, " | ")
 }

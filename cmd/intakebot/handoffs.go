@@ -44,6 +44,9 @@ type caseJSON struct {
 	Scores        map[string]intake.Score `json:"scores,omitempty"`
 	Contact       *intake.Contact         `json:"contact,omitempty"`
 	Notes         string                  `json:"notes,omitempty"`
+	CloseReason   string                  `json:"close_reason,omitempty"`
+	CloseNote     string                  `json:"close_note,omitempty"`
+	LastAction    string                  `json:"last_action,omitempty"`
 	ScriptVersion string                  `json:"script_version"`
 	CreatedAt     time.Time               `json:"created_at"`
 	UpdatedAt     time.Time               `json:"updated_at"`
@@ -51,13 +54,13 @@ type caseJSON struct {
 
 func toJSON(c intake.Case, details bool) caseJSON {
 	j := caseJSON{ID: c.ID, Outcome: c.Outcome, Priority: string(c.Priority), Status: string(c.Status), Assignee: c.Assignee, Flags: c.Flags,
-		ScriptVersion: c.ScriptVersion, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
+		ScriptVersion: c.ScriptVersion, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, CloseReason: c.CloseReason, LastAction: c.LastAction}
 	if j.Flags == nil {
 		j.Flags = []string{}
 	}
 	if details {
 		ct := c.Contact
-		j.Scores, j.Contact, j.Notes = c.Scores, &ct, c.Notes
+		j.Scores, j.Contact, j.Notes, j.CloseNote = c.Scores, &ct, c.Notes, c.CloseNote
 	}
 	return j
 }
@@ -98,9 +101,13 @@ func handoffsList(ctx context.Context, e env, args []string) int {
 		return exitOK
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "CASE\tPRIORITY\tOUTCOME\tSTATUS\tASSIGNEE\tAGE\tCONTACT\tFLAGS")
+	fmt.Fprintln(tw, "CASE\tPRIORITY\tOUTCOME\tSTATUS\tASSIGNEE\tAGE\tCONTACT\tFLAGS\tLAST ACTION")
 	for _, cs := range cases {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\n", cs.ID, cs.Priority, cs.Outcome, cs.Status, orDash(cs.Assignee), age(time.Since(cs.CreatedAt)), orDash(cs.Contact.Method), len(cs.Flags))
+		status := string(cs.Status)
+		if cs.CloseReason != "" {
+			status += " (" + cs.CloseReason + ")"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", cs.ID, cs.Priority, cs.Outcome, status, orDash(cs.Assignee), age(time.Since(cs.CreatedAt)), orDash(cs.Contact.Method), len(cs.Flags), orDash(cs.LastAction))
 	}
 	tw.Flush()
 	return exitOK
@@ -142,6 +149,9 @@ func handoffsShow(ctx context.Context, e env, args []string) int {
 	if cs.Assignee != "" {
 		status += " (" + cs.Assignee + ")"
 	}
+	if r, ok := intake.CloseReasonByID(cs.CloseReason); ok {
+		status += ": " + r.Label
+	}
 	fmt.Fprintf(w, "Case %s\nPriority: %s\nOutcome:  %s\nStatus:   %s\nOpened:   %s (%s)\nUpdated:  %s\n",
 		cs.ID, cs.Priority, cs.Outcome, status, cs.CreatedAt.Local().Format(time.DateTime), age(time.Since(cs.CreatedAt)), cs.UpdatedAt.Local().Format(time.DateTime))
 	if script != nil {
@@ -154,6 +164,12 @@ func handoffsShow(ctx context.Context, e env, args []string) int {
 	fmt.Fprintf(w, "Contact:  %s %s (best time: %s)\n", orDash(cs.Contact.Method), cs.Contact.Detail, orDash(cs.Contact.BestTime))
 	if cs.Notes != "" {
 		fmt.Fprintf(w, "Notes from the patient:\n  %s\n", strings.ReplaceAll(cs.Notes, "\n", "\n  "))
+	}
+	if cs.CloseNote != "" {
+		fmt.Fprintf(w, "Closing note:\n  %s\n", strings.ReplaceAll(cs.CloseNote, "\n", "\n  "))
+	}
+	if cs.LastAction != "" {
+		fmt.Fprintf(w, "Last action: %s (%s ago)\n", cs.LastAction, age(time.Since(cs.LastActionAt)))
 	}
 	fmt.Fprintf(w, "Script version: %s\n", cs.ScriptVersion)
 	return exitOK
