@@ -60,7 +60,7 @@ func mentions(m *discordgo.MessageCreate, id string) bool {
 // and the urgent case.
 func (b *Bot) onServerMessage(ctx context.Context, m *discordgo.MessageCreate) {
 	id := b.botID()
-	if id == "" || !mentions(m, id) || b.isStaffChannel(m.ChannelID) || !b.firstSeen(ctx, "message", m.ID) {
+	if id == "" || !mentions(m, id) || b.isStaffChannel(ctx, m.ChannelID) || !b.firstSeen(ctx, "message", m.ID) {
 		return
 	}
 	text := strings.TrimSpace(strings.NewReplacer("<@"+id+">", "", "<@!"+id+">", "").Replace(m.Content))
@@ -98,12 +98,23 @@ func (b *Bot) onServerMessage(ctx context.Context, m *discordgo.MessageCreate) {
 
 // isStaffChannel reports whether a channel is the staff channel or a case
 // thread: staff talk there among themselves; nothing is a patient turn.
-func (b *Bot) isStaffChannel(channelID string) bool {
+func (b *Bot) isStaffChannel(ctx context.Context, channelID string) bool {
 	if b.cfg.StaffChannelID != "" && channelID == b.cfg.StaffChannelID {
 		return true
 	}
-	_, ok := b.threads.Load(channelID)
-	return ok
+	if _, ok := b.threads.Load(channelID); ok {
+		return true
+	}
+	// A case thread has its card's id; after a restart the store knows it.
+	if b.cfg.Staff == nil {
+		return false
+	}
+	cs, err := b.cfg.Staff.Cases(ctx, intake.CaseFilter{CardMessageID: channelID, Limit: 1})
+	if err == nil && len(cs) == 1 {
+		b.threads.Store(channelID, true)
+		return true
+	}
+	return false
 }
 
 func isStart(text string) bool {

@@ -294,8 +294,12 @@ func (b *Bot) threadPost(ctx context.Context, c intake.Case, text string) error 
 
 // Relay passes a patient's message into their case's thread (the engine
 // calls it for messages that are not questions, commands or a crisis).
+// Its error names the failure only (it is logged), never the text.
 func (b *Bot) Relay(ctx context.Context, c intake.Case, text string) error {
-	return b.threadPost(ctx, c, "**The patient wrote:**\n"+text)
+	if err := b.threadPost(ctx, c, "**The patient wrote:**\n"+text); err != nil {
+		return fmt.Errorf("relay to the case thread: %s", errText(err))
+	}
+	return nil
 }
 
 // sendPatient sends text to a patient's DM; with a nonce, Discord refuses a

@@ -257,6 +257,17 @@ func TestStaffFollowUpThroughTheCard(t *testing.T) {
 		t.Errorf("a thread message reached the patient: %s", dump(s.fake.DM(patient)[dmBefore:]))
 	}
 
+	// After a restart too (the bot learns its threads from the store).
+	s.bot.Close()
+	s.kit.Reopen(t)
+	s.connectStaff(0)
+	threadLen := len(s.thread(card.ID))
+	s.fake.SendChannel(staffUser, guildID, card.ID, "anyone free to call?", true)
+	time.Sleep(200 * time.Millisecond)
+	if len(s.fake.DM(patient)) != dmBefore || len(s.thread(card.ID)) != threadLen+1 {
+		t.Errorf("after a restart a mention in the thread was answered: DM %s thread %s", dump(s.fake.DM(patient)[dmBefore:]), dump(s.thread(card.ID)[threadLen:]))
+	}
+
 	want := []string{"case.claim/refused", "case.details/refused", "case.message/refused", "case.note/refused", "case.close/refused", "case.note/refused", "case.note/refused",
 		"case.claim/ok", "patient.notice/ok", "case.message/ok", "case.relay/ok", "case.relay/ok", "case.note/ok"}
 	got2 := s.auditActions(c.ID)

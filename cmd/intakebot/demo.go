@@ -350,7 +350,7 @@ func cardText(embed string) string {
 		if f.Name == "Opened" {
 			continue // a Discord timestamp tag
 		}
-		parts = append(parts, f.Name+": "+discordTime.ReplaceAllString(strings.ReplaceAll(f.Value, "\n", " "), "(just now)"))
+		parts = append(parts, f.Name+": "+strings.TrimSpace(discordTime.ReplaceAllString(strings.ReplaceAll(f.Value, "\n", " "), "")))
 	}
 	return strings.Join(parts, " | ")
 }

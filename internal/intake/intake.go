@@ -265,7 +265,9 @@ const (
 type CaseFilter struct {
 	Status    CaseStatus
 	PatientID string
-	Limit     int
+	// CardMessageID selects the case a staff card (or its thread) shows.
+	CardMessageID string
+	Limit         int
 }
 
 // AuditEntry is one append-only audit row.

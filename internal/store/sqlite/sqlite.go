@@ -513,6 +513,10 @@ func (s *Store) Cases(ctx context.Context, f intake.CaseFilter) ([]intake.Case, 
 		q += ` AND patient_id = ?`
 		args = append(args, f.PatientID)
 	}
+	if f.CardMessageID != "" {
+		q += ` AND card_message_id = ?`
+		args = append(args, f.CardMessageID)
+	}
 	q += ` ORDER BY priority_rank DESC, created_at DESC, id`
 	if f.Limit > 0 {
 		q += fmt.Sprintf(` LIMIT %d`, f.Limit)
