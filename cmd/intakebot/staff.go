@@ -15,7 +15,8 @@ import (
 // staffSide is the dispatcher (cards, pages, reminders, patient notices)
 // and the staff settings of the bot, built the same way by run and demo.
 type staffSide struct {
-	disp *handoff.Dispatcher
+	disp         *handoff.Dispatcher
+	abandonAfter time.Duration
 }
 
 // newStaffSide builds the dispatcher and fills in bc's staff settings; the
@@ -37,7 +38,7 @@ func newStaffSide(l *live, cfg config.Config, bc *bot.Config, channelID string, 
 	bc.Staff, bc.StaffChannelID, bc.StaffRoleIDs, bc.OncallRoleID = l.st, channelID, roles, oncall
 	bc.FlagLabels, bc.Card, bc.Kick = labels, disp.Card, disp.Kick
 	bc.ClinicName = msgs.Clinic().Name
-	return &staffSide{disp: disp}
+	return &staffSide{disp: disp, abandonAfter: cfg.AbandonAfter}
 }
 
 // attach connects the dispatcher and the engine's relay to the bot and
@@ -47,4 +48,25 @@ func (s *staffSide) attach(ctx context.Context, l *live, d *bot.Bot, channelID s
 	s.disp.Poll = poll
 	l.eng.SetRelay(d)
 	go s.disp.Run(ctx)
+	go s.sweep(ctx, l)
+}
+
+// sweep looks for abandoned screenings every minute.
+func (s *staffSide) sweep(ctx context.Context, l *live) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		n, err := l.eng.SweepAbandoned(ctx, s.abandonAfter)
+		if err != nil && ctx.Err() == nil {
+			l.log.Error("abandoned screenings", "err", err)
+		}
+		if n > 0 {
+			s.disp.Kick()
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }

@@ -58,6 +58,9 @@ type Config struct {
 	PageLimit    int
 	// StaffCard is "" (no scores on cards) or "scores".
 	StaffCard string
+	// AbandonAfter is how long a screening may sit untouched before answers
+	// that already call for staff (a suicide-screen "yes") open a case.
+	AbandonAfter time.Duration
 }
 
 // LLMEnabled reports whether a model is configured.
@@ -84,6 +87,7 @@ var Variables = []struct{ Name, Help string }{
 	{"INTAKEBOT_ONCALL_ROLE_ID", "the role paged about urgent cases; needed by run"},
 	{"INTAKEBOT_PAGE_INTERVAL", "how often an unclaimed urgent case is paged again; default 5m"},
 	{"INTAKEBOT_PAGE_LIMIT", "pages to the on-call role before every staff role is paged; default 3"},
+	{"INTAKEBOT_ABANDON_AFTER", "a screening left this long after an answer that needs staff (a suicide-screen yes) opens a case; default 30m"},
 	{"INTAKEBOT_STAFF_CARD", "\"scores\" adds instrument scores and bands to case cards; default: no scores (see the README's Privacy)"},
 }
 
@@ -127,6 +131,13 @@ func Load(getenv func(string) string) (Config, error) {
 			return c, fmt.Errorf("INTAKEBOT_PAGE_INTERVAL %q: use a duration of at least 1m, such as 5m", v)
 		}
 		c.PageInterval = d
+	}
+	if v := get("INTAKEBOT_ABANDON_AFTER"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Minute || d > 24*time.Hour {
+			return c, fmt.Errorf("INTAKEBOT_ABANDON_AFTER %q: use a duration from 1m to 24h, such as 30m", v)
+		}
+		c.AbandonAfter = d
 	}
 	if v := get("INTAKEBOT_PAGE_LIMIT"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -202,6 +213,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.PageLimit == 0 {
 		c.PageLimit = 3
+	}
+	if c.AbandonAfter == 0 {
+		c.AbandonAfter = 30 * time.Minute
 	}
 	return c
 }

@@ -276,6 +276,46 @@ func (e *Engine) relayTurn(ctx context.Context, log *slog.Logger, p intake.Patie
 	return []intake.Reply{e.message("relayed", map[string]any{"CaseID": open.ID})}, true, nil
 }
 
+// SweepAbandoned looks at screenings left mid-way for longer than idle. One
+// whose answers so far already call for high priority or above (an ASQ
+// "yes", PHQ-9 item 9) opens a case flagged as stopped, as /cancel would: a
+// patient who walks away after a safety answer still reaches staff. The
+// screening stays where it was, so the patient can still finish it. Each
+// silence is looked at once. It returns how many cases were opened.
+func (e *Engine) SweepAbandoned(ctx context.Context, idle time.Duration) (int, error) {
+	idleSessions, err := e.store.IdleSessions(ctx, e.now().Add(-idle))
+	if err != nil {
+		return 0, err
+	}
+	opened := 0
+	for _, s := range idleSessions {
+		sess, err := e.store.ActiveSession(ctx, s.PatientID)
+		if intake.ErrorCode(err) == intake.ENOTFOUND || (err == nil && sess.ID != s.ID) {
+			continue // ended or restarted meanwhile
+		} else if err != nil {
+			return opened, err
+		}
+		res := e.script.Evaluate(sess.Answers, sess.CrisisLanguage)
+		if res.ProvisionalPriority.Rank() >= intake.PriorityHigh.Rank() {
+			c := e.caseFor(intake.Patient{ID: sess.PatientID}, sess, res, res.Provisional, res.ProvisionalPriority)
+			c.Flags = append(c.Flags, FlagScreeningIncomplete)
+			stored, err := e.store.OpenCase(ctx, c)
+			if err != nil {
+				return opened, fmt.Errorf("open case: %w", err)
+			}
+			opened++
+			e.log.Info("case opened for an abandoned screening", slog.String("patient_id", sess.PatientID), slog.String("case_id", stored.ID),
+				slog.String("priority", string(stored.Priority)))
+		}
+		// Marked after the case, so a crash in between repeats the check
+		// (the case merges) rather than losing it.
+		if err := e.store.MarkSwept(ctx, sess.ID, s.UpdatedAt); err != nil {
+			return opened, err
+		}
+	}
+	return opened, nil
+}
+
 // privacy tells the patient what is held about them.
 func (e *Engine) privacy(ctx context.Context, p intake.Patient) ([]intake.Reply, error) {
 	sum, err := e.store.PatientSummary(ctx, p.ID)

@@ -422,3 +422,46 @@ func TestPrivacyAndForgetMe(t *testing.T) {
 		t.Error("no audit row for the erasure")
 	}
 }
+
+func TestAbandonedScreeningAfterASafetyAnswerReachesStaff(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	// Answers given an hour ago.
+	h.store.Now = func() time.Time { return time.Now().Add(-time.Hour) }
+	h.answerUntil(map[string]string{"consent": "yes", "age_18": "yes", "reasons": "1", "other_treatments": "5", "asq_1": "yes"}, "asq_5")
+	h.user = "bob" // walks away before anything calls for staff
+	h.answerUntil(map[string]string{"consent": "yes", "age_18": "yes", "reasons": "1"}, "other_treatments")
+	h.store.Now = time.Now
+
+	if n, err := h.engine.SweepAbandoned(ctx, 2*time.Hour); err != nil || n != 0 {
+		t.Fatalf("sweep before the idle time: %d, %v", n, err)
+	}
+	n, err := h.engine.SweepAbandoned(ctx, 30*time.Minute)
+	if err != nil || n != 1 {
+		t.Fatalf("sweep: %d cases, %v; want 1 (alice's)", n, err)
+	}
+	cases, _ := h.store.Cases(ctx, intake.CaseFilter{})
+	if len(cases) != 1 || cases[0].Outcome != "safety_review" || cases[0].Priority != intake.PriorityHigh ||
+		!strings.Contains(strings.Join(cases[0].Flags, ","), conversation.FlagScreeningIncomplete) {
+		t.Fatalf("cases = %+v", cases)
+	}
+	events := h.count(`SELECT COUNT(*) FROM outbox`)
+	// The same silence is not looked at twice.
+	if n, _ := h.engine.SweepAbandoned(ctx, 30*time.Minute); n != 0 || h.count(`SELECT COUNT(*) FROM outbox`) != events {
+		t.Errorf("second sweep opened %d, outbox %d -> %d", n, events, h.count(`SELECT COUNT(*) FROM outbox`))
+	}
+	// Alice comes back and finishes where she was; her case is the same one.
+	h.user = "alice"
+	rs := h.say("no") // asq_5
+	for i := 0; i < 60 && pending(rs) != ""; i++ {
+		text := "1"
+		if h.script.Question(pending(rs)).Kind == screening.KindYesNo {
+			text = "no"
+		}
+		rs = h.say(text)
+	}
+	after, _ := h.store.Cases(ctx, intake.CaseFilter{})
+	if len(after) != 1 || after[0].ID != cases[0].ID {
+		t.Errorf("after finishing: %+v; want the same single case", after)
+	}
+}

@@ -354,6 +354,13 @@ type Store interface {
 	// open (unclaimed) and n-1 alerts were sent since AlertFrom; it reports
 	// whether it did. A repeated call (another process, a restart) is a no-op.
 	QueueAlert(ctx context.Context, caseID string, n int, kind, data string) (bool, error)
+	// IdleSessions lists active, unpaused sessions not touched since before
+	// and not yet checked in their current silence (their Answers are not
+	// loaded: use ActiveSession).
+	IdleSessions(ctx context.Context, before time.Time) ([]Session, error)
+	// MarkSwept records that a session was checked at its updatedAt; a later
+	// answer starts a new silence.
+	MarkSwept(ctx context.Context, sessionID string, updatedAt time.Time) error
 	// FirstSeen records a platform event id and reports whether this is the
 	// first time it was seen; a replayed event returns false.
 	FirstSeen(ctx context.Context, eventID string) (bool, error)

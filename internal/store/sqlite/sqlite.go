@@ -932,3 +932,32 @@ func (s *Store) QueueAlert(ctx context.Context, caseID string, n int, kind, data
 	}
 	return true, tx.Commit()
 }
+
+// IdleSessions implements intake.Store.
+func (s *Store) IdleSessions(ctx context.Context, before time.Time) ([]intake.Session, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, patient_id, updated_at FROM sessions
+		WHERE status = 'active' AND paused = 0 AND updated_at < ? AND swept_at <> updated_at ORDER BY updated_at LIMIT 500`, ms(before))
+	if err != nil {
+		return nil, fmt.Errorf("idle sessions: %w", err)
+	}
+	defer rows.Close()
+	var out []intake.Session
+	for rows.Next() {
+		var sess intake.Session
+		var updated int64
+		if err := rows.Scan(&sess.ID, &sess.PatientID, &updated); err != nil {
+			return nil, err
+		}
+		sess.UpdatedAt, sess.Status = fromMS(updated), intake.SessionActive
+		out = append(out, sess)
+	}
+	return out, rows.Err()
+}
+
+// MarkSwept implements intake.Store.
+func (s *Store) MarkSwept(ctx context.Context, sessionID string, updatedAt time.Time) error {
+	if _, err := s.db.ExecContext(ctx, `UPDATE sessions SET swept_at = updated_at WHERE id = ? AND updated_at = ?`, sessionID, ms(updatedAt)); err != nil {
+		return fmt.Errorf("mark swept: %w", err)
+	}
+	return nil
+}
