@@ -473,3 +473,29 @@ func TestNoticeToClosedDMsIsReportedNotRetriedForever(t *testing.T) {
 		t.Errorf("card after close: %s", m.Embeds[0])
 	}
 }
+
+func TestHighCaseReminderAfterAnHour(t *testing.T) {
+	s := newStaffEnv(t, 0)
+	ctx := context.Background()
+	p, _ := s.kit.Store.Patient(ctx, bot.Channel, "609800000000000001")
+	c, _ := s.kit.Store.OpenCase(ctx, intake.Case{PatientID: p.ID, Outcome: "safety_review", Priority: intake.PriorityHigh})
+	s.step()
+	card := s.card(c.ID)
+	s.clock.Add(59 * time.Minute)
+	s.step()
+	if n := len(pages(s.fake)); n != 0 {
+		t.Fatalf("%d reminders before the hour", n)
+	}
+	s.clock.Add(time.Minute)
+	s.step()
+	ps := pages(s.fake)
+	if len(ps) != 1 || ps[0].ReplyTo != card.ID || !strings.Contains(ps[0].Content, "<@&"+oncallRole+"> Reminder: high-priority case **"+c.ID+"** has waited 1 h") ||
+		strings.Join(ps[0].AllowedRoles, ",") != oncallRole {
+		t.Fatalf("reminder = %+v", ps)
+	}
+	s.clock.Add(24 * time.Hour)
+	s.step()
+	if n := len(pages(s.fake)); n != 1 {
+		t.Errorf("%d reminders; a high case gets one", n)
+	}
+}

@@ -265,3 +265,71 @@ func BenchmarkSaveAnswer(b *testing.B) {
 		}
 	}
 }
+
+func TestCloseActionAndAlertsAreTransactionalAndGuarded(t *testing.T) {
+	ctx := context.Background()
+	st := open(t, filepath.Join(t.TempDir(), "db"), seal.NewKey())
+	p, _ := st.Patient(ctx, "discord", "u1")
+	c, _ := st.OpenCase(ctx, intake.Case{PatientID: p.ID, Outcome: "urgent", Priority: intake.PriorityUrgent})
+	pending := func() []string {
+		evs, _ := st.PendingEvents(ctx, 50)
+		var out []string
+		for _, e := range evs {
+			out = append(out, e.Kind)
+		}
+		return out
+	}
+
+	// Alerts are counted with compare-and-set: out of order or repeated is
+	// a no-op.
+	if ok, err := st.QueueAlert(ctx, c.ID, 2, intake.EventPage, ""); ok || err != nil {
+		t.Errorf("page 2 before page 1: %v %v", ok, err)
+	}
+	if ok, _ := st.QueueAlert(ctx, c.ID, 1, intake.EventPage, `{"n":1}`); !ok {
+		t.Error("page 1 refused")
+	}
+	if ok, _ := st.QueueAlert(ctx, c.ID, 1, intake.EventPage, `{"n":1}`); ok {
+		t.Error("page 1 queued twice")
+	}
+	// Unknown case or reason: refused with a code, nothing written.
+	if _, err := st.CaseAction(ctx, intake.CaseActionEntry{CaseID: "C-NOPE", Actor: "x", Action: "case.note", Result: "ok"}); intake.ErrorCode(err) != intake.ENOTFOUND {
+		t.Errorf("action on unknown case: %v", err)
+	}
+	if _, err := st.CloseCase(ctx, c.ID, "discord:1", "Dana", "bored", ""); intake.ErrorCode(err) != intake.EINVALID {
+		t.Errorf("unknown reason: %v", err)
+	}
+	// An action without a card line is audited and queues nothing.
+	if _, err := st.CaseAction(ctx, intake.CaseActionEntry{CaseID: c.ID, Actor: "discord:1", Action: "case.message", Result: "failed: undeliverable"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(pending(), " "); got != "case_opened case_page" {
+		t.Errorf("pending = %s", got)
+	}
+	// Claimed: no more alerts.
+	st.ClaimCase(ctx, c.ID, "discord:1", "Dana", true)
+	if ok, _ := st.QueueAlert(ctx, c.ID, 2, intake.EventPage, ""); ok {
+		t.Error("a claimed case was paged")
+	}
+	closed, err := st.CloseCase(ctx, c.ID, "discord:1", "Dana", "unreachable", "Tried 3 times")
+	if err != nil || closed.Status != intake.CaseClosed || closed.CloseReason != "unreachable" || !strings.Contains(closed.LastAction, "Closed by Dana: Could not reach") {
+		t.Fatalf("close: %+v %v", closed, err)
+	}
+	if got := strings.Join(pending(), " "); got != "case_opened case_page case_updated patient_notice case_updated patient_notice" {
+		t.Errorf("pending = %s", got)
+	}
+	if _, err := st.CloseCase(ctx, c.ID, "discord:2", "Sam", "duplicate", ""); intake.ErrorCode(err) != intake.ECONFLICT {
+		t.Errorf("second close: %v", err)
+	}
+	got, _ := st.Case(ctx, c.ID)
+	if got.CloseNote != "Tried 3 times" {
+		t.Errorf("close note = %q", got.CloseNote)
+	}
+	log, _ := st.AuditLog(ctx, c.ID)
+	var rows []string
+	for _, a := range log {
+		rows = append(rows, a.Action+"="+a.Result)
+	}
+	if want := "case.page=queued 1 case.message=failed: undeliverable case.claim=ok case.close=ok: unreachable"; strings.Join(rows, " ") != want {
+		t.Errorf("audit = %v\nwant %s", rows, want)
+	}
+}
