@@ -151,21 +151,25 @@ func (e *Engine) Handle(ctx context.Context, t intake.Turn) ([]intake.Reply, err
 		return append(out, r...), err
 	}
 
+	sess, err := e.store.ActiveSession(ctx, p.ID)
+	active := err == nil
+	if err != nil && intake.ErrorCode(err) != intake.ENOTFOUND {
+		return nil, fmt.Errorf("session: %w", err)
+	}
+
 	// 3. A patient whose case is open is in touch with the care team: what
-	// they write (unless the knowledge base answers it) reaches staff.
-	if r, ok, err := e.relayTurn(ctx, log, p, t); ok || err != nil {
-		return append(out, r...), err
+	// they write (unless the knowledge base answers it) reaches staff, unless
+	// a screening is waiting for an answer.
+	if !active || sess.Paused {
+		if r, ok, err := e.relayTurn(ctx, log, p, t); ok || err != nil {
+			return append(out, r...), err
+		}
 	}
 
 	// 4. The screening, when one is in progress; otherwise questions.
 	if t.QuestionID == "" && IsStaffRequest(t.Text) {
 		r, err := e.staffTurn(ctx, log, p)
 		return append(out, r...), err
-	}
-	sess, err := e.store.ActiveSession(ctx, p.ID)
-	active := err == nil
-	if err != nil && intake.ErrorCode(err) != intake.ENOTFOUND {
-		return nil, fmt.Errorf("session: %w", err)
 	}
 	switch {
 	case !active:
@@ -233,19 +237,13 @@ func (e *Engine) openCaseOf(ctx context.Context, patientID string) (intake.Case,
 	return intake.Case{}, false
 }
 
-// relayTurn passes free text to staff when the patient has an open case and
-// no screening waiting for an answer; a question the knowledge base answers
-// is answered instead. ok reports whether the turn was handled.
+// relayTurn passes free text to staff when the patient has an open case (the
+// caller checks no screening is waiting for an answer); a question the
+// knowledge base answers is answered instead. ok reports whether the turn
+// was handled.
 func (e *Engine) relayTurn(ctx context.Context, log *slog.Logger, p intake.Patient, t intake.Turn) ([]intake.Reply, bool, error) {
 	if e.relay == nil || t.QuestionID != "" || strings.TrimSpace(t.Text) == "" {
 		return nil, false, nil
-	}
-	sess, err := e.store.ActiveSession(ctx, p.ID)
-	if err == nil && !sess.Paused {
-		return nil, false, nil
-	}
-	if err != nil && intake.ErrorCode(err) != intake.ENOTFOUND {
-		return nil, false, fmt.Errorf("session: %w", err)
 	}
 	c, ok := e.openCaseOf(ctx, p.ID)
 	if !ok {
