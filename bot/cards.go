@@ -124,10 +124,14 @@ func (n *StaffNotifier) PostCard(ctx context.Context, c handoff.Card, nonce stri
 func (n *StaffNotifier) UpdateCard(ctx context.Context, messageID string, c handoff.Card) error {
 	embeds := []*discordgo.MessageEmbed{cardEmbed(c)}
 	buttons := cardButtons(c)
-	return n.b.retry(ctx, "PATCH /channels/{id}/messages/{id} (card)", func(ctx context.Context) error {
+	err := n.b.retry(ctx, "PATCH /channels/{id}/messages/{id} (card)", func(ctx context.Context) error {
 		_, err := n.b.session().ChannelMessageEditComplex(&discordgo.MessageEdit{ID: messageID, Channel: n.channel, Embeds: &embeds, Components: &buttons}, discordgo.WithContext(ctx))
 		return err
 	})
+	if discordCode(err) == discordgo.ErrCodeUnknownMessage {
+		return fmt.Errorf("%w: %s", handoff.ErrCardGone, errText(err))
+	}
+	return err
 }
 
 // StaffStore is what staff actions need of the store.

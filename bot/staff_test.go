@@ -499,3 +499,22 @@ func TestHighCaseReminderAfterAnHour(t *testing.T) {
 		t.Errorf("%d reminders; a high case gets one", n)
 	}
 }
+
+func TestDeletedCardIsPostedAgain(t *testing.T) {
+	s := newStaffEnv(t, 0)
+	ctx := context.Background()
+	p, _ := s.kit.Store.Patient(ctx, bot.Channel, "609900000000000001")
+	c, _ := s.kit.Store.OpenCase(ctx, intake.Case{PatientID: p.ID, Outcome: "positive", Priority: intake.PriorityNormal})
+	s.step()
+	old := s.card(c.ID)
+	s.fake.DeleteMessage(old.ID)
+	s.kit.Store.ClaimCase(ctx, c.ID, "discord:"+staffUser, "Dana", true)
+	s.step()
+	got := cards(s.fake)
+	if len(got) != 1 || got[0].ID == old.ID || !strings.Contains(got[0].Embeds[0], "claimed — Dana") {
+		t.Fatalf("cards after deleting the card = %+v", got)
+	}
+	if id, _ := s.kit.Store.CardMessage(ctx, c.ID); id != got[0].ID {
+		t.Errorf("stored card %q, posted %q", id, got[0].ID)
+	}
+}

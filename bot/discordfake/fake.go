@@ -656,3 +656,17 @@ func strs(v any) []string {
 	}
 	return out
 }
+
+// DeleteMessage deletes a message, as a member with Manage Messages may.
+func (s *Server) DeleteMessage(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.byID, id)
+	for i, m := range s.messages {
+		if m.ID == id {
+			s.messages = append(s.messages[:i], s.messages[i+1:]...)
+			break
+		}
+	}
+	s.changed.Broadcast()
+}

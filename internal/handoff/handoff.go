@@ -74,6 +74,10 @@ type Notifier interface {
 	NotifyPatient(ctx context.Context, p intake.Patient, text, nonce string) error
 }
 
+// ErrCardGone is returned by UpdateCard when the card no longer exists (a
+// member deleted it): the dispatcher posts a new card instead.
+var ErrCardGone = errors.New("the case card was deleted")
+
 // ErrUndeliverable marks a permanent delivery failure (the patient's DMs are
 // closed, the patient is not on the notifier's platform).
 var ErrUndeliverable = errors.New("undeliverable")
@@ -351,7 +355,14 @@ func (d *Dispatcher) deliver(ctx context.Context, ev intake.OutboxEvent) error {
 		if msgID, err = d.Notifier.PostCard(ctx, card, c.ID); err != nil {
 			return err
 		}
-	} else if err := d.Notifier.UpdateCard(ctx, msgID, card); err != nil {
+	} else if err := d.Notifier.UpdateCard(ctx, msgID, card); errors.Is(err, ErrCardGone) {
+		// Someone deleted the card: the case must stay visible, so a new
+		// one is posted (a new nonce, as the old one named the old card).
+		d.Log.Warn("case card was deleted; posting it again", slog.String("case_id", c.ID))
+		if msgID, err = d.Notifier.PostCard(ctx, card, fmt.Sprintf("%s:%d", c.ID, ev.ID)); err != nil {
+			return err
+		}
+	} else if err != nil {
 		return err
 	}
 	if err := d.Store.EventDelivered(ctx, ev.ID, c.ID, msgID); err != nil {
