@@ -183,5 +183,8 @@ func runCheck(_ context.Context, e env, args []string) int {
 	if ph := b.clinic.Placeholders(); len(ph) > 0 {
 		fmt.Fprintf(e.stdout, "Still to fill in clinic.yaml (shown to patients as placeholders): %s\n", strings.Join(ph, ", "))
 	}
+	if hp := b.clinic.HoursProblems(); len(hp) > 0 {
+		fmt.Fprintf(e.stdout, "`intakebot run` needs the clinic's time zone and hours (for paging and reminders): %s\n", strings.Join(hp, "; "))
+	}
 	return exitOK
 }
