@@ -312,7 +312,11 @@ func (b *Bot) listCases(ctx context.Context, i *discordgo.InteractionCreate, u *
 		if who == "" {
 			who = "unassigned"
 		}
-		line := fmt.Sprintf("`%s` %s · %s · %s · %s · opened <t:%d:R>", c.ID, strings.ToUpper(string(c.Priority)), strings.ReplaceAll(c.Outcome, "_", " "), c.Status, who, c.CreatedAt.Unix())
+		status := string(c.Status)
+		if r, ok := intake.CloseReasonByID(c.CloseReason); ok {
+			status += " (" + r.Label + ")"
+		}
+		line := fmt.Sprintf("`%s` %s · %s · %s · %s · opened <t:%d:R>", c.ID, strings.ToUpper(string(c.Priority)), strings.ReplaceAll(c.Outcome, "_", " "), status, who, c.CreatedAt.Unix())
 		if n := len(strings.Join(lines, "\n")) + len(line); n > maxContent-100 {
 			lines = append(lines, "… more: narrow the list with status or priority.")
 			break
