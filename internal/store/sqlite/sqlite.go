@@ -403,9 +403,8 @@ func (s *Store) openCase(ctx context.Context, tx *sql.Tx, c intake.Case) (intake
 			return c, err
 		}
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO outbox (case_id, kind, created_at, next_attempt_at) VALUES (?, ?, ?, ?)`,
-		c.ID, kind, ms(now), ms(now)); err != nil {
-		return c, fmt.Errorf("queue case event: %w", err)
+	if err := queueEvent(ctx, tx, c.ID, kind, "", now); err != nil {
+		return c, err
 	}
 	return c, nil
 }
@@ -673,16 +672,14 @@ func (s *Store) ForgetPatient(ctx context.Context, patientID, actor string) ([]s
 			return nil, err
 		}
 		if c.Status != intake.CaseClosed {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO outbox (case_id, kind, created_at, next_attempt_at) VALUES (?, ?, ?, ?)`,
-				c.ID, intake.EventCaseUpdated, ms(now), ms(now)); err != nil {
-				return nil, fmt.Errorf("queue case event: %w", err)
+			if err := queueEvent(ctx, tx, c.ID, intake.EventCaseUpdated, "", now); err != nil {
+				return nil, err
 			}
 		}
 		ids = append(ids, c.ID)
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO audit (actor, action, case_id, result, at) VALUES (?, 'patient.forget', '', ?, ?)`,
-		actor, fmt.Sprintf("erased; %d cases stripped", len(ids)), ms(now)); err != nil {
-		return nil, fmt.Errorf("audit: %w", err)
+	if err := audit(ctx, tx, intake.AuditEntry{Actor: actor, Action: "patient.forget", Result: fmt.Sprintf("erased; %d cases stripped", len(ids))}, now); err != nil {
+		return nil, err
 	}
 	return ids, tx.Commit()
 }
@@ -788,9 +785,8 @@ func (s *Store) ClaimCase(ctx context.Context, caseID, actorID, actorName string
 		c.Status, c.Assignee, c.AssigneeID, ms(now), c.LastAction, ms(now), ms(c.AlertFrom), c.AlertsSent, c.ID); err != nil {
 		return c, fmt.Errorf("claim: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO audit (actor, action, case_id, result, at) VALUES (?, ?, ?, ?, ?)`,
-		actorID, action, c.ID, result, ms(now)); err != nil {
-		return c, fmt.Errorf("audit: %w", err)
+	if err := audit(ctx, tx, intake.AuditEntry{Actor: actorID, Action: action, CaseID: c.ID, Result: result}, now); err != nil {
+		return c, err
 	}
 	if err := queueEvent(ctx, tx, c.ID, intake.EventCaseUpdated, "", now); err != nil {
 		return c, err
@@ -809,6 +805,15 @@ func (s *Store) ClaimCase(ctx context.Context, caseID, actorID, actorName string
 	}
 	c.UpdatedAt = now
 	return c, tx.Commit()
+}
+
+// audit appends an audit row inside a transaction.
+func audit(ctx context.Context, tx *sql.Tx, e intake.AuditEntry, now time.Time) error {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO audit (actor, action, case_id, result, at) VALUES (?, ?, ?, ?, ?)`,
+		e.Actor, e.Action, e.CaseID, e.Result, ms(now)); err != nil {
+		return fmt.Errorf("audit: %w", err)
+	}
+	return nil
 }
 
 func queueEvent(ctx context.Context, tx *sql.Tx, caseID, kind, data string, now time.Time) error {
@@ -845,9 +850,8 @@ func (s *Store) CaseAction(ctx context.Context, a intake.CaseActionEntry) (intak
 		return c, err
 	}
 	now := s.Now().UTC()
-	if _, err := tx.ExecContext(ctx, `INSERT INTO audit (actor, action, case_id, result, at) VALUES (?, ?, ?, ?, ?)`,
-		a.Actor, a.Action, c.ID, a.Result, ms(now)); err != nil {
-		return c, fmt.Errorf("audit: %w", err)
+	if err := audit(ctx, tx, intake.AuditEntry{Actor: a.Actor, Action: a.Action, CaseID: c.ID, Result: a.Result}, now); err != nil {
+		return c, err
 	}
 	if a.LastAction != "" {
 		c.LastAction, c.LastActionAt = a.LastAction, now
@@ -889,9 +893,8 @@ func (s *Store) CloseCase(ctx context.Context, caseID, actorID, actorName, reaso
 		c.CloseReason, c.LastAction, ms(now), c.ID); err != nil {
 		return c, fmt.Errorf("close: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO audit (actor, action, case_id, result, at) VALUES (?, 'case.close', ?, ?, ?)`,
-		actorID, c.ID, "ok: "+r.ID, ms(now)); err != nil {
-		return c, fmt.Errorf("audit: %w", err)
+	if err := audit(ctx, tx, intake.AuditEntry{Actor: actorID, Action: "case.close", CaseID: c.ID, Result: "ok: " + r.ID}, now); err != nil {
+		return c, err
 	}
 	if err := queueEvent(ctx, tx, c.ID, intake.EventCaseUpdated, "", now); err != nil {
 		return c, err
@@ -926,9 +929,8 @@ func (s *Store) QueueAlert(ctx context.Context, caseID string, n int, kind, data
 	if kind == intake.EventReminder {
 		action = "case.remind"
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO audit (actor, action, case_id, result, at) VALUES ('intakebot', ?, ?, ?, ?)`,
-		action, caseID, fmt.Sprintf("queued %d", n), ms(now)); err != nil {
-		return false, fmt.Errorf("audit: %w", err)
+	if err := audit(ctx, tx, intake.AuditEntry{Actor: "intakebot", Action: action, CaseID: caseID, Result: fmt.Sprintf("queued %d", n)}, now); err != nil {
+		return false, err
 	}
 	return true, tx.Commit()
 }
