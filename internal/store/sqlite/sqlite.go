@@ -750,28 +750,24 @@ func (s *Store) CardMessage(ctx context.Context, caseID string) (string, error) 
 
 // ClaimCase implements intake.Store.
 func (s *Store) ClaimCase(ctx context.Context, caseID, actorID, actorName string, claim bool) (intake.Case, error) {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return intake.Case{}, err
-	}
-	defer tx.Rollback()
-	c, err := s.scanCase(tx.QueryRowContext(ctx, caseSelect+` WHERE id = ?`, caseID))
-	if err != nil {
-		return c, err
-	}
+	return s.caseTx(ctx, caseID, func(tx *sql.Tx, c *intake.Case, now time.Time) error {
+		return s.claim(ctx, tx, c, actorID, actorName, claim, now)
+	})
+}
+
+func (s *Store) claim(ctx context.Context, tx *sql.Tx, c *intake.Case, actorID, actorName string, claim bool, now time.Time) error {
 	action, result := "case.claim", "ok"
 	switch {
 	case c.Status == intake.CaseClosed:
-		return c, intake.Errorf(intake.ECONFLICT, "Case %s is closed.", c.ID)
+		return intake.Errorf(intake.ECONFLICT, "Case %s is closed.", c.ID)
 	case claim && c.Status == intake.CaseClaimed && c.AssigneeID != actorID:
-		return c, intake.Errorf(intake.ECONFLICT, "%s has already claimed case %s.", c.Assignee, c.ID)
+		return intake.Errorf(intake.ECONFLICT, "%s has already claimed case %s.", c.Assignee, c.ID)
 	case claim:
 		c.Status, c.Assignee, c.AssigneeID = intake.CaseClaimed, actorName, actorID
 	default:
 		action = "case.unclaim"
 		c.Status, c.Assignee, c.AssigneeID = intake.CaseOpen, "", ""
 	}
-	now := s.Now().UTC()
 	if claim {
 		c.LastAction = "Claimed by " + actorName
 	} else {
@@ -783,28 +779,28 @@ func (s *Store) ClaimCase(ctx context.Context, caseID, actorID, actorName string
 	if _, err := tx.ExecContext(ctx, `UPDATE cases SET status = ?, assignee = ?, assignee_id = ?, updated_at = ?, last_action = ?, last_action_at = ?,
 		alert_from = ?, alerts_sent = ? WHERE id = ?`,
 		c.Status, c.Assignee, c.AssigneeID, ms(now), c.LastAction, ms(now), ms(c.AlertFrom), c.AlertsSent, c.ID); err != nil {
-		return c, fmt.Errorf("claim: %w", err)
+		return fmt.Errorf("claim: %w", err)
 	}
 	if err := audit(ctx, tx, intake.AuditEntry{Actor: actorID, Action: action, CaseID: c.ID, Result: result}, now); err != nil {
-		return c, err
+		return err
 	}
 	if err := queueEvent(ctx, tx, c.ID, intake.EventCaseUpdated, "", now); err != nil {
-		return c, err
+		return err
 	}
 	if claim {
 		// The patient hears once that someone has their case.
 		res, err := tx.ExecContext(ctx, `UPDATE cases SET claim_told = 1 WHERE id = ? AND claim_told = 0`, c.ID)
 		if err != nil {
-			return c, fmt.Errorf("claim notice: %w", err)
+			return fmt.Errorf("claim notice: %w", err)
 		}
 		if n, _ := res.RowsAffected(); n == 1 {
 			if err := queueEvent(ctx, tx, c.ID, intake.EventPatientNotice, "notice_claimed", now); err != nil {
-				return c, err
+				return err
 			}
 		}
 	}
 	c.UpdatedAt = now
-	return c, tx.Commit()
+	return nil
 }
 
 // audit appends an audit row inside a transaction.
@@ -840,27 +836,35 @@ func (s *Store) PatientByID(ctx context.Context, id string) (intake.Patient, err
 
 // CaseAction implements intake.Store.
 func (s *Store) CaseAction(ctx context.Context, a intake.CaseActionEntry) (intake.Case, error) {
+	return s.caseTx(ctx, a.CaseID, func(tx *sql.Tx, c *intake.Case, now time.Time) error {
+		if err := audit(ctx, tx, intake.AuditEntry{Actor: a.Actor, Action: a.Action, CaseID: c.ID, Result: a.Result}, now); err != nil {
+			return err
+		}
+		if a.LastAction == "" {
+			return nil
+		}
+		c.LastAction, c.LastActionAt = a.LastAction, now
+		if _, err := tx.ExecContext(ctx, `UPDATE cases SET last_action = ?, last_action_at = ? WHERE id = ?`, a.LastAction, ms(now), c.ID); err != nil {
+			return fmt.Errorf("case action: %w", err)
+		}
+		return queueEvent(ctx, tx, c.ID, intake.EventCaseUpdated, "", now)
+	})
+}
+
+// caseTx runs change on a case read inside one transaction, committing when
+// it succeeds; it returns the case as change left it.
+func (s *Store) caseTx(ctx context.Context, caseID string, change func(tx *sql.Tx, c *intake.Case, now time.Time) error) (intake.Case, error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return intake.Case{}, err
 	}
 	defer tx.Rollback()
-	c, err := s.scanCase(tx.QueryRowContext(ctx, caseSelect+` WHERE id = ?`, a.CaseID))
+	c, err := s.scanCase(tx.QueryRowContext(ctx, caseSelect+` WHERE id = ?`, caseID))
 	if err != nil {
 		return c, err
 	}
-	now := s.Now().UTC()
-	if err := audit(ctx, tx, intake.AuditEntry{Actor: a.Actor, Action: a.Action, CaseID: c.ID, Result: a.Result}, now); err != nil {
+	if err := change(tx, &c, s.Now().UTC()); err != nil {
 		return c, err
-	}
-	if a.LastAction != "" {
-		c.LastAction, c.LastActionAt = a.LastAction, now
-		if _, err := tx.ExecContext(ctx, `UPDATE cases SET last_action = ?, last_action_at = ? WHERE id = ?`, a.LastAction, ms(now), c.ID); err != nil {
-			return c, fmt.Errorf("case action: %w", err)
-		}
-		if err := queueEvent(ctx, tx, c.ID, intake.EventCaseUpdated, "", now); err != nil {
-			return c, err
-		}
 	}
 	return c, tx.Commit()
 }
@@ -871,40 +875,32 @@ func (s *Store) CloseCase(ctx context.Context, caseID, actorID, actorName, reaso
 	if !ok {
 		return intake.Case{}, intake.Errorf(intake.EINVALID, "Unknown close reason %q.", reason)
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return intake.Case{}, err
-	}
-	defer tx.Rollback()
-	c, err := s.scanCase(tx.QueryRowContext(ctx, caseSelect+` WHERE id = ?`, caseID))
-	if err != nil {
-		return c, err
-	}
-	if c.Status == intake.CaseClosed {
-		return c, intake.Errorf(intake.ECONFLICT, "Case %s is already closed.", c.ID)
-	}
-	now := s.Now().UTC()
-	c.Status, c.CloseReason, c.CloseNote, c.UpdatedAt = intake.CaseClosed, r.ID, note, now
-	c.LastAction, c.LastActionAt = "Closed by "+actorName+": "+r.Label, now
-	if err := s.writeCase(ctx, tx, c, false); err != nil {
-		return c, err
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE cases SET close_reason = ?, last_action = ?, last_action_at = ? WHERE id = ?`,
-		c.CloseReason, c.LastAction, ms(now), c.ID); err != nil {
-		return c, fmt.Errorf("close: %w", err)
-	}
-	if err := audit(ctx, tx, intake.AuditEntry{Actor: actorID, Action: "case.close", CaseID: c.ID, Result: "ok: " + r.ID}, now); err != nil {
-		return c, err
-	}
-	if err := queueEvent(ctx, tx, c.ID, intake.EventCaseUpdated, "", now); err != nil {
-		return c, err
-	}
-	if r.Notice != "" {
-		if err := queueEvent(ctx, tx, c.ID, intake.EventPatientNotice, r.Notice, now); err != nil {
-			return c, err
+	return s.caseTx(ctx, caseID, func(tx *sql.Tx, c *intake.Case, now time.Time) error {
+		if c.Status == intake.CaseClosed {
+			return intake.Errorf(intake.ECONFLICT, "Case %s is already closed.", c.ID)
 		}
-	}
-	return c, tx.Commit()
+		c.Status, c.CloseReason, c.CloseNote, c.UpdatedAt = intake.CaseClosed, r.ID, note, now
+		c.LastAction, c.LastActionAt = "Closed by "+actorName+": "+r.Label, now
+		if err := s.writeCase(ctx, tx, *c, false); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE cases SET close_reason = ?, last_action = ?, last_action_at = ? WHERE id = ?`,
+			c.CloseReason, c.LastAction, ms(now), c.ID); err != nil {
+			return fmt.Errorf("close: %w", err)
+		}
+		if err := audit(ctx, tx, intake.AuditEntry{Actor: actorID, Action: "case.close", CaseID: c.ID, Result: "ok: " + r.ID}, now); err != nil {
+			return err
+		}
+		if err := queueEvent(ctx, tx, c.ID, intake.EventCaseUpdated, "", now); err != nil {
+			return err
+		}
+		if r.Notice != "" {
+			if err := queueEvent(ctx, tx, c.ID, intake.EventPatientNotice, r.Notice, now); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // QueueAlert implements intake.Store.
