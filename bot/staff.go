@@ -107,7 +107,7 @@ func (b *Bot) onModal(ctx context.Context, i *discordgo.InteractionCreate) {
 	var reply string
 	switch {
 	case action == "message":
-		reply = b.messagePatient(ctx, actor, name, caseID, text)
+		reply = b.messagePatient(ctx, actor, name, caseID, text, "m:"+i.ID)
 	case action == "note":
 		reply = b.addNote(ctx, actor, name, caseID, text)
 	case strings.HasPrefix(action, "close-"):
@@ -144,7 +144,8 @@ func (b *Bot) openCase(ctx context.Context, caseID string) (intake.Case, string)
 
 // messagePatient sends staff's message to the patient's DM, signed with the
 // clinic's name, logs it in the case thread and audits it.
-func (b *Bot) messagePatient(ctx context.Context, actor, name, caseID, text string) string {
+// nonce (from the submission's id) keeps a retried send from posting twice.
+func (b *Bot) messagePatient(ctx context.Context, actor, name, caseID, text, nonce string) string {
 	c, problem := b.openCase(ctx, caseID)
 	if problem != "" {
 		return problem
@@ -158,7 +159,7 @@ func (b *Bot) messagePatient(ctx context.Context, actor, name, caseID, text stri
 		return "Sorry, the patient could not be found. Nothing was sent."
 	}
 	signed := text + "\n\n— " + name + ", " + b.clinicName()
-	err = b.sendPatient(ctx, p, signed, "")
+	err = b.sendPatient(ctx, p, signed, nonce)
 	if err != nil {
 		result, why := "failed: "+errText(err), "Sorry, the message could not be delivered. Please try again."
 		if errors.Is(err, handoff.ErrUndeliverable) {
