@@ -182,6 +182,13 @@ func TestClaimUnclaimAndRefusal(t *testing.T) {
 	if !fake.Await(wait, func() bool { return caseNow().Status == intake.CaseOpen }) {
 		t.Errorf("case after unclaim: %+v", caseNow())
 	}
+	if !fake.Await(wait, func() bool {
+		m, _ := fake.Message(card.ID)
+		return m.Components[0].Label == "Claim" && strings.Contains(m.Embeds[0], "Unclaimed by User 609100000000000002") && !strings.Contains(m.Embeds[0], "claimed —")
+	}) {
+		m, _ := fake.Message(card.ID)
+		t.Errorf("card after unclaim: %+v", m)
+	}
 	// Details: private to the staff member, audited; refused to others.
 	press("609100000000000099", nil, "details")
 	press("609100000000000002", []string{staffRole}, "details")
