@@ -159,10 +159,16 @@ func (l *live) Close() {
 // startEngine loads the content, then opens the logger (logFile "" means
 // standard error), the store (creating the key file for a new database)
 // and the engine.
-func startEngine(ctx context.Context, e env, cfg config.Config, logFile string) (*live, error) {
+func startEngine(ctx context.Context, e env, cfg config.Config, logFile string, checks ...func(*bundle) error) (*live, error) {
 	b, err := loadContent(contentFS(cfg))
 	if err != nil {
 		return nil, err
+	}
+	// Checks of the content run before anything is created on disk.
+	for _, check := range checks {
+		if err := check(b); err != nil {
+			return nil, err
+		}
 	}
 	log, out, err := newLogger(cfg, logFile)
 	if err != nil {

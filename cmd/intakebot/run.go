@@ -20,15 +20,18 @@ func runRun(ctx context.Context, e env, args []string) int {
 	if err := cfg.ValidateDiscord(); err != nil {
 		return fail(e, err)
 	}
-	l, err := startEngine(ctx, e, cfg, "")
+	// Pages and reminders are scheduled in clinic hours, so they must be known.
+	hours := func(b *bundle) error {
+		if ps := b.clinic.HoursProblems(); len(ps) > 0 {
+			return fmt.Errorf("clinic.yaml: the clinic's time zone and opening hours are needed to page staff and schedule reminders:\n  %s", strings.Join(ps, "\n  "))
+		}
+		return nil
+	}
+	l, err := startEngine(ctx, e, cfg, "", hours)
 	if err != nil {
 		return fail(e, err)
 	}
 	defer l.Close()
-	// Pages and reminders are scheduled in clinic hours, so they must be known.
-	if ps := l.b.clinic.HoursProblems(); len(ps) > 0 {
-		return fail(e, fmt.Errorf("clinic.yaml: the clinic's time zone and opening hours are needed to page staff and schedule reminders:\n  %s", strings.Join(ps, "\n  ")))
-	}
 	bc := bot.Config{Token: cfg.DiscordToken, GuildID: cfg.GuildID, Engine: l.eng, Dedupe: l.st, Logger: l.log, Fallback: fallbackReply}
 	staff := newStaffSide(l, cfg, &bc, cfg.StaffChannelID, cfg.StaffRoleIDs, cfg.OncallRoleID)
 	if cfg.DiscordURL != "" {

@@ -35,9 +35,13 @@ func TestRunConfigErrorsComeFirst(t *testing.T) {
 		}
 	}
 	// The shipped clinic.yaml has placeholder hours: run refuses, naming them.
-	r = intakebot(t, "", staffVars(map[string]string{"DISCORD_TOKEN": "x"}), "run", "--data", t.TempDir())
+	data := filepath.Join(t.TempDir(), "data")
+	r = intakebot(t, "", staffVars(map[string]string{"DISCORD_TOKEN": "x"}), "run", "--data", data)
 	if r.code != 1 || !strings.Contains(r.stderr, "opening hours are needed") || !strings.Contains(r.stderr, "time_zone is not set") || !strings.Contains(r.stderr, "monday are still the placeholder") {
 		t.Errorf("placeholder hours: exit %d, %q", r.code, r.stderr)
+	}
+	if _, err := os.Stat(data); !os.IsNotExist(err) {
+		t.Errorf("a refused run created the data directory (%v)", err)
 	}
 }
 
