@@ -347,15 +347,13 @@ func (n *StaffNotifier) NotifyPatient(ctx context.Context, p intake.Patient, tex
 // Page implements handoff.Notifier: a reply to the card that mentions the
 // on-call role (or, escalated, every staff role), and only those roles.
 func (n *StaffNotifier) Page(ctx context.Context, p handoff.Page, nonce string) error {
-	roles := []string{n.b.cfg.OncallRoleID}
+	roles := nonEmpty([]string{n.b.cfg.OncallRoleID})
 	if p.Escalate {
-		roles = n.b.cfg.StaffRoleIDs
+		roles = nonEmpty(n.b.cfg.StaffRoleIDs)
 	}
 	var mention []string
 	for _, r := range roles {
-		if r != "" {
-			mention = append(mention, "<@&"+r+">")
-		}
+		mention = append(mention, "<@&"+r+">")
 	}
 	waited := humanDuration(p.Waiting)
 	var text string
@@ -369,7 +367,7 @@ func (n *StaffNotifier) Page(ctx context.Context, p handoff.Page, nonce string) 
 	}
 	body := map[string]any{
 		"content":           clip(strings.Join(append(mention, text), " ")),
-		"allowed_mentions":  map[string]any{"parse": []string{}, "roles": nonNil(roles)},
+		"allowed_mentions":  map[string]any{"parse": []string{}, "roles": roles},
 		"message_reference": map[string]any{"message_id": p.CardMessageID, "fail_if_not_exists": false},
 		"nonce":             nonce,
 		"enforce_nonce":     true,
@@ -385,7 +383,8 @@ func (n *StaffNotifier) Page(ctx context.Context, p handoff.Page, nonce string) 
 	})
 }
 
-func nonNil(roles []string) []string {
+// nonEmpty drops empty ids; the result is never nil (JSON [], not null).
+func nonEmpty(roles []string) []string {
 	out := []string{}
 	for _, r := range roles {
 		if r != "" {

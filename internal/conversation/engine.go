@@ -213,14 +213,7 @@ func (e *Engine) relayCrisis(ctx context.Context, log *slog.Logger, p intake.Pat
 	if !ok || c.CardMessageID == "" {
 		return
 	}
-	result := "ok: crisis"
-	if err := e.relay.Relay(ctx, c, text); err != nil {
-		log.Warn("relay failed", slog.String("case_id", c.ID), slog.Any("err", err))
-		result = "failed: crisis"
-	}
-	if _, err := e.store.CaseAction(ctx, intake.CaseActionEntry{CaseID: c.ID, Actor: "patient:" + p.ID, Action: "case.relay", Result: result}); err != nil {
-		log.Error("audit relay", slog.String("case_id", c.ID), slog.Any("err", err))
-	}
+	e.relayAndAudit(ctx, log, p, c, text, ": crisis", "")
 }
 
 // openCaseOf returns the patient's case that is not closed.
@@ -249,7 +242,6 @@ func (e *Engine) relayTurn(ctx context.Context, log *slog.Logger, p intake.Patie
 	if !ok {
 		return nil, false, nil
 	}
-	open := &c
 	// Only a question is tried on the knowledge base: a statement such as
 	// "3pm works for me" is for the care team, whatever words it shares
 	// with an entry.
@@ -258,20 +250,27 @@ func (e *Engine) relayTurn(ctx context.Context, log *slog.Logger, p intake.Patie
 			return []intake.Reply{e.answerReply(a)}, true, nil
 		}
 	}
-	entry := intake.CaseActionEntry{CaseID: open.ID, Actor: "patient:" + p.ID, Action: "case.relay", Result: "ok", LastAction: "The patient wrote (see the thread)"}
-	if err := e.relay.Relay(ctx, *open, t.Text); err != nil {
-		log.Warn("relay failed", slog.String("case_id", open.ID), slog.Any("err", err))
-		entry.Result, entry.LastAction = "failed", ""
-		if _, err := e.store.CaseAction(ctx, entry); err != nil {
-			log.Error("audit relay", slog.String("case_id", open.ID), slog.Any("err", err))
-		}
+	if !e.relayAndAudit(ctx, log, p, c, t.Text, "", "The patient wrote (see the thread)") {
 		return []intake.Reply{e.message("relay_failed", nil)}, true, nil
 	}
-	if _, err := e.store.CaseAction(ctx, entry); err != nil {
-		log.Error("audit relay", slog.String("case_id", open.ID), slog.Any("err", err))
+	log.Info("patient message relayed", slog.String("case_id", c.ID))
+	return []intake.Reply{e.message("relayed", map[string]any{"CaseID": c.ID})}, true, nil
+}
+
+// relayAndAudit passes text into c's thread and audits it ("ok" or
+// "failed", plus note); lastAction goes on the card when it was passed on.
+// It reports whether it was.
+func (e *Engine) relayAndAudit(ctx context.Context, log *slog.Logger, p intake.Patient, c intake.Case, text, note, lastAction string) bool {
+	entry := intake.CaseActionEntry{CaseID: c.ID, Actor: "patient:" + p.ID, Action: "case.relay", Result: "ok" + note, LastAction: lastAction}
+	err := e.relay.Relay(ctx, c, text)
+	if err != nil {
+		log.Warn("relay failed", slog.String("case_id", c.ID), slog.Any("err", err))
+		entry.Result, entry.LastAction = "failed"+note, ""
 	}
-	log.Info("patient message relayed", slog.String("case_id", open.ID))
-	return []intake.Reply{e.message("relayed", map[string]any{"CaseID": open.ID})}, true, nil
+	if _, aerr := e.store.CaseAction(ctx, entry); aerr != nil {
+		log.Error("audit relay", slog.String("case_id", c.ID), slog.Any("err", aerr))
+	}
+	return err == nil
 }
 
 // SweepAbandoned looks at screenings left mid-way for longer than idle. One
