@@ -102,6 +102,23 @@ func (s *staffEnv) card(caseID string) discordfake.Message {
 	return card
 }
 
+// caseWithCard opens a case for a Discord user directly in the store and
+// delivers its card.
+func (s *staffEnv) caseWithCard(user string, c intake.Case) (intake.Case, discordfake.Message) {
+	s.t.Helper()
+	ctx := context.Background()
+	p, err := s.kit.Store.Patient(ctx, bot.Channel, user)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	c.PatientID = p.ID
+	if c, err = s.kit.Store.OpenCase(ctx, c); err != nil {
+		s.t.Fatal(err)
+	}
+	s.step()
+	return c, s.card(c.ID)
+}
+
 // press clicks a card's staff button as user with roles.
 func (s *staffEnv) press(user string, roles []string, msgID, customID string) string {
 	s.t.Helper()
@@ -290,10 +307,7 @@ func TestCloseWithEachReason(t *testing.T) {
 	staff := []string{staffRole}
 	for i, r := range intake.CloseReasons {
 		user := "60940000000000000" + string(rune('0'+i))
-		p, _ := s.kit.Store.Patient(ctx, bot.Channel, user)
-		c, _ := s.kit.Store.OpenCase(ctx, intake.Case{PatientID: p.ID, Outcome: "positive", Priority: intake.PriorityNormal, Contact: intake.Contact{Method: "phone"}})
-		s.step()
-		card := s.card(c.ID)
+		c, card := s.caseWithCard(user, intake.Case{Outcome: "positive", Priority: intake.PriorityNormal, Contact: intake.Contact{Method: "phone"}})
 		s.press(staffUser, staff, card.ID, bot.StaffActionID("close", c.ID))
 		var menu discordfake.Message
 		if !s.fake.Await(wait, func() bool {
@@ -434,13 +448,10 @@ func TestUrgentCasePagedUntilClaimed(t *testing.T) {
 func TestScoresOnCardsOnlyWhenTheClinicChoosesIt(t *testing.T) {
 	s := newStaffEnv(t, 0)
 	s.disp.ShowScores = true
-	ctx := context.Background()
-	p, _ := s.kit.Store.Patient(ctx, bot.Channel, "609600000000000001")
-	c, _ := s.kit.Store.OpenCase(ctx, intake.Case{PatientID: p.ID, Outcome: "positive", Priority: intake.PriorityNormal,
+	_, card := s.caseWithCard("609600000000000001", intake.Case{Outcome: "positive", Priority: intake.PriorityNormal,
 		Scores:  map[string]intake.Score{"phq9": {Value: 17, Band: "moderately_severe"}, "gad7": {Value: 9, Band: "mild"}},
 		Contact: intake.Contact{Method: "phone", Detail: "555-010-1234"}})
-	s.step()
-	embed := s.card(c.ID).Embeds[0]
+	embed := card.Embeds[0]
 	if !strings.Contains(embed, "GAD7: 9 (mild)\\nPHQ9: 17 (moderately severe)") {
 		t.Errorf("scores missing from the card: %s", embed)
 	}
@@ -453,9 +464,7 @@ func TestNoticeToClosedDMsIsReportedNotRetriedForever(t *testing.T) {
 	s := newStaffEnv(t, 0)
 	ctx := context.Background()
 	user := "609700000000000001"
-	p, _ := s.kit.Store.Patient(ctx, bot.Channel, user)
-	c, _ := s.kit.Store.OpenCase(ctx, intake.Case{PatientID: p.ID, Outcome: "positive", Priority: intake.PriorityNormal})
-	s.step()
+	c, _ := s.caseWithCard(user, intake.Case{Outcome: "positive", Priority: intake.PriorityNormal})
 	s.fake.CloseDMs(user)
 	s.kit.Store.ClaimCase(ctx, c.ID, "discord:"+staffUser, "Dana", true)
 	s.step() // the card edit, then the notice, which fails for good
@@ -476,11 +485,7 @@ func TestNoticeToClosedDMsIsReportedNotRetriedForever(t *testing.T) {
 
 func TestHighCaseReminderAfterAnHour(t *testing.T) {
 	s := newStaffEnv(t, 0)
-	ctx := context.Background()
-	p, _ := s.kit.Store.Patient(ctx, bot.Channel, "609800000000000001")
-	c, _ := s.kit.Store.OpenCase(ctx, intake.Case{PatientID: p.ID, Outcome: "safety_review", Priority: intake.PriorityHigh})
-	s.step()
-	card := s.card(c.ID)
+	c, card := s.caseWithCard("609800000000000001", intake.Case{Outcome: "safety_review", Priority: intake.PriorityHigh})
 	s.clock.Add(59 * time.Minute)
 	s.step()
 	if n := len(pages(s.fake)); n != 0 {
@@ -503,10 +508,7 @@ func TestHighCaseReminderAfterAnHour(t *testing.T) {
 func TestDeletedCardIsPostedAgain(t *testing.T) {
 	s := newStaffEnv(t, 0)
 	ctx := context.Background()
-	p, _ := s.kit.Store.Patient(ctx, bot.Channel, "609900000000000001")
-	c, _ := s.kit.Store.OpenCase(ctx, intake.Case{PatientID: p.ID, Outcome: "positive", Priority: intake.PriorityNormal})
-	s.step()
-	old := s.card(c.ID)
+	c, old := s.caseWithCard("609900000000000001", intake.Case{Outcome: "positive", Priority: intake.PriorityNormal})
 	s.fake.DeleteMessage(old.ID)
 	s.kit.Store.ClaimCase(ctx, c.ID, "discord:"+staffUser, "Dana", true)
 	s.step()
