@@ -53,11 +53,11 @@ func BenchmarkAckLatency(b *testing.B) {
 	fake := discordfake.New(b)
 	defer fake.Close()
 	kit := testkit.New(b)
-	d, err := bot.New(bot.Config{Token: discordfake.Token, Engine: kit.Engine, Dedupe: kit.Store, Transport: fake.Transport(), Fallback: "x"})
+	d, err := bot.New(bot.Config{Token: discordfake.Token, Dedupe: kit.Store, Transport: fake.Transport(), Fallback: "x"})
 	if err != nil {
 		b.Fatal(err)
 	}
-	if err := d.Open(context.Background()); err != nil {
+	if err := d.Open(context.Background(), kit.Engine); err != nil {
 		b.Fatal(err)
 	}
 	defer d.Close()

@@ -54,7 +54,6 @@ type Dedupe interface {
 type Config struct {
 	Token   string
 	GuildID string // commands are registered in this guild; "" registers them globally
-	Engine  Engine
 	Dedupe  Dedupe
 	Logger  *slog.Logger
 	// Transport replaces the HTTP transport (the fake Discord in tests).
@@ -89,6 +88,10 @@ type Config struct {
 // Bot is a connected Discord adapter.
 type Bot struct {
 	cfg Config
+	// engine handles turns. It is set once by Open before the gateway
+	// connects, so every event handler sees it (the session's goroutines
+	// start after the write), and never changed.
+	engine Engine
 	// sess is the live session; the watchdog may replace it.
 	sess  atomic.Pointer[discordgo.Session]
 	log   *slog.Logger
@@ -139,13 +142,14 @@ func (s *seenSet) add(id string) bool {
 	return true
 }
 
-// New validates cfg and prepares a session; it does not connect.
+// New validates cfg and prepares a session; it does not connect, so the
+// Bot can be handed to the engine (as its relay) before any turn arrives.
 func New(cfg Config) (*Bot, error) {
 	if strings.TrimSpace(cfg.Token) == "" {
 		return nil, errors.New("DISCORD_TOKEN is not set")
 	}
-	if cfg.Engine == nil || cfg.Dedupe == nil {
-		return nil, errors.New("bot: engine and dedupe are required")
+	if cfg.Dedupe == nil {
+		return nil, errors.New("bot: dedupe is required")
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -208,9 +212,18 @@ func (b *Bot) session() *discordgo.Session { return b.sess.Load() }
 // must not be retried, such as a revoked token).
 func (b *Bot) Done() <-chan error { return b.done }
 
-// Open connects to the gateway and registers the slash commands with one
-// bulk overwrite.
-func (b *Bot) Open(ctx context.Context) error {
+// Open hands the adapter its engine, connects to the gateway and registers
+// the slash commands with one bulk overwrite. eng is built whole before
+// this call: nothing the engine depends on may be attached once events can
+// arrive.
+func (b *Bot) Open(ctx context.Context, eng Engine) error {
+	if eng == nil {
+		return errors.New("bot: open needs the engine")
+	}
+	if b.engine != nil {
+		return errors.New("bot: already opened")
+	}
+	b.engine = eng
 	if err := b.session().Open(); err != nil {
 		return fmt.Errorf("connect to Discord: %w", err)
 	}

@@ -36,10 +36,12 @@ func start(t *testing.T) *env {
 func (e *env) connect() { e.open(bot.Config{Fallback: "Sorry, something went wrong."}) }
 
 // open starts a bot against the fake with cfg, filling in the token, the
-// engine, the store and the transport, and waits until it is connected.
-func (e *env) open(cfg bot.Config) *bot.Bot {
+// store and the transport, and waits until it is connected. before runs
+// between building the bot and connecting it (the staff side attaches
+// there, as run does); the engine is the kit's as it is then.
+func (e *env) open(cfg bot.Config, before ...func(*bot.Bot)) *bot.Bot {
 	e.t.Helper()
-	cfg.Token, cfg.Engine, cfg.Dedupe, cfg.Transport = discordfake.Token, e.kit.Engine, e.kit.Store, e.fake.Transport()
+	cfg.Token, cfg.Dedupe, cfg.Transport = discordfake.Token, e.kit.Store, e.fake.Transport()
 	if cfg.Fallback == "" {
 		cfg.Fallback = "x"
 	}
@@ -47,7 +49,10 @@ func (e *env) open(cfg bot.Config) *bot.Bot {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	if err := b.Open(context.Background()); err != nil {
+	for _, f := range before {
+		f(b)
+	}
+	if err := b.Open(context.Background(), e.kit.Engine); err != nil {
 		e.t.Fatal(err)
 	}
 	e.bot = b

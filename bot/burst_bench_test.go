@@ -27,12 +27,12 @@ func BenchmarkCardBurst(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		fake := discordfake.New(b)
 		kit := testkit.New(b)
-		d, err := bot.New(bot.Config{Token: discordfake.Token, Engine: kit.Engine, Dedupe: kit.Store, Transport: fake.Transport(), Fallback: "x",
+		d, err := bot.New(bot.Config{Token: discordfake.Token, Dedupe: kit.Store, Transport: fake.Transport(), Fallback: "x",
 			Staff: kit.Store, StaffChannelID: staffChannel, StaffRoleIDs: []string{staffRole}, OncallRoleID: oncallRole})
 		if err != nil {
 			b.Fatal(err)
 		}
-		if err := d.Open(context.Background()); err != nil {
+		if err := d.Open(context.Background(), kit.Engine); err != nil {
 			b.Fatal(err)
 		}
 		disp := &handoff.Dispatcher{Store: kit.Store, Notifier: d.Notifier(staffChannel), Poll: 10 * time.Millisecond,

@@ -30,7 +30,7 @@ func (b *Bot) onMessage(s *discordgo.Session, m *discordgo.MessageCreate) {
 	}
 	defer b.lock(m.Author.ID)()
 	turn := intake.Turn{Channel: Channel, UserID: m.Author.ID, EventID: m.ID, Text: m.Content, At: time.Now()}
-	replies, err := b.cfg.Engine.Handle(ctx, turn)
+	replies, err := b.engine.Handle(ctx, turn)
 	if err != nil {
 		b.log.Error("handle message", slog.String("event_id", m.ID), slog.Any("err", err))
 		replies = append(replies, intake.Reply{Kind: intake.ReplyMessage, Text: b.cfg.Fallback})
@@ -64,14 +64,14 @@ func (b *Bot) onServerMessage(ctx context.Context, m *discordgo.MessageCreate) {
 		return
 	}
 	text := strings.TrimSpace(strings.NewReplacer("<@"+id+">", "", "<@!"+id+">", "").Replace(m.Content))
-	a := b.cfg.Engine.Ask(ctx, text)
+	a := b.engine.Ask(ctx, text)
 	ref := &discordgo.MessageReference{MessageID: m.ID, ChannelID: m.ChannelID, GuildID: m.GuildID}
 	switch {
 	case a.Kind == conversation.KindCrisis:
 		b.post(ctx, m.ChannelID, a.Text, ref)
 		defer b.lock(m.Author.ID)()
 		// The same turn through the engine opens the urgent case.
-		if _, err := b.cfg.Engine.Handle(ctx, intake.Turn{Channel: Channel, UserID: m.Author.ID, EventID: m.ID, Text: text, At: time.Now()}); err != nil {
+		if _, err := b.engine.Handle(ctx, intake.Turn{Channel: Channel, UserID: m.Author.ID, EventID: m.ID, Text: text, At: time.Now()}); err != nil {
 			b.log.Error("open crisis case", slog.String("event_id", m.ID), slog.Any("err", err))
 		}
 	case a.Kind == conversation.KindDeflect || strings.HasPrefix(text, "/") || isStart(text):
@@ -79,7 +79,7 @@ func (b *Bot) onServerMessage(ctx context.Context, m *discordgo.MessageCreate) {
 		reply := []intake.Reply{{Kind: intake.ReplyMessage, Text: a.Text}}
 		if a.Kind != conversation.KindDeflect {
 			defer b.lock(m.Author.ID)()
-			r, err := b.cfg.Engine.Handle(ctx, intake.Turn{Channel: Channel, UserID: m.Author.ID, EventID: m.ID, Text: "/screen", At: time.Now()})
+			r, err := b.engine.Handle(ctx, intake.Turn{Channel: Channel, UserID: m.Author.ID, EventID: m.ID, Text: "/screen", At: time.Now()})
 			if err != nil {
 				b.log.Error("handle server command", slog.String("event_id", m.ID), slog.Any("err", err))
 				return
@@ -276,7 +276,7 @@ func (b *Bot) onComponent(ctx context.Context, i *discordgo.InteractionCreate) {
 	} else {
 		turn.ChoiceIDs = []string{a.OptionID}
 	}
-	replies, err := b.cfg.Engine.Handle(ctx, turn)
+	replies, err := b.engine.Handle(ctx, turn)
 	if err != nil {
 		b.log.Error("handle click", slog.String("interaction_id", i.ID), slog.Any("err", err))
 		b.followup(ctx, i, b.cfg.Fallback)
@@ -354,7 +354,7 @@ func (b *Bot) onCommand(ctx context.Context, i *discordgo.InteractionCreate) {
 			Data: &discordgo.InteractionResponseData{Flags: discordgo.MessageFlagsEphemeral}}); err != nil {
 			return
 		}
-		a := b.cfg.Engine.Ask(ctx, q)
+		a := b.engine.Ask(ctx, q)
 		text := split(a.Text)[0]
 		b.retry(ctx, "PATCH /webhooks/{app}/{token}/messages/@original", func(ctx context.Context) error {
 			_, err := b.session().InteractionResponseEdit(i.Interaction, &discordgo.WebhookEdit{Content: &text}, discordgo.WithContext(ctx))
@@ -367,7 +367,7 @@ func (b *Bot) onCommand(ctx context.Context, i *discordgo.InteractionCreate) {
 	case "privacy", "forget-me":
 		// Private wherever it is asked: an ephemeral answer.
 		defer b.lock(u.ID)()
-		replies, err := b.cfg.Engine.Handle(ctx, intake.Turn{Channel: Channel, UserID: u.ID, EventID: i.ID, Text: "/" + data.Name, At: time.Now()})
+		replies, err := b.engine.Handle(ctx, intake.Turn{Channel: Channel, UserID: u.ID, EventID: i.ID, Text: "/" + data.Name, At: time.Now()})
 		text := b.cfg.Fallback
 		if err != nil {
 			b.log.Error("handle command", slog.String("interaction_id", i.ID), slog.Any("err", err))
@@ -396,7 +396,7 @@ func (b *Bot) suggestedAction(ctx context.Context, i *discordgo.InteractionCreat
 		return
 	}
 	defer b.lock(u.ID)()
-	replies, err := b.cfg.Engine.Handle(ctx, intake.Turn{Channel: Channel, UserID: u.ID, EventID: i.ID, Text: cmd, At: time.Now()})
+	replies, err := b.engine.Handle(ctx, intake.Turn{Channel: Channel, UserID: u.ID, EventID: i.ID, Text: cmd, At: time.Now()})
 	if err != nil {
 		b.log.Error("handle action", slog.String("interaction_id", i.ID), slog.Any("err", err))
 		b.followup(ctx, i, b.cfg.Fallback)
@@ -411,7 +411,7 @@ func (b *Bot) confirmForget(ctx context.Context, i *discordgo.InteractionCreate,
 		return
 	}
 	defer b.lock(u.ID)()
-	replies, err := b.cfg.Engine.Handle(ctx, intake.Turn{Channel: Channel, UserID: u.ID, EventID: i.ID, Text: "/forget-me confirm", At: time.Now()})
+	replies, err := b.engine.Handle(ctx, intake.Turn{Channel: Channel, UserID: u.ID, EventID: i.ID, Text: "/forget-me confirm", At: time.Now()})
 	text := b.cfg.Fallback
 	if err != nil {
 		b.log.Error("forget", slog.String("interaction_id", i.ID), slog.Any("err", err))
@@ -434,7 +434,7 @@ func (b *Bot) commandTurn(ctx context.Context, i *discordgo.InteractionCreate, u
 		return
 	}
 	defer b.lock(u.ID)()
-	replies, err := b.cfg.Engine.Handle(ctx, intake.Turn{Channel: Channel, UserID: u.ID, EventID: i.ID, Text: cmd, At: time.Now()})
+	replies, err := b.engine.Handle(ctx, intake.Turn{Channel: Channel, UserID: u.ID, EventID: i.ID, Text: cmd, At: time.Now()})
 	if err != nil {
 		b.log.Error("handle command", slog.String("interaction_id", i.ID), slog.Any("err", err))
 		b.respond(ctx, i, ephemeral(b.cfg.Fallback))

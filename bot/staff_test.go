@@ -61,10 +61,14 @@ func (s *staffEnv) connectStaff(callTimeout time.Duration) {
 		Notice: func(key string, c intake.Case) (string, error) {
 			return msgs.Render(key, map[string]any{"CaseID": c.ID, "ContactMethod": conversation.ContactLabel(s.kit.Script, c.Contact.Method)}), nil
 		}}
-	b := s.open(bot.Config{Staff: s.kit.Store, StaffChannelID: staffChannel, StaffRoleIDs: []string{staffRole}, OncallRoleID: oncallRole,
-		FlagLabels: labels, Card: s.disp.Card, ClinicName: "Test Clinic", CallTimeout: callTimeout})
-	s.disp.Notifier = b.Notifier(staffChannel)
-	s.kit.Engine.SetRelay(b)
+	s.open(bot.Config{Staff: s.kit.Store, StaffChannelID: staffChannel, StaffRoleIDs: []string{staffRole}, OncallRoleID: oncallRole,
+		FlagLabels: labels, Card: s.disp.Card, ClinicName: "Test Clinic", CallTimeout: callTimeout}, func(b *bot.Bot) {
+		// As run does: the notifier and the engine's relay are in place
+		// before the bot connects.
+		s.disp.Notifier = b.Notifier(staffChannel)
+		s.kit.Relay = b
+		s.kit.BuildEngine(s.t)
+	})
 }
 
 // step runs the dispatcher until nothing is due.

@@ -132,17 +132,17 @@ func loadContent(fsys fs.FS) (*bundle, error) {
 }
 
 // engine builds the conversation engine, with the model when one is
-// configured.
-func (b *bundle) engine(cfg config.Config, st intake.Store, log *slog.Logger) (*conversation.Engine, error) {
-	ec := conversation.Config{Store: st, Script: b.script, Safety: b.safety, Messages: b.messages, FAQ: b.index, FAQKB: b.kb, Logger: log}
+// configured; relay (nil: none) passes patients' messages to staff.
+func (b *bundle) engine(cfg config.Config, st intake.Store, log *slog.Logger, relay conversation.Relayer) (*conversation.Engine, error) {
+	ec := conversation.Config{Store: st, Script: b.script, Safety: b.safety, Messages: b.messages, FAQ: b.index, FAQKB: b.kb, Logger: log, Relay: relay}
 	if cfg.LLMEnabled() {
 		ec.Model = llm.New(llm.Config{BaseURL: cfg.LLMBaseURL, APIKey: cfg.LLMKey, Model: cfg.LLMModel, Timeout: cfg.LLMTimeout, System: b.system, Logger: log})
 	}
 	return conversation.New(ec)
 }
 
-// live is what a long-running command needs: the engine on the store,
-// with the logger, closed together.
+// live is what a long-running command needs: the content, the store and
+// the logger, closed together, and the engine once it is built.
 type live struct {
 	b   *bundle
 	eng *conversation.Engine
@@ -156,10 +156,36 @@ func (l *live) Close() {
 	l.out.Close()
 }
 
-// startEngine loads the content, then opens the logger (logFile "" means
-// standard error), the store (creating the key file for a new database)
-// and the engine.
+// buildEngine builds the engine whole, relay included, before any adapter
+// can deliver a turn to it.
+func (l *live) buildEngine(cfg config.Config, relay conversation.Relayer) error {
+	eng, err := l.b.engine(cfg, l.st, l.log, relay)
+	if err != nil {
+		return err
+	}
+	l.eng = eng
+	return nil
+}
+
+// startEngine opens everything (startStore) and builds the engine with no
+// relay (the terminal).
 func startEngine(ctx context.Context, e env, cfg config.Config, logFile string, checks ...func(*bundle) error) (*live, error) {
+	l, err := startStore(ctx, e, cfg, logFile, checks...)
+	if err != nil {
+		return nil, err
+	}
+	if err := l.buildEngine(cfg, nil); err != nil {
+		l.Close()
+		return nil, err
+	}
+	return l, nil
+}
+
+// startStore loads the content, then opens the logger (logFile "" means
+// standard error) and the store (creating the key file for a new
+// database). The engine is built later (buildEngine), once its relay
+// exists.
+func startStore(ctx context.Context, e env, cfg config.Config, logFile string, checks ...func(*bundle) error) (*live, error) {
 	b, err := loadContent(contentFS(cfg))
 	if err != nil {
 		return nil, err
@@ -179,13 +205,7 @@ func startEngine(ctx context.Context, e env, cfg config.Config, logFile string, 
 		out.Close()
 		return nil, err
 	}
-	eng, err := b.engine(cfg, st, log)
-	if err != nil {
-		st.Close()
-		out.Close()
-		return nil, err
-	}
-	return &live{b: b, eng: eng, st: st, log: log, out: out}, nil
+	return &live{b: b, st: st, log: log, out: out}, nil
 }
 
 func newLogger(cfg config.Config, defaultFile string) (*slog.Logger, io.Closer, error) {

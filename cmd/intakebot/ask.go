@@ -39,7 +39,7 @@ func runAsk(ctx context.Context, e env, args []string) int {
 	}
 	defer closer.Close()
 	// Ask touches no store; the engine is built without one.
-	eng, err := b.engine(cfg, nil, log)
+	eng, err := b.engine(cfg, nil, log, nil)
 	if err != nil {
 		return fail(e, err)
 	}

@@ -38,27 +38,27 @@ func runDemo(ctx context.Context, e env, args []string) int {
 	if e.getenv("INTAKEBOT_LOG_LEVEL") == "" {
 		cfg.LogLevel = "warn"
 	}
-	l, err := startEngine(ctx, e, cfg, "")
+	l, err := startStore(ctx, e, cfg, "")
 	if err != nil {
 		return fail(e, err)
 	}
 	defer l.Close()
 	fake := discordfake.New(nil)
 	defer fake.Close()
-	bc := bot.Config{Token: discordfake.Token, Engine: l.eng, Dedupe: l.st, Logger: l.log, Transport: fake.Transport(), Fallback: fallbackReply}
+	bc := bot.Config{Token: discordfake.Token, Dedupe: l.st, Logger: l.log, Transport: fake.Transport(), Fallback: fallbackReply}
 	staff := newStaffSide(l, cfg, &bc, demoStaffChannel, []string{demoStaffRole}, demoOncallRole)
-	d, err := bot.New(bc)
+	d, err := staff.connect(l, cfg, bc, demoStaffChannel, 200*time.Millisecond)
 	if err != nil {
 		return fail(e, err)
 	}
-	if err := d.Open(ctx); err != nil {
+	if err := d.Open(ctx, l.eng); err != nil {
 		return fail(e, err)
 	}
 	defer d.Close()
 	// Cases reach the (loopback) staff channel as cards, as with run.
 	dctx, stopDispatch := context.WithCancel(ctx)
 	defer stopDispatch()
-	staff.attach(dctx, l, d, demoStaffChannel, 200*time.Millisecond)
+	staff.start(dctx, l)
 	disp := staff.disp
 	fmt.Fprintln(e.stdout, "Connected to a loopback Discord. You are a patient messaging the bot. Say hello.\nCards for staff appear as [staff channel] lines; act on them as staff with \"staff claim\",\n\"staff message TEXT\" and the like (type \"staff\" for the list).")
 	p := &demoPrinter{fake: fake, out: e.stdout, printed: map[string]bool{}, edits: map[string]string{}}

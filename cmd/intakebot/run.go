@@ -27,23 +27,24 @@ func runRun(ctx context.Context, e env, args []string) int {
 		}
 		return nil
 	}
-	l, err := startEngine(ctx, e, cfg, "", hours)
+	l, err := startStore(ctx, e, cfg, "", hours)
 	if err != nil {
 		return fail(e, err)
 	}
 	defer l.Close()
-	bc := bot.Config{Token: cfg.DiscordToken, GuildID: cfg.GuildID, Engine: l.eng, Dedupe: l.st, Logger: l.log, Fallback: fallbackReply}
+	bc := bot.Config{Token: cfg.DiscordToken, GuildID: cfg.GuildID, Dedupe: l.st, Logger: l.log, Fallback: fallbackReply}
 	staff := newStaffSide(l, cfg, &bc, cfg.StaffChannelID, cfg.StaffRoleIDs, cfg.OncallRoleID)
 	if cfg.DiscordURL != "" {
 		if bc.Transport, err = bot.RewriteTransport(cfg.DiscordURL); err != nil {
 			return fail(e, err)
 		}
 	}
-	d, err := bot.New(bc)
+	d, err := staff.connect(l, cfg, bc, cfg.StaffChannelID, time.Second)
 	if err != nil {
 		return fail(e, err)
 	}
-	if err := d.Open(ctx); err != nil {
+	// Discord is opened last: from here on turns arrive.
+	if err := d.Open(ctx, l.eng); err != nil {
 		return fail(e, explainOpen(err))
 	}
 	warnings, err := d.CheckStaffChannel(ctx, cfg.StaffChannelID)
@@ -55,7 +56,7 @@ func runRun(ctx context.Context, e env, args []string) int {
 		l.log.Warn(w)
 		fmt.Fprintln(e.stderr, "warning: "+w)
 	}
-	staff.attach(ctx, l, d, cfg.StaffChannelID, time.Second)
+	staff.start(ctx, l)
 	l.log.Info("intakebot is running on Discord; stop with Ctrl-C")
 	select {
 	case <-ctx.Done():

@@ -19,8 +19,9 @@ type staffSide struct {
 	abandonAfter time.Duration
 }
 
-// newStaffSide builds the dispatcher and fills in bc's staff settings; the
-// notifier and relay are attached by attach once the bot exists.
+// newStaffSide builds the dispatcher and fills in bc's staff settings. The
+// dispatcher is complete once the bot exists (connect); nothing runs until
+// start.
 func newStaffSide(l *live, cfg config.Config, bc *bot.Config, channelID string, roles []string, oncall string) *staffSide {
 	labels := func(f []string) []string { return conversation.FlagLabels(l.b.script, f) }
 	msgs := l.b.messages
@@ -41,12 +42,24 @@ func newStaffSide(l *live, cfg config.Config, bc *bot.Config, channelID string, 
 	return &staffSide{disp: disp, abandonAfter: cfg.AbandonAfter}
 }
 
-// attach connects the dispatcher and the engine's relay to the bot and
-// starts delivering.
-func (s *staffSide) attach(ctx context.Context, l *live, d *bot.Bot, channelID string, poll time.Duration) {
+// connect builds the bot (not yet connected) and, on it, the dispatcher's
+// notifier and the engine with its relay: everything a turn can touch is
+// in place before open lets Discord deliver one.
+func (s *staffSide) connect(l *live, cfg config.Config, bc bot.Config, channelID string, poll time.Duration) (*bot.Bot, error) {
+	d, err := bot.New(bc)
+	if err != nil {
+		return nil, err
+	}
 	s.disp.Notifier = d.Notifier(channelID)
 	s.disp.Poll = poll
-	l.eng.SetRelay(d)
+	if err := l.buildEngine(cfg, d); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// start delivers the outbox and sweeps abandoned screenings until ctx ends.
+func (s *staffSide) start(ctx context.Context, l *live) {
 	go s.disp.Run(ctx)
 	go s.sweep(ctx, l)
 }

@@ -199,10 +199,6 @@ func (e *Engine) Handle(ctx context.Context, t intake.Turn) ([]intake.Reply, err
 	return append(out, r...), err
 }
 
-// SetRelay attaches the relay once the adapter that implements it exists
-// (it needs the engine first). Call it before the first turn.
-func (e *Engine) SetRelay(r Relayer) { e.relay = r }
-
 // relayCrisis passes crisis language into the open case's thread, after
 // the crisis reply (which never waits on it) and the urgent case.
 func (e *Engine) relayCrisis(ctx context.Context, log *slog.Logger, p intake.Patient, text string) {

@@ -21,6 +21,7 @@ import (
 	"log/slog"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/intakebot/intakebot/internal/intake"
@@ -127,9 +128,15 @@ type Dispatcher struct {
 	// means notices cannot be rendered and are reported undelivered.
 	Notice func(key string, c intake.Case) (string, error)
 	wake   chan struct{}
+	// once fills in the defaults the first time any method runs, whichever
+	// goroutine that is (Kick runs on the adapter's, Run on its own); the
+	// fields above are set before the first call and never after.
+	once sync.Once
 }
 
-func (d *Dispatcher) defaults() {
+func (d *Dispatcher) defaults() { d.once.Do(d.setDefaults) }
+
+func (d *Dispatcher) setDefaults() {
 	if d.Now == nil {
 		d.Now = time.Now
 	}

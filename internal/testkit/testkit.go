@@ -30,10 +30,15 @@ type Kit struct {
 	Script *screening.Script
 	// Model, when set before Reopen, is given to the engine.
 	Model conversation.Model
+	// Relay, when set before Reopen or BuildEngine, is given to the engine
+	// (the Discord adapter, built before it connects).
+	Relay conversation.Relayer
 	// System is the model's system prompt, rendered with the clinic.
 	System string
 	// Messages is the clinic's copy (patient notices render from it).
 	Messages *clinic.Messages
+	// cfg is the engine's configuration on the open store.
+	cfg conversation.Config
 }
 
 // New opens a store in a temporary directory and builds the engine on the
@@ -80,7 +85,20 @@ func (k *Kit) Reopen(t testing.TB) {
 	st, err := sqlite.Open(context.Background(), k.Path, sl, log)
 	must(err)
 	t.Cleanup(func() { st.Close() })
-	eng, err := conversation.New(conversation.Config{Store: st, Script: script, Safety: det, Messages: msgs, FAQ: faq.NewIndex(kb, syn), FAQKB: kb, Model: k.Model, Logger: log})
-	must(err)
-	k.Store, k.Engine, k.Script = st, eng, script
+	k.Store, k.Script = st, script
+	k.cfg = conversation.Config{Store: st, Script: script, Safety: det, Messages: msgs, FAQ: faq.NewIndex(kb, syn), FAQKB: kb, Logger: log}
+	k.BuildEngine(t)
+}
+
+// BuildEngine builds the engine again on the open store, with the current
+// Model and Relay: an engine is complete when built and never changed.
+func (k *Kit) BuildEngine(t testing.TB) {
+	t.Helper()
+	cfg := k.cfg
+	cfg.Model, cfg.Relay = k.Model, k.Relay
+	eng, err := conversation.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k.Engine = eng
 }
