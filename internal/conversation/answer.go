@@ -29,6 +29,12 @@ const (
 	KindOffTopic = "offtopic"
 	KindDeflect  = "deflect"
 	KindCrisis   = "crisis"
+	// KindEmergency: an overdose or injury in progress (call 911 now).
+	KindEmergency = "emergency"
+	// KindCheck: possible risk; the patient is asked directly.
+	KindCheck = "check"
+	// KindOtherPerson: someone else is at risk.
+	KindOtherPerson = "other_person"
 )
 
 // Answer is the engine's reply to a free-text question.
@@ -59,11 +65,24 @@ func IsStaffRequest(text string) bool { return staffRequest.MatchString(text) }
 // crisis scan, then medical-advice deflection, then retrieval (and the model,
 // when one is configured). Nothing is stored.
 func (e *Engine) Ask(ctx context.Context, question string) Answer {
-	if m := e.safety.Scan(question); m.Crisis {
-		e.log.Warn("crisis language detected", slog.String("rule", m.Rule))
-		return Answer{Kind: KindCrisis, Text: e.msgs.Render("crisis", nil)}
+	r := e.safety.Assess(question)
+	switch r.Level {
+	case safety.LevelEmergency:
+		e.log.Warn("emergency language detected", slog.String("construct", r.Construct), slog.String("rule", r.Rule))
+		return Answer{Kind: KindEmergency, Text: e.msgs.Render("emergency", nil)}
+	case safety.LevelCrisis:
+		e.log.Warn("crisis language detected", slog.String("construct", r.Construct), slog.String("rule", r.Rule))
+		return Answer{Kind: KindCrisis, Text: e.msgs.Render("crisis_ask", nil)}
+	case safety.LevelCheck:
+		return Answer{Kind: KindCheck, Text: e.msgs.Render("check_question", nil)}
+	case safety.LevelOtherPerson:
+		return Answer{Kind: KindOtherPerson, Text: e.msgs.Render("other_person", nil)}
 	}
-	return e.respond(ctx, e.log, question)
+	a := e.respond(ctx, e.log, question)
+	if r.Level == safety.LevelTopic {
+		a.Text += "\n" + e.msgs.Render("topic_resources", nil)
+	}
+	return a
 }
 
 // respond answers a question that is not crisis language.
@@ -199,6 +218,8 @@ func looksLikeQuestion(text string) bool {
 // (the script labels its own).
 var engineFlagLabels = map[string]string{
 	FlagCrisisLanguage:         "Safety: crisis language in the patient's messages",
+	FlagOverdose:               "Safety: the patient said an overdose or injury is in progress (told to call 911)",
+	FlagRiskChecked:            "Safety: asked directly about thoughts of ending their life; answered no",
 	FlagScreeningIncomplete:    "Screening stopped before the end",
 	intake.FlagPatientWithdrew: "Patient withdrew and erased their data",
 }

@@ -72,6 +72,10 @@ type Engine struct {
 	log    *slog.Logger
 	now    func() time.Time
 	relay  Relayer
+	// memory adds up each patient's risk cues over their recent messages;
+	// checks remembers the direct safety questions asked.
+	memory *safety.Memory
+	checks checks
 }
 
 // New checks that the content fits together (every outcome's message exists,
@@ -86,6 +90,9 @@ func New(cfg Config) (*Engine, error) {
 	}
 	if e.now == nil {
 		e.now = time.Now
+	}
+	if e.safety != nil {
+		e.memory = e.safety.NewMemory()
 	}
 	if err := CheckContent(cfg.Script, cfg.Messages); err != nil {
 		return nil, err
@@ -130,16 +137,24 @@ func (e *Engine) Handle(ctx context.Context, t intake.Turn) ([]intake.Reply, err
 	}
 	log := e.log.With(slog.String("patient_id", p.ID))
 
+	// 0. The text is read once.
+	rd := e.read(p, t)
 	// 1. Safety first, on every piece of free text, whatever state we are in.
-	if m := e.safety.Scan(t.Text); m.Crisis {
-		out, err := e.crisis(ctx, log, p, t, m)
-		if err == nil {
-			// Staff following an open case see what was said, too.
-			e.relayCrisis(ctx, log, p, t.Text)
-		}
+	if out, ok, err := e.riskStep(ctx, log, p, t, rd); ok {
 		return out, err
 	}
+	out, err := e.handle(ctx, log, p, t)
+	// A question about suicide or overdose as a topic is answered as any
+	// question is, with the resources in one line.
+	if err == nil && rd.risk.Level == safety.LevelTopic {
+		out = append(out, e.message("topic_resources", nil))
+	}
+	return out, err
+}
 
+// handle is a turn with no risk in it: commands, the relay, the screening,
+// questions.
+func (e *Engine) handle(ctx context.Context, log *slog.Logger, p intake.Patient, t intake.Turn) ([]intake.Reply, error) {
 	var out []intake.Reply
 	if p.New {
 		out = append(out, e.welcome("welcome"))
@@ -335,6 +350,8 @@ func (e *Engine) forget(ctx context.Context, log *slog.Logger, p intake.Patient,
 	if err != nil {
 		return nil, fmt.Errorf("forget: %w", err)
 	}
+	e.memory.Forget(p.ID)
+	e.checks.forget(p.ID)
 	log.Info("patient data erased", slog.Int("cases", len(cases)))
 	return []intake.Reply{e.message("forgotten", data)}, nil
 }
@@ -467,9 +484,13 @@ func (e *Engine) cancel(ctx context.Context, log *slog.Logger, p intake.Patient)
 
 // crisis answers crisis language: resources first, an urgent case, and the
 // screening paused. The text is never logged; the rule id is.
-func (e *Engine) crisis(ctx context.Context, log *slog.Logger, p intake.Patient, t intake.Turn, m safety.Match) ([]intake.Reply, error) {
-	log.Warn("crisis language detected", slog.String("rule", m.Rule))
+func (e *Engine) crisis(ctx context.Context, log *slog.Logger, p intake.Patient, t intake.Turn, r safety.Risk) ([]intake.Reply, error) {
+	log.Warn("crisis language detected", slog.String("level", r.Level.String()), slog.String("construct", r.Construct), slog.String("rule", r.Rule))
 	c := intake.Case{PatientID: p.ID, Outcome: OutcomeUrgent, Priority: intake.PriorityUrgent, Flags: []string{FlagCrisisLanguage}, ScriptVersion: e.script.Version}
+	if r.Level == safety.LevelEmergency {
+		c.Flags = append(c.Flags, FlagOverdose)
+	}
+	e.markRisk(p.ID, &c)
 	sess, err := e.store.ActiveSession(ctx, p.ID)
 	active := err == nil
 	if err != nil && intake.ErrorCode(err) != intake.ENOTFOUND {
@@ -490,7 +511,11 @@ func (e *Engine) crisis(ctx context.Context, log *slog.Logger, p intake.Patient,
 			log.Error("pause session during crisis", slog.Any("err", err))
 		}
 	}
-	out := []intake.Reply{{Kind: intake.ReplyCrisis, Text: e.msgs.Render("crisis", nil)}}
+	key := "crisis"
+	if r.Level == safety.LevelEmergency {
+		key = "emergency"
+	}
+	out := []intake.Reply{{Kind: intake.ReplyCrisis, Text: e.msgs.Render(key, nil)}}
 	// The crisis message is already in out: a failing store must not hold it
 	// back, but the caller must know the case was not written.
 	stored, err := e.store.OpenCase(ctx, c)
@@ -618,6 +643,7 @@ func (e *Engine) caseFor(p intake.Patient, sess intake.Session, res *screening.R
 		},
 		Notes: sess.Answers[cf.Notes].Text,
 	}
+	e.markRisk(p.ID, &c)
 	return c
 }
 

@@ -12,13 +12,15 @@ import (
 	"fmt"
 	"io/fs"
 	"regexp"
+	"sort"
 	"strings"
+	"time"
 	"unicode"
 
 	"github.com/intakebot/intakebot/internal/content"
 )
 
-// Lexicon is the clinic-editable crisis vocabulary.
+// Lexicon is the clinic-editable risk vocabulary (prompts/safety.yaml).
 type Lexicon struct {
 	// Replace maps words (after normalisation) to what they mean: slang
 	// ("kms"), misspellings ("suicde"). Values may be several words.
@@ -26,14 +28,17 @@ type Lexicon struct {
 	// Fuzzy lists key words that also match with one typo (one letter added,
 	// dropped, changed or two swapped) in words of five letters or more.
 	Fuzzy []string `yaml:"fuzzy"`
-	// Phrases match as whole-word sequences anywhere in the normalised text.
-	Phrases []string `yaml:"phrases"`
-	// Patterns are regular expressions over the normalised text.
-	Patterns []string `yaml:"patterns"`
+	// Concepts maps each concept the rules know (self, desire, die, means,
+	// ingest, ...) to its words and phrases, matched on stems.
+	Concepts map[string][]string `yaml:"concepts"`
 	// Ignore are regular expressions for figures of speech ("this pain is
-	// killing me"); matching text is blanked out before phrases and patterns
-	// are checked.
+	// killing me"); matching text is blanked out before concepts are tagged.
 	Ignore []string `yaml:"ignore"`
+	// Context says how far back a patient's cues add up.
+	Context struct {
+		Messages int `yaml:"messages"`
+		Minutes  int `yaml:"minutes"`
+	} `yaml:"context"`
 	// MedicalAdvice lists requests a clinician must answer.
 	MedicalAdvice struct {
 		Words map[string]string `yaml:"words"`
@@ -56,14 +61,16 @@ const (
 	AdvicePersonalVerdict  = "personal_verdict"
 )
 
-// Detector finds crisis language. It is safe for concurrent use.
+// Detector reads risk in text. It is safe for concurrent use.
 type Detector struct {
-	replace  map[string][]string
-	fuzzy    []string
-	phrases  []string
-	patterns []*regexp.Regexp
+	replace map[string][]string
+	fuzzy   []string
+	// concepts are the concept phrases by their first stem.
+	concepts map[string][]phrase
 	ignore   []*regexp.Regexp
 	advice   []advicePattern
+	model    *classifier
+	window   Window
 }
 
 type advicePattern struct {
@@ -77,13 +84,6 @@ type AdviceMatch struct {
 	Rule string // "dose:2", for logs
 }
 
-// Match is a crisis detection. Rule identifies what matched ("phrase:12",
-// "pattern:3") so logs can say which rule fired without copying the text.
-type Match struct {
-	Crisis bool
-	Rule   string
-}
-
 // Load reads the lexicon name in fsys.
 func Load(fsys fs.FS, name string) (*Detector, error) {
 	var lx Lexicon
@@ -91,7 +91,18 @@ func Load(fsys fs.FS, name string) (*Detector, error) {
 	if err != nil {
 		return nil, err
 	}
-	return compile(doc, lx)
+	return compile(doc, lx, true)
+}
+
+// LoadRules reads the lexicon without the classifier: for the generator
+// that trains it.
+func LoadRules(fsys fs.FS, name string) (*Detector, error) {
+	var lx Lexicon
+	doc, err := content.ReadFile(fsys, name, &lx)
+	if err != nil {
+		return nil, err
+	}
+	return compile(doc, lx, false)
 }
 
 // Parse builds a detector from lexicon source; name is used in problems.
@@ -101,10 +112,10 @@ func Parse(name string, src []byte) (*Detector, error) {
 	if err != nil {
 		return nil, err
 	}
-	return compile(doc, lx)
+	return compile(doc, lx, true)
 }
 
-func compile(doc *content.Doc, lx Lexicon) (*Detector, error) {
+func compile(doc *content.Doc, lx Lexicon, withModel bool) (*Detector, error) {
 	var ps content.Problems
 	d := &Detector{replace: map[string][]string{}}
 	for k, v := range lx.Replace {
@@ -123,18 +134,10 @@ func compile(doc *content.Doc, lx Lexicon) (*Detector, error) {
 		}
 		d.fuzzy = append(d.fuzzy, n[0])
 	}
-	for i, p := range lx.Phrases {
-		n := strings.Join(Normalize(p), " ")
-		if n == "" {
-			ps = append(ps, doc.Problem(fmt.Sprintf("$.phrases[%d]", i), "empty phrase"))
-			continue
-		}
-		d.phrases = append(d.phrases, n)
-	}
 	re := func(list []string, key string) []*regexp.Regexp {
 		var out []*regexp.Regexp
 		for i, p := range list {
-			r, err := regexp.Compile(collapseRegex(strings.ToLower(p)))
+			r, err := regexp.Compile(strings.ToLower(p))
 			if err != nil {
 				ps = append(ps, doc.Problem(fmt.Sprintf("$.%s[%d]", key, i), "pattern does not compile: %v", err))
 				continue
@@ -143,8 +146,53 @@ func compile(doc *content.Doc, lx Lexicon) (*Detector, error) {
 		}
 		return out
 	}
-	d.patterns = re(lx.Patterns, "patterns")
+	// Concept entries are read as patients' words are (replacements, typo
+	// correction, stems), before figures of speech are known.
+	d.concepts = map[string][]phrase{}
+	names := make([]string, 0, len(lx.Concepts))
+	for name := range lx.Concepts {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		c, err := conceptOf(name)
+		if err != nil {
+			ps = append(ps, doc.Problem("$.concepts."+name, "%v", err))
+			continue
+		}
+		for i, entry := range lx.Concepts[name] {
+			toks := d.tokens(entry)
+			if len(toks) == 0 {
+				ps = append(ps, doc.Problem(fmt.Sprintf("$.concepts.%s[%d]", name, i), "empty entry"))
+				continue
+			}
+			p := phrase{c: c}
+			for _, t := range toks {
+				p.stems = append(p.stems, t.stem)
+			}
+			d.concepts[p.stems[0]] = append(d.concepts[p.stems[0]], p)
+		}
+	}
+	for _, need := range []concept{cSelf, cDesire, cDie, cSuicide, cMeans, cIngest, cNegation, cQuestion, cOther} {
+		if len(lx.Concepts[conceptNames[need]]) == 0 {
+			ps = append(ps, doc.Problem("$.concepts", "concept %q has no words; the rules need it", conceptNames[need]))
+		}
+	}
 	d.ignore = re(lx.Ignore, "ignore")
+	d.window = Window{Messages: lx.Context.Messages, Age: time.Duration(lx.Context.Minutes) * time.Minute}
+	if d.window.Messages <= 0 {
+		d.window.Messages = 5
+	}
+	if d.window.Age <= 0 {
+		d.window.Age = 30 * time.Minute
+	}
+	if withModel {
+		m, err := loadClassifier()
+		if err != nil {
+			ps = append(ps, content.Problem{File: "internal/safety/" + weightsFile, Msg: err.Error()})
+		}
+		d.model = m
+	}
 	wordRef := regexp.MustCompile(`\{([a-z_]+)\}`)
 	for i, rule := range lx.MedicalAdvice.Rules {
 		path := fmt.Sprintf("$.medical_advice.rules[%d]", i)
@@ -163,7 +211,7 @@ func compile(doc *content.Doc, lx Lexicon) (*Detector, error) {
 				}
 				return "(?:" + alts + ")"
 			})
-			r, err := regexp.Compile(collapseRegex(strings.ToLower(expanded)))
+			r, err := regexp.Compile(strings.ToLower(expanded))
 			if err != nil {
 				ps = append(ps, doc.Problem(ppath, "pattern does not compile: %v", err))
 				continue
@@ -171,44 +219,10 @@ func compile(doc *content.Doc, lx Lexicon) (*Detector, error) {
 			d.advice = append(d.advice, advicePattern{kind: rule.Kind, re: r})
 		}
 	}
-	if len(d.phrases)+len(d.patterns) == 0 {
-		ps = append(ps, doc.Problem("$", "the crisis lexicon has no phrases or patterns"))
-	}
 	if err := ps.Err(); err != nil {
 		return nil, err
 	}
 	return d, nil
-}
-
-// Scan reports whether text contains crisis language.
-func (d *Detector) Scan(text string) Match {
-	words := Normalize(text)
-	if len(words) == 0 {
-		return Match{}
-	}
-	var out []string
-	for _, w := range words {
-		if r, ok := d.replace[w]; ok {
-			out = append(out, r...)
-			continue
-		}
-		out = append(out, d.correct(w))
-	}
-	s := " " + strings.Join(out, " ") + " "
-	for _, r := range d.ignore {
-		s = r.ReplaceAllString(s, " | ")
-	}
-	for i, p := range d.phrases {
-		if strings.Contains(s, " "+p+" ") {
-			return Match{Crisis: true, Rule: fmt.Sprintf("phrase:%d", i)}
-		}
-	}
-	for i, r := range d.patterns {
-		if r.MatchString(s) {
-			return Match{Crisis: true, Rule: fmt.Sprintf("pattern:%d", i)}
-		}
-	}
-	return Match{}
 }
 
 // Advice reports whether text asks for something only a clinician may answer:
@@ -246,7 +260,7 @@ func (d *Detector) correct(w string) string {
 
 // Normalize lowercases text, undoes common letter-for-digit swaps ("k1ll"),
 // drops apostrophes ("don't" -> "dont"), turns other punctuation into spaces and
-// collapses runs of one letter ("soooo" -> "so", "kill" -> "kil"); the same is
+// shortens runs of three or more of one letter ("soooo" -> "so"); the same is
 // done to the lexicon, so both meet in the middle. It returns the words.
 func Normalize(text string) []string {
 	var b strings.Builder
@@ -317,39 +331,23 @@ func unleet(w string) string {
 	}, w)
 }
 
+// collapseRuns shortens a run of three or more of one letter to one
+// ("soooo" -> "so", "pleaseee" -> "please"); English words never have such
+// runs, so ordinary words keep their double letters and stem correctly.
 func collapseRuns(s string) string {
+	r := []rune(s)
 	var b strings.Builder
-	var prev rune
-	for i, r := range s {
-		if i > 0 && r == prev && unicode.IsLetter(r) {
-			continue
+	for i := 0; i < len(r); {
+		j := i
+		for j < len(r) && r[j] == r[i] {
+			j++
 		}
-		b.WriteRune(r)
-		prev = r
-	}
-	return b.String()
-}
-
-// collapseRegex collapses letter runs in a regular expression's literal text,
-// leaving escapes such as \b alone.
-func collapseRegex(s string) string {
-	var b strings.Builder
-	var prev rune
-	escaped := false
-	for _, r := range s {
-		switch {
-		case escaped:
-			escaped = false
-			b.WriteRune(r)
-			prev = 0
-			continue
-		case r == '\\':
-			escaped = true
-		case r == prev && unicode.IsLetter(r):
-			continue
+		if j-i >= 3 && unicode.IsLetter(r[i]) {
+			b.WriteRune(r[i])
+		} else {
+			b.WriteString(string(r[i:j]))
 		}
-		b.WriteRune(r)
-		prev = r
+		i = j
 	}
 	return b.String()
 }

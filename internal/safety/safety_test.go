@@ -48,16 +48,16 @@ func TestShippedLexicon(t *testing.T) {
 	rows := table(t)
 	var crisis, ok, falseAlarms int
 	for _, r := range rows {
-		m := d.Scan(r.text)
+		m := d.Assess(r.text)
 		switch r.want {
 		case "crisis":
 			crisis++
-			if !m.Crisis {
-				t.Errorf("missed crisis language: %q", r.text)
+			if m.Level < safety.LevelCrisis {
+				t.Errorf("missed crisis language: %q read as %s", r.text, m.Level)
 			}
 		case "ok":
 			ok++
-			if m.Crisis {
+			if m.Level >= safety.LevelCrisis {
 				falseAlarms++
 				t.Logf("false alarm (%s): %q", m.Rule, r.text)
 			}
@@ -75,8 +75,9 @@ func TestNormalize(t *testing.T) {
 	tests := []struct{ in, want string }{
 		{"I don't WANT to!!", "i dont want to"},
 		{"sooooo tired", "so tired"},
-		{"k1ll myself", "kil myself"},
-		{"call 988", "cal 988"},
+		{"k1ll myself", "kill myself"},
+		{"kiiiill meee", "kill me"},
+		{"call 988", "call 988"},
 		{"it’s fine", "its fine"},
 	}
 	for _, tt := range tests {
@@ -87,12 +88,13 @@ func TestNormalize(t *testing.T) {
 }
 
 func TestLexiconErrorsNameLine(t *testing.T) {
-	src := []byte("phrases:\n  - kill myself\npatterns:\n  - '(unclosed'\nfuzzy:\n  - kil\n")
+	src := []byte("concepts:\n  self: [i]\n  selfish: [me]\nignore:\n  - '(unclosed'\nfuzzy:\n  - kil\n")
 	_, err := safety.Parse("bad.yaml", src)
 	if err == nil {
 		t.Fatal("broken lexicon loaded without error")
 	}
-	for _, want := range []string{"bad.yaml:4: pattern does not compile", "bad.yaml:6: fuzzy word"} {
+	for _, want := range []string{"bad.yaml:3: unknown concept \"selfish\"", "bad.yaml:5: pattern does not compile", "bad.yaml:7: fuzzy word",
+		"concept \"desire\" has no words"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not contain %q", err, want)
 		}
@@ -102,8 +104,8 @@ func TestLexiconErrorsNameLine(t *testing.T) {
 func TestScanIgnoresEmptyAndNumbers(t *testing.T) {
 	d := detector(t)
 	for _, s := range []string{"", "   ", "3", "2, 4", "yes", "555-123-4567"} {
-		if d.Scan(s).Crisis {
-			t.Errorf("Scan(%q) flagged crisis", s)
+		if r := d.Assess(s); r.Level != safety.LevelNone {
+			t.Errorf("Assess(%q) = %s, want none", s, r.Level)
 		}
 	}
 }
@@ -114,7 +116,7 @@ func FuzzScan(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		d.Scan(s) // must not panic
+		d.Assess(s) // must not panic
 		_ = safety.Normalize(s)
 	})
 }
@@ -162,7 +164,7 @@ func TestMedicalAdvice(t *testing.T) {
 }
 
 func TestAdviceWordsMustBeDefined(t *testing.T) {
-	src := []byte("phrases: [kill myself]\nmedical_advice:\n  rules:\n    - kind: dose\n      patterns:\n        - 'how much {drugz}'\n")
+	src := []byte("concepts: {self: [i]}\nmedical_advice:\n  rules:\n    - kind: dose\n      patterns:\n        - 'how much {drugz}'\n")
 	_, err := safety.Parse("s.yaml", src)
 	if err == nil || !strings.Contains(err.Error(), "s.yaml:6: pattern uses {drugz}") {
 		t.Errorf("err = %v", err)

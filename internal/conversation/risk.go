@@ -1,0 +1,213 @@
+package conversation
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/intakebot/intakebot/internal/intake"
+	"github.com/intakebot/intakebot/internal/safety"
+)
+
+// CheckQuestionID is the id of the direct question the bot asks when it is
+// unsure about a patient's safety. It is not part of the screening script:
+// asking it never moves the patient's place in the screening.
+const CheckQuestionID = "risk_check"
+
+// Check choices.
+const (
+	CheckYes = "yes"
+	CheckNo  = "no"
+)
+
+// FlagRiskChecked marks a case whose patient was asked the direct safety
+// question and answered no.
+const FlagRiskChecked = "risk_checked"
+
+// FlagOverdose marks a case opened for an overdose or injury in progress.
+const FlagOverdose = "overdose_in_progress"
+
+// reading is what the engine knows of a turn's text, read once.
+type reading struct {
+	risk safety.Risk
+	// checkAnswer is "yes" or "no" when the turn answers a pending check
+	// (a button, or typed in the terminal); "" otherwise.
+	checkAnswer string
+}
+
+// checks remembers, per patient, the direct questions asked and the "no"
+// answers given. A check is asked again after a restart if the words call
+// for it; a "yes" is honoured whether or not a check is remembered.
+type checks struct {
+	mu sync.Mutex
+	// pending and answeredNo are keyed by patient id; mu must be held.
+	pending    map[string]time.Time
+	answeredNo map[string]bool
+}
+
+func (c *checks) ask(patientID string, at time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.pending == nil {
+		c.pending, c.answeredNo = map[string]time.Time{}, map[string]bool{}
+	}
+	c.pending[patientID] = at
+}
+
+// take removes the patient's pending check and reports whether there was one.
+func (c *checks) take(patientID string, no bool) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, ok := c.pending[patientID]
+	delete(c.pending, patientID)
+	if no && ok {
+		c.answeredNo[patientID] = true
+	}
+	return ok
+}
+
+func (c *checks) isPending(patientID string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, ok := c.pending[patientID]
+	return ok
+}
+
+func (c *checks) saidNo(patientID string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.answeredNo[patientID]
+}
+
+func (c *checks) forget(patientID string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.pending, patientID)
+	delete(c.answeredNo, patientID)
+}
+
+// read reads a turn's text once: its risk (with the patient's recent
+// messages), and whether it answers a pending check.
+func (e *Engine) read(p intake.Patient, t intake.Turn) reading {
+	var rd reading
+	if t.QuestionID == CheckQuestionID {
+		if len(t.ChoiceIDs) == 1 && (t.ChoiceIDs[0] == CheckYes || t.ChoiceIDs[0] == CheckNo) {
+			rd.checkAnswer = t.ChoiceIDs[0]
+		}
+		return rd
+	}
+	if strings.TrimSpace(t.Text) != "" {
+		rd.risk = e.memory.Assess(p.ID, t.Text, e.now())
+	}
+	if t.QuestionID == "" && e.checks.isPending(p.ID) {
+		rd.checkAnswer = yesNo(t.Text)
+	}
+	return rd
+}
+
+// yesNo reads a typed answer to the check: "yes", "1", "y", "no", "2"...
+func yesNo(text string) string {
+	s := strings.ToLower(strings.Trim(strings.TrimSpace(text), ".!"))
+	switch s {
+	case "1", "y", "yes", "yeah", "yea", "yep", "ya", "yes i am", "i am", "kind of", "sort of", "maybe", "sometimes":
+		return CheckYes
+	case "2", "n", "no", "nope", "nah", "no i am not", "no im not", "i am not", "im not", "not really", "no thanks", "no thank you":
+		return CheckNo
+	}
+	return ""
+}
+
+// riskStep acts on the reading's risk before anything else. ok reports
+// that the turn was answered here.
+func (e *Engine) riskStep(ctx context.Context, log *slog.Logger, p intake.Patient, t intake.Turn, rd reading) ([]intake.Reply, bool, error) {
+	level := rd.risk.Level
+	// Words that carry risk come first, even while a check is pending.
+	if level < safety.LevelCheck && rd.checkAnswer != "" {
+		out, err := e.checkAnswered(ctx, log, p, t, rd.checkAnswer)
+		return out, true, err
+	}
+	switch level {
+	case safety.LevelEmergency, safety.LevelCrisis:
+		out, err := e.crisis(ctx, log, p, t, rd.risk)
+		if err == nil {
+			// Staff following an open case see what was said, too.
+			e.relayCrisis(ctx, log, p, t.Text)
+		}
+		return out, true, err
+	case safety.LevelCheck:
+		out, err := e.askCheck(ctx, log, p, rd.risk)
+		return out, true, err
+	case safety.LevelOtherPerson:
+		log.Info("someone else at risk", slog.String("rule", rd.risk.Rule))
+		out := []intake.Reply{{Kind: intake.ReplyCrisis, Text: e.msgs.Render("other_person", nil)}}
+		out = append(out, e.pendingQuestion(ctx, log, p)...)
+		return out, true, nil
+	}
+	return nil, false, nil
+}
+
+// askCheck asks the patient directly, with the resources in the same
+// message. The screening stays where it is.
+func (e *Engine) askCheck(ctx context.Context, log *slog.Logger, p intake.Patient, r safety.Risk) ([]intake.Reply, error) {
+	log.Warn("possible risk: asking directly", slog.String("construct", r.Construct), slog.String("rule", r.Rule))
+	e.checks.ask(p.ID, e.now())
+	return []intake.Reply{{
+		Kind: intake.ReplyQuestion, QuestionID: CheckQuestionID, Text: e.msgs.Render("check_question", nil),
+		Choices: []intake.Choice{{ID: CheckYes, Label: "Yes"}, {ID: CheckNo, Label: "No"}},
+	}}, nil
+}
+
+// checkAnswered acts on the answer to the direct question: yes is a
+// crisis; no carries on with what the patient was doing.
+func (e *Engine) checkAnswered(ctx context.Context, log *slog.Logger, p intake.Patient, t intake.Turn, answer string) ([]intake.Reply, error) {
+	if answer == CheckYes {
+		e.checks.take(p.ID, false)
+		log.Warn("patient answered yes to the direct safety question")
+		return e.crisis(ctx, log, p, t, safety.Risk{Level: safety.LevelCrisis, Construct: "check_yes", Rule: "check"})
+	}
+	if !e.checks.take(p.ID, true) {
+		return []intake.Reply{e.notice("stale_answer")}, nil
+	}
+	log.Info("patient answered no to the direct safety question")
+	out := []intake.Reply{e.message("check_no", nil)}
+	return append(out, e.pendingQuestion(ctx, log, p)...), nil
+}
+
+// pendingQuestion is the screening question waiting for an answer, asked
+// again after an interruption; nothing when no screening waits.
+func (e *Engine) pendingQuestion(ctx context.Context, log *slog.Logger, p intake.Patient) []intake.Reply {
+	sess, err := e.store.ActiveSession(ctx, p.ID)
+	if err != nil {
+		if intake.ErrorCode(err) != intake.ENOTFOUND {
+			log.Error("read session after a safety reply", slog.Any("err", err))
+		}
+		return nil
+	}
+	if sess.Paused {
+		return nil
+	}
+	step := e.script.Next(sess.Answers, sess.CrisisLanguage)
+	if step.Question == nil {
+		return nil
+	}
+	return []intake.Reply{e.message("back_to_screening", nil), e.question(step, false)}
+}
+
+// markRisk adds what the engine knows of the patient's safety to a case
+// about to be opened.
+func (e *Engine) markRisk(patientID string, c *intake.Case) {
+	if e.checks.saidNo(patientID) {
+		c.Flags = appendFlag(c.Flags, FlagRiskChecked)
+	}
+}
+
+func appendFlag(flags []string, f string) []string {
+	for _, x := range flags {
+		if x == f {
+			return flags
+		}
+	}
+	return append(flags, f)
+}

@@ -1,0 +1,144 @@
+package safety
+
+import (
+	"sync"
+	"time"
+)
+
+// Window is how far back a patient's cues add up.
+type Window struct {
+	Messages int
+	Age      time.Duration
+}
+
+// Assess reads one message on its own: the clause rules, then the
+// classifier, which can only raise the level.
+func (d *Detector) Assess(text string) Risk {
+	cls, toks := d.read(text)
+	return d.assess(cls, toks)
+}
+
+func (d *Detector) read(text string) ([]clause, [][]token) {
+	var cls []clause
+	var toks [][]token
+	for _, raw := range splitClauses(text) {
+		ts := d.tokens(raw)
+		if len(ts) == 0 {
+			continue
+		}
+		cls = append(cls, d.tag(raw, ts))
+		toks = append(toks, ts)
+	}
+	return cls, toks
+}
+
+func (d *Detector) assess(cls []clause, toks [][]token) Risk {
+	var r Risk
+	var merged clause
+	for _, cl := range cls {
+		j := judge(cl)
+		r = r.Raise(j.level, j.construct, j.rule)
+		r.seen |= cl.set
+		if !cl.other {
+			r.cues |= cl.set & cueMask
+			merged.set |= cl.set
+			merged.bigNumber = merged.bigNumber || cl.bigNumber
+		}
+	}
+	// An overdose told in pieces ("i took the pills. all of them.") is read
+	// across the message's clauses.
+	if len(cls) > 1 && r.Level < LevelEmergency && overdose(merged) {
+		r = r.Raise(LevelEmergency, "overdose_in_progress", "rule:ingested_message")
+	}
+	if len(cls) == 0 || d.model == nil {
+		return r
+	}
+	p := d.model.probs(d.features(cls, toks))
+	r.Score = p[classRisk]
+	construct := r.Construct
+	if r.Level < LevelCheck {
+		construct = "classifier"
+	}
+	// The classifier alone asks (check); it reaches crisis only where the
+	// words carry some cue of risk the rules saw.
+	switch {
+	case p[classRisk] >= d.model.crisisAt && (r.seen&riskWords != 0 || r.Level >= LevelCheck):
+		r = r.Raise(LevelCrisis, construct, "classifier")
+	case p[classRisk] >= d.model.crisisAt:
+		r = r.Raise(LevelCheck, construct, "classifier")
+	case p[classRisk] >= d.model.checkAt:
+		r = r.Raise(LevelCheck, construct, "classifier")
+	}
+	if p[classOther] >= d.model.otherAt {
+		r = r.Raise(LevelOtherPerson, "other_person", "classifier")
+	}
+	return r
+}
+
+// Memory keeps each patient's recent cues so that they add up across
+// messages (a hopeless message, then a means). It holds concept ids and
+// times only, never text. It is safe for concurrent use.
+type Memory struct {
+	d  *Detector
+	mu sync.Mutex
+	// recent holds, by patient, the cues of their latest messages, oldest
+	// first; mu must be held.
+	recent map[string][]cueAt
+}
+
+type cueAt struct {
+	at   time.Time
+	cues conceptSet
+}
+
+// NewMemory returns an empty memory for d's window.
+func (d *Detector) NewMemory() *Memory { return &Memory{d: d, recent: map[string][]cueAt{}} }
+
+// Assess reads text from patient key at time now, adding up the cues of
+// their recent messages within the window, and remembers this message's.
+func (m *Memory) Assess(key, text string, now time.Time) Risk {
+	r := m.d.Assess(text)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var kept []cueAt
+	var before conceptSet
+	for _, c := range m.recent[key] {
+		if now.Sub(c.at) <= m.d.window.Age {
+			kept = append(kept, c)
+			before |= c.cues
+		}
+	}
+	if r.cues != 0 {
+		kept = append(kept, cueAt{at: now, cues: r.cues})
+	}
+	if n := len(kept) - m.d.window.Messages; n > 0 {
+		kept = kept[n:]
+	}
+	if len(kept) == 0 {
+		delete(m.recent, key)
+	} else {
+		m.recent[key] = kept
+	}
+	if before == 0 || r.Level >= LevelCrisis || r.Level == LevelOtherPerson {
+		return r
+	}
+	// Desire or despair earlier, something concrete now (or the other way
+	// round): together they are a crisis, as one message saying both would be.
+	despair := conceptSet(1<<cDie | 1<<cSuicide | 1<<cEndSelf | 1<<cHopeless | 1<<cTrapped | 1<<cBurden | 1<<cBurdenStrong | 1<<cHarm)
+	concrete := conceptSet(1<<cMeans | 1<<cPoison | 1<<cTiming | 1<<cDecision | 1<<cFarewell | 1<<cPrepare)
+	if (before&despair != 0 && r.cues&concrete != 0) || (before&concrete != 0 && r.cues&despair != 0) {
+		return r.Raise(LevelCrisis, "context", "context")
+	}
+	// Despair again and again: ask.
+	if before&despair != 0 && r.cues&despair != 0 {
+		return r.Raise(LevelCheck, "context", "context")
+	}
+	return r
+}
+
+// Forget drops a patient's cues (after erasure).
+func (m *Memory) Forget(key string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.recent, key)
+}

@@ -1,0 +1,213 @@
+package safety
+
+import (
+	_ "embed"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"math"
+	"sort"
+	"strings"
+
+	"github.com/blevesearch/snowballstem"
+	"github.com/blevesearch/snowballstem/english"
+)
+
+// The classifier is a linear model (softmax regression) over hashed
+// features of a message: stems, stem pairs, character trigrams of words and
+// the concepts the rules tagged. It is trained by gen/ from the labelled
+// corpus in testdata/corpus (training part only) and its weights are
+// checked in as classifier.bin; `go generate` rebuilds them byte for byte.
+//
+//go:generate go run ./gen
+
+// weightsFile is the generated model, embedded.
+const weightsFile = "classifier.bin"
+
+//go:embed classifier.bin
+var weights []byte
+
+// Classes of the classifier.
+const (
+	classSafe  = 0 // no risk, or a question about the topic
+	classRisk  = 1 // crisis, emergency or possible risk, for the writer
+	classOther = 2 // someone else at risk
+	numClasses = 3
+)
+
+const (
+	featureBits = 16
+	numFeatures = 1 << featureBits
+	magic       = "IBSC1"
+)
+
+// classifier is the loaded model.
+type classifier struct {
+	w    [numClasses][]float32
+	bias [numClasses]float32
+	// Thresholds on the probability of risk (crisis, check) and of
+	// someone else at risk, chosen by the generator on the training part.
+	crisisAt, checkAt, otherAt float64
+}
+
+func loadClassifier() (*classifier, error) { return decodeClassifier(weights) }
+
+func decodeClassifier(b []byte) (*classifier, error) {
+	if len(b) < len(magic) || string(b[:len(magic)]) != magic {
+		return nil, errors.New("not a classifier weights file (run go generate ./internal/safety)")
+	}
+	r := b[len(magic):]
+	need := 4 + 3*8 + numClasses*4 + numClasses*numFeatures*2
+	if len(r) != need {
+		return nil, fmt.Errorf("classifier weights: %d bytes, want %d (run go generate ./internal/safety)", len(r), need)
+	}
+	m := &classifier{}
+	scale := math.Float32frombits(binary.LittleEndian.Uint32(r))
+	r = r[4:]
+	m.crisisAt = math.Float64frombits(binary.LittleEndian.Uint64(r))
+	m.checkAt = math.Float64frombits(binary.LittleEndian.Uint64(r[8:]))
+	m.otherAt = math.Float64frombits(binary.LittleEndian.Uint64(r[16:]))
+	r = r[24:]
+	for k := 0; k < numClasses; k++ {
+		m.bias[k] = math.Float32frombits(binary.LittleEndian.Uint32(r))
+		r = r[4:]
+	}
+	for k := 0; k < numClasses; k++ {
+		m.w[k] = make([]float32, numFeatures)
+		for i := range m.w[k] {
+			m.w[k][i] = float32(int16(binary.LittleEndian.Uint16(r))) * scale
+			r = r[2:]
+		}
+	}
+	return m, nil
+}
+
+// encodeClassifier writes weights quantised to int16 with one scale.
+func encodeClassifier(w [numClasses][]float64, bias [numClasses]float64, crisisAt, checkAt, otherAt float64) []byte {
+	maxAbs := 0.0
+	for k := range w {
+		for _, v := range w[k] {
+			maxAbs = math.Max(maxAbs, math.Abs(v))
+		}
+	}
+	scale := float32(maxAbs / 32767)
+	if scale == 0 {
+		scale = 1
+	}
+	out := []byte(magic)
+	out = binary.LittleEndian.AppendUint32(out, math.Float32bits(scale))
+	for _, t := range []float64{crisisAt, checkAt, otherAt} {
+		out = binary.LittleEndian.AppendUint64(out, math.Float64bits(t))
+	}
+	for k := range bias {
+		out = binary.LittleEndian.AppendUint32(out, math.Float32bits(float32(bias[k])))
+	}
+	for k := range w {
+		for _, v := range w[k] {
+			q := math.Round(v / float64(scale))
+			q = math.Max(-32767, math.Min(32767, q))
+			out = binary.LittleEndian.AppendUint16(out, uint16(int16(q)))
+		}
+	}
+	return out
+}
+
+// probs returns the class probabilities for a message's features.
+func (m *classifier) probs(feats []uint32) [numClasses]float64 {
+	var z [numClasses]float64
+	for k := 0; k < numClasses; k++ {
+		s := float64(m.bias[k])
+		for _, f := range feats {
+			s += float64(m.w[k][f])
+		}
+		z[k] = s
+	}
+	return softmax(z)
+}
+
+func softmax(z [numClasses]float64) [numClasses]float64 {
+	mx := z[0]
+	for _, v := range z[1:] {
+		mx = math.Max(mx, v)
+	}
+	var p [numClasses]float64
+	sum := 0.0
+	for k, v := range z {
+		p[k] = math.Exp(v - mx)
+		sum += p[k]
+	}
+	for k := range p {
+		p[k] /= sum
+	}
+	return p
+}
+
+// features hashes what the classifier sees of a message: the stems, pairs
+// of neighbouring stems, character trigrams of each word, and the concepts
+// of each clause, alone and in pairs. Duplicates are dropped, so the order
+// is fixed (sorted).
+func (d *Detector) features(cls []clause, toks [][]token) []uint32 {
+	seen := map[uint32]bool{}
+	add := func(parts ...string) {
+		h := fnv.New32a()
+		for i, p := range parts {
+			if i > 0 {
+				h.Write([]byte{0})
+			}
+			h.Write([]byte(p))
+		}
+		seen[h.Sum32()&(numFeatures-1)] = true
+	}
+	for ci, ts := range toks {
+		for i, t := range ts {
+			add("w", t.stem)
+			if i+1 < len(ts) {
+				add("b", t.stem, ts[i+1].stem)
+			}
+			w := "^" + t.word + "$"
+			r := []rune(w)
+			for j := 0; j+3 <= len(r); j++ {
+				add("c", string(r[j:j+3]))
+			}
+		}
+		cl := cls[ci]
+		var present []string
+		for c := concept(0); c < numConcepts; c++ {
+			if cl.set.has(c) {
+				present = append(present, conceptNames[c])
+			}
+		}
+		for i, a := range present {
+			add("k", a)
+			for _, b := range present[i+1:] {
+				add("kk", a, b)
+			}
+		}
+		if cl.other {
+			add("other")
+		}
+		if cl.question {
+			add("question")
+		}
+		if cl.bigNumber {
+			add("number")
+		}
+	}
+	out := make([]uint32, 0, len(seen))
+	for f := range seen {
+		out = append(out, f)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}
+
+// stemWord reduces a word to its Snowball (Porter2) stem.
+func stemWord(w string) string {
+	if len(w) <= 2 || strings.IndexFunc(w, func(r rune) bool { return r < 'a' || r > 'z' }) >= 0 {
+		return w
+	}
+	env := snowballstem.NewEnv(w)
+	english.Stem(env)
+	return env.Current()
+}

@@ -1,0 +1,563 @@
+package safety
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Level is how the bot must respond to a message, from nothing special to
+// an emergency. Levels are ordered: a later stage (the classifier, the
+// context, a model) may raise a level, never lower it.
+type Level int
+
+// The levels, lowest first.
+const (
+	// LevelNone: nothing that calls for a safety reply.
+	LevelNone Level = iota
+	// LevelTopic: a question or remark about suicide, overdose or self-harm
+	// as a topic (a side effect, research): answered, with the resources in
+	// one line.
+	LevelTopic
+	// LevelOtherPerson: someone else is at risk; the patient is told how to
+	// help them. No case for the patient.
+	LevelOtherPerson
+	// LevelCheck: possible risk, not clear: the bot asks directly.
+	LevelCheck
+	// LevelCrisis: the crisis reply at once and an urgent case.
+	LevelCrisis
+	// LevelEmergency: an overdose or injury in progress: call 911 now.
+	LevelEmergency
+)
+
+var levelNames = [...]string{"none", "topic", "other_person", "check", "crisis", "emergency"}
+
+func (l Level) String() string {
+	if l < 0 || int(l) >= len(levelNames) {
+		return "level(" + strconv.Itoa(int(l)) + ")"
+	}
+	return levelNames[l]
+}
+
+// ParseLevel reads a level's name.
+func ParseLevel(s string) (Level, bool) {
+	for i, n := range levelNames {
+		if n == s {
+			return Level(i), true
+		}
+	}
+	return LevelNone, false
+}
+
+// AtRisk reports whether the level needs the crisis resources and a human.
+func (l Level) AtRisk() bool { return l >= LevelCheck }
+
+// Risk is the safety reading of one message.
+type Risk struct {
+	Level Level
+	// Construct names what was recognised ("overdose_in_progress",
+	// "passive_ideation", ...), for logs and the staff card; never the text.
+	Construct string
+	// Rule says which stage decided: "rule:<name>", "classifier",
+	// "context", "model".
+	Rule string
+	// Score is the classifier's probability that the message carries risk.
+	Score float64
+	// cues are the risk concepts the message carried, kept for context;
+	// seen are all its concepts.
+	cues, seen conceptSet
+}
+
+// riskWords are the concepts that let the classifier call a crisis.
+const riskWords = conceptSet(1<<cDie | 1<<cSuicide | 1<<cKill | 1<<cEndSelf | 1<<cHarm | 1<<cMeans | 1<<cDrug | 1<<cIngest |
+	1<<cTrapped | 1<<cHopeless | 1<<cBurden | 1<<cBurdenStrong | 1<<cNotSafe | 1<<cFarewell | 1<<cPrepare | 1<<cAttempt |
+	1<<cLife | 1<<cDecision | 1<<cPoison | 1<<cSelfReflex)
+
+// Raise returns r at level l when l is higher, keeping r otherwise.
+func (r Risk) Raise(l Level, construct, rule string) Risk {
+	if l > r.Level {
+		r.Level, r.Construct, r.Rule = l, construct, rule
+	}
+	return r
+}
+
+// concept ids: the words and phrases of each come from safety.yaml
+// (concepts:); the rules below combine them within a clause.
+type concept int
+
+const (
+	cSelf         concept = iota // i, me, my
+	cSelfReflex                  // myself
+	cOther                       // he, she, my friend, my son
+	cOtherReflex                 // himself, herself, themselves
+	cGeneric                     // people, someone, anyone, you (as in "can you overdose")
+	cDesire                      // want, wish, hope, would rather
+	cIntent                      // going to, plan, decided, about to
+	cThink                       // thinking about, considering, keep picturing
+	cDie                         // die, dead, death
+	cSuicide                     // suicide, suicidal
+	cKill                        // kill, end, off (with a self object: kill myself)
+	cEndSelf                     // end my life, end it all, not be here, disappear forever
+	cLife                        // live, alive, exist, wake up, be here, go on
+	cHarm                        // cut, burn, hurt, harm, hit
+	cBleed                       // bleeding, deep, won't stop
+	cMeans                       // gun, rope, bridge, train, pills, blade
+	cDrug                        // pills, medicines by name, alcohol
+	cPoison                      // bleach, antifreeze
+	cIngest                      // took, swallowed, drank, popped, overdosed
+	cQuantity                    // all, whole, bunch, handful, bottle
+	cNow                         // just, now, an hour ago, already
+	cPast                        // years ago, used to, when i was
+	cTiming                      // tonight, tomorrow, this weekend, after
+	cDecision                    // decided, made up my mind, im done
+	cFarewell                    // goodbye to everyone, my note, giving away my things
+	cPrepare                     // stockpile, research, save up, how many would it take
+	cAttempt                     // tried to, attempt
+	cBurden                      // a burden, in the way (weak)
+	cBurdenStrong                // better off without me, no one would miss me
+	cHopeless                    // hopeless, no point, tired of everything (weak)
+	cTrapped                     // can't go on, no way out, can't do this anymore
+	cNotSafe                     // not safe, don't trust myself
+	cNegation                    // not, never, no
+	cQuestion                    // does, can, is, what, how (at the start), "?"
+	cTopic                       // ketamine, treatment, side effect, research, study
+	cFigure                      // figures of speech blanked out ("killing me" of a commute)
+	cSelfSuicidal                // i am suicidal, my suicidal thoughts
+	cHypo                        // if, what if, in case
+	cRecent                      // just, now, tonight (weaker than cNow)
+	numConcepts
+)
+
+// conceptNames are the keys of safety.yaml's concepts map.
+var conceptNames = [numConcepts]string{
+	"self", "self_reflexive", "other", "other_reflexive", "generic", "desire", "intent", "think",
+	"die", "suicide", "kill", "end_self", "life", "harm", "bleed", "means", "drug", "poison", "ingest",
+	"quantity", "now", "past", "timing", "decision", "farewell", "prepare", "attempt", "burden",
+	"burden_strong", "hopeless", "trapped", "not_safe", "negation", "question", "topic", "figure",
+	"self_suicidal", "hypothetical", "recent",
+}
+
+type conceptSet uint64
+
+func (s conceptSet) has(cs ...concept) bool {
+	for _, c := range cs {
+		if s&(1<<c) == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func (s conceptSet) any(cs ...concept) bool {
+	for _, c := range cs {
+		if s&(1<<c) != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// cueMask are the concepts that add up across a patient's recent messages.
+const cueMask = conceptSet(1<<cDie | 1<<cSuicide | 1<<cEndSelf | 1<<cMeans | 1<<cPoison | 1<<cTiming | 1<<cDecision |
+	1<<cFarewell | 1<<cPrepare | 1<<cBurden | 1<<cBurdenStrong | 1<<cHopeless | 1<<cTrapped | 1<<cHarm)
+
+// clause is one stretch of a message, read as concepts.
+type clause struct {
+	set conceptSet
+	// other: the risk words are said of someone else (the nearest subject
+	// before them is a third person, or a reflexive such as "himself").
+	other bool
+	// bigNumber: a count of ten or more ("took 30").
+	bigNumber bool
+	question  bool
+	// pastTense: a verb in the past tense ("died", "took"), which stems hide.
+	pastTense bool
+	// deathOther: every word of death in the clause is said of someone else.
+	deathOther bool
+	// overdoseWord: "overdose" or "od" itself.
+	overdoseWord bool
+}
+
+// pastVerbs are past-tense forms the rules look at (stems merge "died"
+// with "die").
+var pastVerbs = func() map[string]bool {
+	m := map[string]bool{}
+	for _, w := range strings.Fields("died passed killed was were lost hanged shot had committed took overdosed attempted") {
+		m[collapseRuns(w)] = true
+	}
+	return m
+}()
+
+// phrase is one concept entry: a sequence of stems.
+type phrase struct {
+	stems []string
+	c     concept
+}
+
+// splitClauses cuts text at sentence ends and at "but", where negation and
+// subjects stop reaching.
+func splitClauses(text string) []string {
+	var parts []string
+	start := 0
+	for i, r := range text {
+		switch r {
+		case '.', '!', ';', '\n':
+			// keep "3.5" and "..." inside clauses of one word
+			parts = append(parts, text[start:i])
+			start = i + 1
+		case '?':
+			parts = append(parts, text[start:i+1])
+			start = i + 1
+		}
+	}
+	parts = append(parts, text[start:])
+	var out []string
+	for _, p := range parts {
+		for _, q := range splitWord(p, " but ") {
+			if strings.TrimSpace(q) != "" {
+				out = append(out, q)
+			}
+		}
+	}
+	return out
+}
+
+func splitWord(s, sep string) []string {
+	low := strings.ToLower(s)
+	var out []string
+	for {
+		i := strings.Index(low, sep)
+		if i < 0 {
+			return append(out, s)
+		}
+		out = append(out, s[:i])
+		s, low = s[i+len(sep)-1:], low[i+len(sep)-1:]
+	}
+}
+
+// token is one normalised word and its stem.
+type token struct {
+	word, stem string
+}
+
+// tokens normalises a clause: slang replaced, typos of key words
+// corrected, figures of speech blanked, every word stemmed.
+func (d *Detector) tokens(text string) []token {
+	words := Normalize(text)
+	var out []string
+	for _, w := range words {
+		if r, ok := d.replace[w]; ok {
+			out = append(out, r...)
+			continue
+		}
+		out = append(out, d.correct(w))
+	}
+	s := " " + strings.Join(out, " ") + " "
+	for _, r := range d.ignore {
+		s = r.ReplaceAllString(s, " figureofspeech ")
+	}
+	var toks []token
+	for _, w := range strings.Fields(s) {
+		toks = append(toks, token{word: w, stem: stemWord(w)})
+	}
+	return toks
+}
+
+// subject words: who the nearest verb is about.
+var selfSubjects = map[string]bool{"i": true, "myself": true, "we": true}
+
+// tag finds the concepts of a clause and whose they are.
+func (d *Detector) tag(raw string, toks []token) clause {
+	var cl clause
+	hits := make([]conceptSet, len(toks))
+	for i := range toks {
+		for _, p := range d.concepts[toks[i].stem] {
+			if i+len(p.stems) > len(toks) {
+				continue
+			}
+			ok := true
+			for j, s := range p.stems {
+				if toks[i+j].stem != s {
+					ok = false
+					break
+				}
+			}
+			if ok {
+				for j := range p.stems {
+					hits[i+j] |= 1 << p.c
+				}
+				cl.set |= 1 << p.c
+			}
+		}
+		if n, err := strconv.Atoi(toks[i].word); err == nil && n >= 10 && n < 1000 {
+			cl.bigNumber = true
+		}
+		if toks[i].stem == "overdos" {
+			cl.overdoseWord = true
+		}
+		if pastVerbs[toks[i].word] {
+			cl.pastTense = true
+		}
+		if toks[i].word == "figureofspeech" {
+			cl.set |= 1 << cFigure
+		}
+	}
+	// A question: a question mark, or a question word first.
+	trimmed := strings.TrimSpace(raw)
+	cl.question = strings.HasSuffix(trimmed, "?") || hits[0].has(cQuestion)
+	if cl.question {
+		cl.set |= 1 << cQuestion
+	} else {
+		cl.set &^= 1 << cQuestion
+	}
+	// Whose risk: each risk word belongs to the nearest subject before
+	// it; the clause is about someone else only if every one does.
+	risk := conceptSet(1<<cDie | 1<<cSuicide | 1<<cKill | 1<<cEndSelf | 1<<cHarm | 1<<cIngest | 1<<cDesire | 1<<cIntent | 1<<cAttempt)
+	death := conceptSet(1<<cDie | 1<<cSuicide | 1<<cKill | 1<<cEndSelf)
+	others, selves, deathOthers, deathSelves := 0, 0, 0, 0
+	for i := range toks {
+		if hits[i]&risk == 0 {
+			continue
+		}
+		other := false
+		for j := i - 1; j >= 0; j-- {
+			if selfSubjects[toks[j].word] {
+				break
+			}
+			if hits[j].has(cOther) {
+				other = true
+				break
+			}
+		}
+		if other {
+			others++
+		} else {
+			selves++
+		}
+		if hits[i]&death != 0 {
+			if other {
+				deathOthers++
+			} else {
+				deathSelves++
+			}
+		}
+	}
+	cl.other = others > 0 && selves == 0
+	cl.deathOther = deathOthers > 0 && deathSelves == 0
+	if cl.set.has(cOtherReflex) && !cl.set.has(cSelfReflex) {
+		cl.other = true
+	}
+	if cl.set.has(cSelfReflex) {
+		cl.other = false
+	}
+	return cl
+}
+
+// ruleResult is what the clause rules decided.
+type ruleResult struct {
+	level     Level
+	construct string
+	rule      string
+}
+
+func (r *ruleResult) raise(l Level, construct, rule string) {
+	if l > r.level {
+		r.level, r.construct, r.rule = l, construct, rule
+	}
+}
+
+// judge applies the clause rules, most severe first. Negation and a
+// question about the topic lower what a clause says, but never below a
+// check when the clause names intent, means or timing.
+func judge(cl clause) ruleResult {
+	var r ruleResult
+	s := cl.set
+	neg := s.has(cNegation)
+	past := s.has(cPast) && !s.any(cNow, cRecent)
+	// Figures of speech were blanked out; what is left is read as usual.
+
+	selfRisk := func(l Level, construct, rule string) {
+		if cl.other {
+			r.raise(LevelOtherPerson, "other_person", rule)
+			return
+		}
+		r.raise(l, construct, rule)
+	}
+
+	// Someone else's death in the past (grief, exposure): not a risk of
+	// the patient's own, and no one to help now.
+	if (cl.other || cl.deathOther) && (cl.pastTense || s.has(cPast)) && !s.has(cNow) && !s.any(cIngest, cHarm, cFarewell, cPrepare, cTrapped) {
+		r.raise(LevelNone, "grief_exposure", "grief")
+		return r
+	}
+
+	// Emergency: something taken or done just now.
+	if overdose(cl) && !(cl.question && s.has(cGeneric)) {
+		selfRisk(LevelEmergency, "overdose_in_progress", "ingested")
+	}
+	if s.has(cHarm, cBleed) && !cl.question {
+		selfRisk(LevelEmergency, "overdose_in_progress", "bleeding")
+	}
+
+	// Asking about the topic (a side effect, research, "can you overdose on
+	// ketamine") with nothing said of oneself.
+	topicWords := s.any(cSuicide, cDie, cKill, cEndSelf, cHarm) || (s.has(cIngest) && s.any(cDrug, cQuantity))
+	selfStatement := s.any(cDesire, cIntent, cDecision, cFarewell, cPrepare, cNotSafe, cTrapped, cBurdenStrong, cSelfSuicidal)
+
+	switch {
+	case s.has(cAttempt) && s.any(cSuicide, cKill, cEndSelf, cDie, cIngest, cHarm, cMeans, cDrug) && !(s.has(cGeneric) && cl.question):
+		selfRisk(LevelCrisis, "past_attempt", "attempt")
+	case s.has(cNotSafe) && !cl.question:
+		selfRisk(LevelCrisis, "not_safe", "not_safe")
+	case s.has(cNotSafe):
+		selfRisk(LevelCheck, "not_safe", "not_safe_question")
+	}
+
+	if s.any(cEndSelf) || (s.has(cKill) && s.has(cSelfReflex)) {
+		switch {
+		case neg && !s.any(cTiming, cMeans, cDecision) && !s.has(cLife):
+			selfRisk(LevelCheck, "active_ideation", "end_self_negated")
+		case cl.question && s.has(cGeneric) && !s.has(cSelf):
+			r.raise(LevelTopic, "topic_question", "end_self_topic")
+		default:
+			selfRisk(LevelCrisis, "active_ideation", "end_self")
+		}
+	}
+	if s.has(cSuicide) {
+		switch {
+		case s.has(cSelfSuicidal, cSelf) && !s.any(cHypo, cGeneric) && !past:
+			selfRisk(LevelCrisis, "active_ideation", "self_suicidal")
+		case s.any(cThink, cIntent, cTiming, cDecision) && s.has(cSelf) && !s.any(cHypo, cGeneric) && !cl.question && !s.has(cTopic):
+			selfRisk(LevelCrisis, "active_ideation", "suicide_thoughts")
+		case cl.question || s.has(cTopic) || s.has(cHypo) || s.has(cGeneric):
+			if s.has(cSelfSuicidal, cSelf) && !s.any(cHypo, cGeneric) || (s.has(cSelf) && s.has(cThink) && !s.any(cHypo, cGeneric)) {
+				selfRisk(LevelCheck, "active_ideation", "suicide_topic_self")
+			} else {
+				r.raise(LevelTopic, "topic_question", "suicide_topic")
+			}
+		case neg:
+			// "i'm not suicidal": no alarm; the patient said so.
+		case past || cl.pastTense:
+			selfRisk(LevelCheck, "active_ideation", "suicide_past")
+		default:
+			selfRisk(LevelCrisis, "active_ideation", "suicide")
+		}
+	}
+	if s.has(cDesire) && s.any(cDie, cKill) && !s.has(cFigure) {
+		switch {
+		case neg && !s.has(cLife):
+			selfRisk(LevelCheck, "passive_ideation", "desire_die_negated")
+		case cl.question && s.has(cGeneric) && !s.has(cSelf):
+			r.raise(LevelTopic, "topic_question", "desire_die_topic")
+		default:
+			selfRisk(LevelCrisis, "passive_ideation", "desire_die")
+		}
+	}
+	if s.has(cLife) && s.has(cNegation) && s.any(cDesire, cThink, cHopeless, cIntent) {
+		selfRisk(LevelCrisis, "passive_ideation", "no_life")
+	}
+	if s.has(cLife) && s.any(cHopeless, cTrapped) {
+		selfRisk(LevelCrisis, "hopeless_entrapment", "no_life")
+	}
+	if s.has(cDie) && s.has(cSelf) && s.any(cThink, cIntent, cTiming) && !cl.question && !s.has(cFigure) {
+		selfRisk(LevelCrisis, "passive_ideation", "think_die")
+	} else if s.has(cDie) && s.has(cSelf) && !cl.question && !past && !s.has(cFigure) && !cl.pastTense {
+		selfRisk(LevelCheck, "passive_ideation", "self_die")
+	}
+
+	// Self-injury: said of oneself, now or before (a relapse after years
+	// matters), unless denied.
+	if s.has(cHarm) && !s.has(cFigure) {
+		switch {
+		case cl.question && (s.has(cGeneric) || s.has(cTopic)) && !s.has(cSelf):
+			r.raise(LevelTopic, "topic_question", "harm_topic")
+		case (neg || past || (cl.question && s.has(cHypo))) && !s.has(cNow):
+			selfRisk(LevelCheck, "self_injury", "harm_past")
+		default:
+			selfRisk(LevelCrisis, "self_injury", "harm")
+		}
+	}
+
+	// Methods and means with desire, thought, preparation or a decision;
+	// intent with a time.
+	if s.has(cMeans) && s.any(cDesire, cThink, cDecision, cPrepare, cKill, cEndSelf, cIntent) && !s.has(cFigure) {
+		switch {
+		case cl.question && s.has(cTopic) && !s.has(cSelf):
+			r.raise(LevelTopic, "topic_question", "means_topic")
+		default:
+			selfRisk(LevelCrisis, "method_means", "means")
+		}
+	}
+	if cl.overdoseWord && s.has(cSelf) && !cl.question && !s.any(cGeneric, cTopic, cHypo) && !neg && !past {
+		selfRisk(LevelCrisis, "method_means", "overdose_self")
+	}
+	if s.has(cDrug) && s.any(cDesire, cThink, cIntent, cDecision) && (s.has(cQuantity) || cl.bigNumber) && !cl.question {
+		selfRisk(LevelCrisis, "method_means", "drug_quantity")
+	}
+	if s.has(cIntent) && s.has(cTiming) && !cl.question {
+		selfRisk(LevelCrisis, "plan_intent_timing", "intent_timing")
+	}
+	if s.has(cPrepare) && s.any(cDrug, cMeans, cDie, cKill, cEndSelf) && !cl.question {
+		selfRisk(LevelCrisis, "preparation", "prepare")
+	}
+	if s.has(cFarewell) {
+		selfRisk(LevelCrisis, "preparation", "farewell")
+	}
+	if s.has(cDecision) && s.any(cTiming, cEndSelf, cDie, cKill, cMeans, cIntent) {
+		selfRisk(LevelCrisis, "plan_intent_timing", "decision")
+	} else if s.has(cDecision) && !cl.question {
+		selfRisk(LevelCheck, "plan_intent_timing", "decision_alone")
+	}
+
+	// Burden, not belonging, hopelessness, entrapment.
+	if s.has(cBurdenStrong) {
+		selfRisk(LevelCrisis, "burden_belonging", "burden")
+	} else if s.has(cBurden) {
+		selfRisk(LevelCheck, "burden_belonging", "burden_weak")
+	}
+	if s.has(cTrapped) && !cl.question {
+		selfRisk(LevelCrisis, "hopeless_entrapment", "trapped")
+	} else if s.any(cHopeless, cTrapped) && !s.has(cFigure) {
+		selfRisk(LevelCheck, "hopeless_entrapment", "hopeless")
+	}
+
+	// A question about the topic with nothing said of oneself.
+	if topicWords && cl.question && !selfStatement && r.level < LevelTopic {
+		r.raise(LevelTopic, "topic_question", "topic")
+	}
+	// Someone else at risk, named without a risk rule firing for the
+	// patient: "my son took a bunch of pills" is caught above; "my friend
+	// is suicidal" here.
+	if cl.other && topicWords && r.level < LevelOtherPerson && !cl.question {
+		r.raise(LevelOtherPerson, "other_person", "other")
+	}
+	if r.rule != "" {
+		r.rule = "rule:" + r.rule
+	}
+	return r
+}
+
+// overdose: a lot of a medicine or a poison taken, or a medicine taken
+// with something that says now ("on purpose", "20 min ago", "so dizzy"),
+// and nothing placing it years ago.
+func overdose(cl clause) bool {
+	s := cl.set
+	if s.has(cPast) && !s.any(cNow, cRecent) {
+		return false
+	}
+	lot := s.any(cQuantity, cPoison) || cl.bigNumber
+	if s.has(cIngest) {
+		return (lot && s.any(cDrug, cMeans, cNow, cRecent, cPoison)) || (s.has(cDrug) && s.has(cNow))
+	}
+	return lot && s.has(cDrug) && s.has(cNow) && !cl.question
+}
+
+// conceptOf maps a concept name from safety.yaml to its id.
+func conceptOf(name string) (concept, error) {
+	for i, n := range conceptNames {
+		if n == name {
+			return concept(i), nil
+		}
+	}
+	return 0, fmt.Errorf("unknown concept %q (known: %s)", name, strings.Join(conceptNames[:], ", "))
+}
