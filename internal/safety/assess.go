@@ -45,10 +45,12 @@ func (d *Detector) assess(cls []clause, toks [][]token) Risk {
 			merged.bigNumber = merged.bigNumber || cl.bigNumber
 		}
 	}
-	// An overdose told in pieces ("i took the pills. all of them.") is read
-	// across the message's clauses.
-	if len(cls) > 1 && r.Level < LevelEmergency && overdose(merged) {
-		r = r.Raise(LevelEmergency, "overdose_in_progress", "rule:ingested_message")
+	// An overdose or a plan told in pieces ("i took the pills. all of
+	// them.", "done. saturday.") is read across the message's clauses.
+	if len(cls) > 1 && r.Level < LevelEmergency {
+		if j := judge(merged); messageRules[j.rule] && j.level >= LevelCrisis {
+			r = r.Raise(j.level, j.construct, j.rule+"_message")
+		}
 	}
 	if len(cls) == 0 || d.model == nil {
 		return r

@@ -1,9 +1,11 @@
 package safety_test
 
 import (
+	"bytes"
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/intakebot/intakebot/internal/safety"
 )
@@ -36,9 +38,79 @@ func TestCorpusReport(t *testing.T) {
 			b.Reset()
 			cv.Write(&b)
 			t.Logf("training part, 5-fold cross-validated:\n%s", b.String())
+			if err := os.WriteFile(os.TempDir()+"/safety-cv-rows.tsv", []byte(strings.Join(cv.Rows, "\n")), 0o600); err != nil {
+				t.Fatal(err)
+			}
 			if os.Getenv("SAFETY_CV") == "misses" {
 				t.Logf("misses:\n%s\nfalse alarms:\n%s", strings.Join(cv.Misses, "\n"), strings.Join(cv.FalseAlarms, "\n"))
 			}
 		}
+	}
+}
+
+// TestClassifierRegenerates trains the classifier again from the corpus and
+// the shipped lexicon and checks it gives the checked-in weights byte for
+// byte (run `go generate ./internal/safety` after changing either).
+func TestClassifierRegenerates(t *testing.T) {
+	d, err := safety.LoadRules(os.DirFS("../../prompts"), "safety.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := os.ReadFile("classifier.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	train, _ := corpus(t)
+	if got := d.Train(train); !bytes.Equal(got, want) {
+		t.Fatalf("regenerated weights differ from classifier.bin (%d vs %d bytes): run go generate ./internal/safety", len(got), len(want))
+	}
+}
+
+// TestHeldOutIsAQuarter checks the fixed split keeps at least a quarter of
+// the corpus, and of its at-risk and harmless sentences, out of training.
+func TestHeldOutIsAQuarter(t *testing.T) {
+	train, held := corpus(t)
+	count := func(ss []safety.Sample, f func(safety.Level) bool) int {
+		n := 0
+		for _, s := range ss {
+			if f(s.Level) {
+				n++
+			}
+		}
+		return n
+	}
+	atRisk := func(l safety.Level) bool { return l >= safety.LevelCrisis }
+	harmless := func(l safety.Level) bool { return l <= safety.LevelTopic }
+	all := func(safety.Level) bool { return true }
+	for name, f := range map[string]func(safety.Level) bool{"all": all, "at risk": atRisk, "harmless": harmless} {
+		h, n := count(held, f), count(held, f)+count(train, f)
+		if 4*h < n {
+			t.Errorf("%s: %d of %d held out; want at least a quarter", name, h, n)
+		}
+	}
+	if n := count(train, atRisk) + count(held, atRisk); n < 800 {
+		t.Errorf("%d at-risk sentences; want at least 800", n)
+	}
+	if n := count(train, harmless) + count(held, harmless); n < 800 {
+		t.Errorf("%d harmless sentences; want at least 800", n)
+	}
+}
+
+// BenchmarkAssess is one scan of a message: clause rules, classifier and
+// the patient's recent context.
+func BenchmarkAssess(b *testing.B) {
+	d := detector(b)
+	m := d.NewMemory()
+	msgs := []string{
+		"hi, how much does a session cost and do you take insurance?",
+		"honestly i dont see the point anymore, everyone would be better off without me",
+		"i just took a bunch of my sleeping pills",
+		"my phone is about to die so if i dont answer thats why",
+	}
+	now := time.Now()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		m.Assess("p1", msgs[i%len(msgs)], now)
 	}
 }

@@ -289,8 +289,11 @@ func (d *Detector) tag(raw string, toks []token) clause {
 				cl.set |= 1 << p.c
 			}
 		}
-		if n, err := strconv.Atoi(toks[i].word); err == nil && n >= 10 && n < 1000 {
+		if n, err := strconv.Atoi(toks[i].word); err == nil && n >= 10 && n < 1000 && !timeOrDose(toks, i) {
 			cl.bigNumber = true
+		}
+		if isOrdinal(toks[i].word) {
+			cl.set |= 1 << cTiming // a date: "the 14th"
 		}
 		if toks[i].stem == "overdos" {
 			cl.overdoseWord = true
@@ -386,7 +389,8 @@ func judge(cl clause) ruleResult {
 
 	// Someone else's death in the past (grief, exposure): not a risk of
 	// the patient's own, and no one to help now.
-	if (cl.other || cl.deathOther) && (cl.pastTense || s.has(cPast)) && !s.has(cNow) && !s.any(cIngest, cHarm, cFarewell, cPrepare, cTrapped) {
+	if (cl.other || cl.deathOther) && (cl.pastTense || s.has(cPast)) && !s.has(cNow) && !s.any(cHarm, cFarewell, cPrepare, cTrapped) &&
+		!(s.has(cIngest) && s.any(cDrug, cPoison)) {
 		r.raise(LevelNone, "grief_exposure", "grief")
 		return r
 	}
@@ -461,7 +465,7 @@ func judge(cl clause) ruleResult {
 	}
 	if s.has(cDie) && s.has(cSelf) && s.any(cThink, cIntent, cTiming) && !cl.question && !s.has(cFigure) {
 		selfRisk(LevelCrisis, "passive_ideation", "think_die")
-	} else if s.has(cDie) && s.has(cSelf) && !cl.question && !past && !s.has(cFigure) && !cl.pastTense {
+	} else if s.has(cDie) && s.has(cSelf) && !cl.question && !past && !s.any(cFigure, cTopic) && !cl.pastTense && !cl.deathOther {
 		selfRisk(LevelCheck, "passive_ideation", "self_die")
 	}
 
@@ -469,7 +473,11 @@ func judge(cl clause) ruleResult {
 	// matters), unless denied.
 	if s.has(cHarm) && !s.has(cFigure) {
 		switch {
-		case cl.question && (s.has(cGeneric) || s.has(cTopic)) && !s.has(cSelf):
+		case cl.question && !s.any(cSelfReflex, cNow, cRecent) && !s.has(cSelf):
+			r.raise(LevelTopic, "topic_question", "harm_topic")
+		case cl.question && !s.any(cSelfReflex, cNow, cRecent):
+			selfRisk(LevelCheck, "self_injury", "harm_question")
+		case s.has(cTopic) && !s.any(cSelfReflex, cNow, cRecent):
 			r.raise(LevelTopic, "topic_question", "harm_topic")
 		case (neg || past || (cl.question && s.has(cHypo))) && !s.has(cNow):
 			selfRisk(LevelCheck, "self_injury", "harm_past")
@@ -537,6 +545,46 @@ func judge(cl clause) ruleResult {
 	return r
 }
 
+// timeOrDose reports a number that is a time, a dose or a duration ("at
+// 10", "40 mg", "30 minutes"), not a count of pills.
+func timeOrDose(toks []token, i int) bool {
+	if i > 0 {
+		switch toks[i-1].word {
+		case "at", "by", "around", "until", "til", "till", "since", "before", "after", "from", "to":
+			return true
+		}
+	}
+	if i+1 < len(toks) {
+		switch toks[i+1].word {
+		case "mg", "mgs", "ml", "mcg", "units", "unit", "min", "mins", "minutes", "hours", "hrs", "hour", "am", "pm", "years", "yrs",
+			"days", "weeks", "months", "percent", "dollars", "bucks", "miles", "degrees", "lbs", "pounds", "kg":
+			return true
+		}
+	}
+	return false
+}
+
+// isOrdinal reports a day of the month written as "14th" or "1st".
+func isOrdinal(w string) bool {
+	n := len(w)
+	if n < 3 || n > 4 {
+		return false
+	}
+	if _, err := strconv.Atoi(w[:n-2]); err != nil {
+		return false
+	}
+	switch w[n-2:] {
+	case "st", "nd", "rd", "th":
+		return true
+	}
+	return false
+}
+
+// messageRules are the rules also read across a message's clauses, where
+// a plan is often told in pieces ("done. saturday.").
+var messageRules = map[string]bool{"rule:decision": true, "rule:intent_timing": true, "rule:prepare": true, "rule:means": true,
+	"rule:drug_quantity": true, "rule:ingested": true}
+
 // overdose: a lot of a medicine or a poison taken, or a medicine taken
 // with something that says now ("on purpose", "20 min ago", "so dizzy"),
 // and nothing placing it years ago.
@@ -549,7 +597,7 @@ func overdose(cl clause) bool {
 	if s.has(cIngest) {
 		return (lot && s.any(cDrug, cMeans, cNow, cRecent, cPoison)) || (s.has(cDrug) && s.has(cNow))
 	}
-	return lot && s.has(cDrug) && s.has(cNow) && !cl.question
+	return lot && s.has(cDrug) && s.any(cNow, cRecent) && !cl.question
 }
 
 // conceptOf maps a concept name from safety.yaml to its id.
