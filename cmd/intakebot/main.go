@@ -42,6 +42,7 @@ func commands() []command {
 		{"ask", "answer one question, as the chat would (--json for programs)", runAsk},
 		{"screen", "score an answer file (--answers) or run the clinic's test cases (screen test)", runScreen},
 		{"check", "validate all content under prompts/ (or --prompts DIR)", runCheck},
+		{"safety", "measure the crisis detector on a labelled file (safety test [FILE])", runSafety},
 		{"handoffs", "list and show cases for staff (handoffs list, handoffs show ID)", runHandoffs},
 		{"audit", "print the audit log", runAudit},
 	}

@@ -339,3 +339,53 @@ func TestChatAnswersQuestionsBeforeAndDuringScreening(t *testing.T) {
 		t.Errorf("after answering reasons, pending %+v", l)
 	}
 }
+
+func TestAskReportsTheSafetyLevel(t *testing.T) {
+	for _, tc := range []struct{ q, kind, also string }{
+		{"I just swallowed all my sleeping pills", "emergency", "911"},
+		{"I'm not safe right now", "crisis", "741741"},
+		{"nothing is ever going to get better", "check", "ending your life"},
+		{"my friend said he wants to kill himself, can ketamine help him?", "other_person", "friends and family"},
+	} {
+		r := intakebot(t, "", nil, "ask", "--json", tc.q)
+		var a struct{ Kind, Text string }
+		if err := json.Unmarshal([]byte(r.stdout), &a); err != nil || r.code != 0 {
+			t.Fatalf("ask %q: exit %d, %v: %s", tc.q, r.code, err, r.stdout)
+		}
+		if a.Kind != tc.kind || !strings.Contains(a.Text, "988") || !strings.Contains(a.Text, tc.also) {
+			t.Errorf("ask %q = %+v; want kind %s with 988 and %q", tc.q, a, tc.kind, tc.also)
+		}
+	}
+	// A question about the topic is answered, with the resources in one line.
+	r := intakebot(t, "", nil, "ask", "--json", "can ketamine cause suicidal thoughts?")
+	var a struct{ Kind, Text string }
+	if err := json.Unmarshal([]byte(r.stdout), &a); err != nil || a.Kind == "crisis" || !strings.Contains(a.Text, "988") {
+		t.Errorf("topic question = %+v (%v); want an FAQ kind with 988", a, err)
+	}
+}
+
+func TestChatAsksDirectlyAndCarriesOn(t *testing.T) {
+	data := t.TempDir()
+	// Mid-screening: a possible risk, answered No (2), then again, answered Yes (1).
+	in := "/screen\nyes\nyes\nnothing is ever going to get better\n2\nnothing is ever going to get better\n1\n"
+	r := intakebot(t, in, nil, "chat", "--json", "--user", "checked", "--data", data)
+	ls := lines(t, r.stdout)
+	var seq []string
+	for _, l := range ls {
+		switch {
+		case l.Question != "":
+			seq = append(seq, "q:"+l.Question)
+		case l.Type == "crisis":
+			seq = append(seq, "crisis")
+		}
+	}
+	got := strings.Join(seq, " ")
+	want := "q:consent q:age_18 q:reasons q:risk_check q:reasons q:risk_check crisis"
+	if !strings.Contains(got, want) {
+		t.Fatalf("sequence %q; want it to contain %q\n%s", got, want, r.stdout)
+	}
+	r = intakebot(t, "", nil, "handoffs", "list", "--json", "--data", data)
+	if !strings.Contains(r.stdout, `"urgent"`) {
+		t.Errorf("handoffs after a yes: %s", r.stdout)
+	}
+}

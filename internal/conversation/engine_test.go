@@ -108,6 +108,11 @@ func (h *harness) answerUntil(answers map[string]string, stopAt string) []intake
 			return rs
 		}
 		text, ok := answers[q]
+		if q == conversation.CheckQuestionID && !ok {
+			// The direct safety question, asked about a free-text answer:
+			// this patient says no and carries on.
+			text, ok = "no", true
+		}
 		if !ok {
 			text = "1"
 			if h.script.Question(q).Kind == screening.KindYesNo {

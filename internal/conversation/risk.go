@@ -5,10 +5,10 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/intakebot/intakebot/internal/intake"
 	"github.com/intakebot/intakebot/internal/safety"
+	"github.com/intakebot/intakebot/internal/screening"
 )
 
 // CheckQuestionID is the id of the direct question the bot asks when it is
@@ -42,30 +42,32 @@ type reading struct {
 // for it; a "yes" is honoured whether or not a check is remembered.
 type checks struct {
 	mu sync.Mutex
-	// pending and answeredNo are keyed by patient id; mu must be held.
-	pending    map[string]time.Time
+	// pending (the turn that raised the check, carried on with after a no)
+	// and answeredNo are keyed by patient id; mu must be held.
+	pending    map[string]intake.Turn
 	answeredNo map[string]bool
 }
 
-func (c *checks) ask(patientID string, at time.Time) {
+func (c *checks) ask(patientID string, t intake.Turn) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.pending == nil {
-		c.pending, c.answeredNo = map[string]time.Time{}, map[string]bool{}
+		c.pending, c.answeredNo = map[string]intake.Turn{}, map[string]bool{}
 	}
-	c.pending[patientID] = at
+	c.pending[patientID] = t
 }
 
-// take removes the patient's pending check and reports whether there was one.
-func (c *checks) take(patientID string, no bool) bool {
+// take removes the patient's pending check and returns the turn that
+// raised it; ok reports whether there was one.
+func (c *checks) take(patientID string, no bool) (intake.Turn, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	_, ok := c.pending[patientID]
+	t, ok := c.pending[patientID]
 	delete(c.pending, patientID)
 	if no && ok {
 		c.answeredNo[patientID] = true
 	}
-	return ok
+	return t, ok
 }
 
 func (c *checks) isPending(patientID string) bool {
@@ -137,7 +139,12 @@ func (e *Engine) riskStep(ctx context.Context, log *slog.Logger, p intake.Patien
 		}
 		return out, true, err
 	case safety.LevelCheck:
-		out, err := e.askCheck(ctx, log, p, rd.risk)
+		// The classifier alone does not interrupt a valid answer to the
+		// pending screening question ("more than half the days").
+		if rd.risk.Rule == "classifier" && e.answersPending(ctx, p, t) {
+			return nil, false, nil
+		}
+		out, err := e.askCheck(ctx, log, p, t, rd.risk)
 		return out, true, err
 	case safety.LevelOtherPerson:
 		log.Info("someone else at risk", slog.String("rule", rd.risk.Rule))
@@ -148,11 +155,26 @@ func (e *Engine) riskStep(ctx context.Context, log *slog.Logger, p intake.Patien
 	return nil, false, nil
 }
 
+// answersPending reports whether the turn's text is a valid answer to the
+// screening question waiting for one.
+func (e *Engine) answersPending(ctx context.Context, p intake.Patient, t intake.Turn) bool {
+	sess, err := e.store.ActiveSession(ctx, p.ID)
+	if err != nil || sess.Paused {
+		return false
+	}
+	step := e.script.Next(sess.Answers, sess.CrisisLanguage)
+	if step.Question == nil || step.Question.Kind == screening.KindText {
+		return false
+	}
+	_, err = step.Question.ParseText(t.Text, e.now())
+	return err == nil
+}
+
 // askCheck asks the patient directly, with the resources in the same
 // message. The screening stays where it is.
-func (e *Engine) askCheck(ctx context.Context, log *slog.Logger, p intake.Patient, r safety.Risk) ([]intake.Reply, error) {
+func (e *Engine) askCheck(ctx context.Context, log *slog.Logger, p intake.Patient, t intake.Turn, r safety.Risk) ([]intake.Reply, error) {
 	log.Warn("possible risk: asking directly", slog.String("construct", r.Construct), slog.String("rule", r.Rule))
-	e.checks.ask(p.ID, e.now())
+	e.checks.ask(p.ID, t)
 	return []intake.Reply{{
 		Kind: intake.ReplyQuestion, QuestionID: CheckQuestionID, Text: e.msgs.Render("check_question", nil),
 		Choices: []intake.Choice{{ID: CheckYes, Label: "Yes"}, {ID: CheckNo, Label: "No"}},
@@ -160,19 +182,45 @@ func (e *Engine) askCheck(ctx context.Context, log *slog.Logger, p intake.Patien
 }
 
 // checkAnswered acts on the answer to the direct question: yes is a
-// crisis; no carries on with what the patient was doing.
+// crisis; no carries on with what the patient was doing: the message that
+// raised the check is handled as it would have been (an answer to the
+// pending question is saved, a question is answered).
 func (e *Engine) checkAnswered(ctx context.Context, log *slog.Logger, p intake.Patient, t intake.Turn, answer string) ([]intake.Reply, error) {
 	if answer == CheckYes {
 		e.checks.take(p.ID, false)
 		log.Warn("patient answered yes to the direct safety question")
 		return e.crisis(ctx, log, p, t, safety.Risk{Level: safety.LevelCrisis, Construct: "check_yes", Rule: "check"})
 	}
-	if !e.checks.take(p.ID, true) {
+	raised, ok := e.checks.take(p.ID, true)
+	if !ok {
 		return []intake.Reply{e.notice("stale_answer")}, nil
 	}
 	log.Info("patient answered no to the direct safety question")
 	out := []intake.Reply{e.message("check_no", nil)}
-	return append(out, e.pendingQuestion(ctx, log, p)...), nil
+	if !e.carriesOn(ctx, p, raised) {
+		return append(out, e.pendingQuestion(ctx, log, p)...), nil
+	}
+	rest, err := e.handle(ctx, log, p, raised)
+	return append(out, rest...), err
+}
+
+// carriesOn reports whether the message that raised a check still means
+// something once the patient said no: an answer to the pending screening
+// question (a free-text one takes any text), or a question to answer.
+func (e *Engine) carriesOn(ctx context.Context, p intake.Patient, t intake.Turn) bool {
+	sess, err := e.store.ActiveSession(ctx, p.ID)
+	if err != nil || sess.Paused {
+		return looksLikeQuestion(t.Text)
+	}
+	step := e.script.Next(sess.Answers, sess.CrisisLanguage)
+	if step.Question == nil {
+		return false
+	}
+	if step.Question.Kind == screening.KindText {
+		return true
+	}
+	_, err = step.Question.ParseText(t.Text, e.now())
+	return err == nil || looksLikeQuestion(t.Text)
 }
 
 // pendingQuestion is the screening question waiting for an answer, asked

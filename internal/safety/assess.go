@@ -55,6 +55,16 @@ func (d *Detector) assess(cls []clause, toks [][]token) Risk {
 	if len(cls) == 0 || d.model == nil {
 		return r
 	}
+	// A short message with no word of risk in it ("not sure", "three
+	// plus", an answer to a screening question) is left to the rules: the
+	// classifier knows too little of it to ask.
+	words := 0
+	for _, ts := range toks {
+		words += len(ts)
+	}
+	if r.seen&riskWords == 0 && words < 4 {
+		return r
+	}
 	p := d.model.probs(d.features(cls, toks))
 	r.Score = p[classRisk]
 	construct := r.Construct

@@ -405,7 +405,7 @@ func judge(cl clause) ruleResult {
 
 	// Asking about the topic (a side effect, research, "can you overdose on
 	// ketamine") with nothing said of oneself.
-	topicWords := s.any(cSuicide, cDie, cKill, cEndSelf, cHarm) || (s.has(cIngest) && s.any(cDrug, cQuantity))
+	topicWords := s.any(cSuicide, cDie, cKill, cEndSelf, cHarm) || (s.has(cIngest) && s.any(cDrug, cQuantity)) || cl.overdoseWord
 	selfStatement := s.any(cDesire, cIntent, cDecision, cFarewell, cPrepare, cNotSafe, cTrapped, cBurdenStrong, cSelfSuicidal)
 
 	switch {

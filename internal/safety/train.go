@@ -2,6 +2,7 @@ package safety
 
 import (
 	"bufio"
+	"embed"
 	"fmt"
 	"hash/fnv"
 	"io"
@@ -423,3 +424,10 @@ func merge(a, b Report) Report {
 	})
 	return out
 }
+
+//go:embed testdata/corpus/*.tsv
+var shippedCorpus embed.FS
+
+// ShippedCorpus is the labelled corpus the classifier was trained on (its
+// training part) and measured on (its held-out part).
+func ShippedCorpus() ([]Sample, error) { return ReadCorpusDir(shippedCorpus, "testdata/corpus") }

@@ -37,6 +37,8 @@ type Kit struct {
 	System string
 	// Messages is the clinic's copy (patient notices render from it).
 	Messages *clinic.Messages
+	// Safety is the shipped risk detector.
+	Safety *safety.Detector
 	// cfg is the engine's configuration on the open store.
 	cfg conversation.Config
 }
@@ -70,7 +72,7 @@ func (k *Kit) Reopen(t testing.TB) {
 	must(err)
 	msgs, err := clinic.LoadMessages(fsys, "messages.yaml", cl)
 	must(err)
-	k.Messages = msgs
+	k.Messages, k.Safety = msgs, det
 	kb, err := faq.Load(fsys, "faq", msgs.Text)
 	must(err)
 	syn, err := faq.LoadSynonyms(fsys, "faq/synonyms.yaml")
