@@ -427,6 +427,10 @@ func judge(cl clause) ruleResult {
 			selfRisk(LevelCrisis, "active_ideation", "end_self")
 		}
 	}
+	// A method said of oneself ("i drown", "i jump into traffic").
+	if s.has(cKill) && s.has(cSelf) && !s.any(cFigure, cNegation, cGeneric, cTopic) && !cl.question && !past {
+		selfRisk(LevelCrisis, "active_ideation", "method_self")
+	}
 	if s.has(cSuicide) {
 		switch {
 		case s.has(cSelfSuicidal, cSelf) && !s.any(cHypo, cGeneric) && !past:
