@@ -136,7 +136,8 @@ func loadContent(fsys fs.FS) (*bundle, error) {
 func (b *bundle) engine(cfg config.Config, st intake.Store, log *slog.Logger, relay conversation.Relayer) (*conversation.Engine, error) {
 	ec := conversation.Config{Store: st, Script: b.script, Safety: b.safety, Messages: b.messages, FAQ: b.index, FAQKB: b.kb, Logger: log, Relay: relay}
 	if cfg.LLMEnabled() {
-		ec.Model = llm.New(llm.Config{BaseURL: cfg.LLMBaseURL, APIKey: cfg.LLMKey, Model: cfg.LLMModel, Timeout: cfg.LLMTimeout, System: b.system, Logger: log})
+		m := llm.New(llm.Config{BaseURL: cfg.LLMBaseURL, APIKey: cfg.LLMKey, Model: cfg.LLMModel, Timeout: cfg.LLMTimeout, System: b.system, Logger: log})
+		ec.Model, ec.RiskModel = m, m
 	}
 	return conversation.New(ec)
 }

@@ -22,6 +22,13 @@ type Model interface {
 	Answer(ctx context.Context, question string, passages []intake.Passage) (intake.Grounded, error)
 }
 
+// RiskModel gives a second opinion on whether a message may show risk. Its
+// yes can only make the bot ask the patient directly (check); its no, its
+// silence or its error change nothing.
+type RiskModel interface {
+	RiskOpinion(ctx context.Context, text string) (bool, error)
+}
+
 // Answer kinds, as `intakebot ask --json` reports them.
 const (
 	KindAnswer   = "answer"
@@ -65,7 +72,7 @@ func IsStaffRequest(text string) bool { return staffRequest.MatchString(text) }
 // crisis scan, then medical-advice deflection, then retrieval (and the model,
 // when one is configured). Nothing is stored.
 func (e *Engine) Ask(ctx context.Context, question string) Answer {
-	r := e.safety.Assess(question)
+	r := e.secondOpinion(ctx, e.log, question, e.safety.Assess(question))
 	switch r.Level {
 	case safety.LevelEmergency:
 		e.log.Warn("emergency language detected", slog.String("construct", r.Construct), slog.String("rule", r.Rule))

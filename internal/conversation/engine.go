@@ -45,9 +45,12 @@ type Config struct {
 	FAQ   *faq.Index
 	FAQKB *faq.KB
 	// Model, when set, rephrases approved answers; nil means offline.
-	Model  Model
-	Logger *slog.Logger     // nil: slog.Default()
-	Now    func() time.Time // nil: time.Now
+	Model Model
+	// RiskModel, when set, gives a second opinion on messages the rules and
+	// the classifier did not flag; it can only raise them to a check.
+	RiskModel RiskModel
+	Logger    *slog.Logger     // nil: slog.Default()
+	Now       func() time.Time // nil: time.Now
 	// Relay passes a patient's messages to staff while their case is open
 	// (the Discord adapter posts them in the case thread); nil means no
 	// relay (the terminal).
@@ -69,6 +72,7 @@ type Engine struct {
 	faq    *faq.Index
 	faqKB  *faq.KB
 	model  Model
+	risk   RiskModel
 	log    *slog.Logger
 	now    func() time.Time
 	relay  Relayer
@@ -81,7 +85,7 @@ type Engine struct {
 // New checks that the content fits together (every outcome's message exists,
 // every question's text renders) and returns an engine.
 func New(cfg Config) (*Engine, error) {
-	e := &Engine{store: cfg.Store, script: cfg.Script, safety: cfg.Safety, msgs: cfg.Messages, faq: cfg.FAQ, faqKB: cfg.FAQKB, model: cfg.Model, log: cfg.Logger, now: cfg.Now, relay: cfg.Relay}
+	e := &Engine{store: cfg.Store, script: cfg.Script, safety: cfg.Safety, msgs: cfg.Messages, faq: cfg.FAQ, faqKB: cfg.FAQKB, model: cfg.Model, risk: cfg.RiskModel, log: cfg.Logger, now: cfg.Now, relay: cfg.Relay}
 	if e.model != nil && e.faqKB == nil {
 		return nil, errors.New("a model needs the knowledge base (FAQKB)")
 	}
@@ -138,7 +142,7 @@ func (e *Engine) Handle(ctx context.Context, t intake.Turn) ([]intake.Reply, err
 	log := e.log.With(slog.String("patient_id", p.ID))
 
 	// 0. The text is read once.
-	rd := e.read(p, t)
+	rd := e.read(ctx, log, p, t)
 	// 1. Safety first, on every piece of free text, whatever state we are in.
 	if out, ok, err := e.riskStep(ctx, log, p, t, rd); ok {
 		return out, err

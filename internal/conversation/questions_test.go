@@ -158,7 +158,6 @@ func TestInjectionAttemptsOffline(t *testing.T) {
 func fakeModel(t *testing.T, reply func(system, user string) string) (*httptest.Server, *atomic.Int32) {
 	var calls atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		calls.Add(1)
 		var req struct {
 			Messages []struct{ Role, Content string } `json:"messages"`
 		}
@@ -166,9 +165,14 @@ func fakeModel(t *testing.T, reply func(system, user string) string) (*httptest.
 			t.Errorf("bad request: %v", err)
 			return
 		}
+		content := `{"risk": false}` // the safety second opinion: nothing to add
+		if req.Messages[0].Content != llm.RiskSystem {
+			calls.Add(1)
+			content = reply(req.Messages[0].Content, req.Messages[1].Content)
+		}
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(map[string]any{"choices": []map[string]any{{"finish_reason": "stop",
-			"message": map[string]any{"role": "assistant", "content": reply(req.Messages[0].Content, req.Messages[1].Content)}}}})
+			"message": map[string]any{"role": "assistant", "content": content}}}})
 	}))
 	t.Cleanup(srv.Close)
 	return srv, &calls

@@ -92,7 +92,7 @@ func (c *checks) forget(patientID string) {
 
 // read reads a turn's text once: its risk (with the patient's recent
 // messages), and whether it answers a pending check.
-func (e *Engine) read(p intake.Patient, t intake.Turn) reading {
+func (e *Engine) read(ctx context.Context, log *slog.Logger, p intake.Patient, t intake.Turn) reading {
 	var rd reading
 	if t.QuestionID == CheckQuestionID {
 		if len(t.ChoiceIDs) == 1 && (t.ChoiceIDs[0] == CheckYes || t.ChoiceIDs[0] == CheckNo) {
@@ -101,12 +101,30 @@ func (e *Engine) read(p intake.Patient, t intake.Turn) reading {
 		return rd
 	}
 	if strings.TrimSpace(t.Text) != "" {
-		rd.risk = e.memory.Assess(p.ID, t.Text, e.now())
+		rd.risk = e.secondOpinion(ctx, log, t.Text, e.memory.Assess(p.ID, t.Text, e.now()))
 	}
 	if t.QuestionID == "" && e.checks.isPending(p.ID) {
 		rd.checkAnswer = yesNo(t.Text)
 	}
 	return rd
+}
+
+// secondOpinion asks the model, when one is configured, about a message of
+// a few words that nothing flagged; a yes raises it to a check. The reading
+// stands as it is on a no, a timeout or an error.
+func (e *Engine) secondOpinion(ctx context.Context, log *slog.Logger, text string, r safety.Risk) safety.Risk {
+	if e.risk == nil || r.Level >= safety.LevelCheck || len(strings.Fields(text)) < 3 {
+		return r
+	}
+	risky, err := e.risk.RiskOpinion(ctx, text)
+	if err != nil {
+		log.Info("model second opinion unavailable", slog.String("reason", reasonOf(err)))
+		return r
+	}
+	if risky {
+		return r.Raise(safety.LevelCheck, "model", "model")
+	}
+	return r
 }
 
 // yesNo reads a typed answer to the check: "yes", "1", "y", "no", "2"...
@@ -141,7 +159,7 @@ func (e *Engine) riskStep(ctx context.Context, log *slog.Logger, p intake.Patien
 	case safety.LevelCheck:
 		// The classifier alone does not interrupt a valid answer to the
 		// pending screening question ("more than half the days").
-		if rd.risk.Rule == "classifier" && e.answersPending(ctx, p, t) {
+		if (rd.risk.Rule == "classifier" || rd.risk.Rule == "model") && e.answersPending(ctx, p, t) {
 			return nil, false, nil
 		}
 		out, err := e.askCheck(ctx, log, p, t, rd.risk)

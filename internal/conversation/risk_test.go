@@ -2,13 +2,18 @@ package conversation_test
 
 import (
 	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/intakebot/intakebot/internal/conversation"
 	"github.com/intakebot/intakebot/internal/intake"
+	"github.com/intakebot/intakebot/internal/llm"
 	"github.com/intakebot/intakebot/internal/safety"
 )
 
@@ -183,5 +188,72 @@ func TestScreeningAnswersRaiseNoAlarm(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// riskModelServer answers the safety second opinion with opinion (or
+// fails, or hangs) and the FAQ rephrasing with nothing usable; it counts
+// the second opinions asked.
+func riskModelServer(t *testing.T, behave string) (*httptest.Server, *atomic.Int32) {
+	var asked atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			Messages []struct{ Role, Content string } `json:"messages"`
+		}
+		json.NewDecoder(r.Body).Decode(&req)
+		content := "not json"
+		if len(req.Messages) > 0 && req.Messages[0].Content == llm.RiskSystem {
+			asked.Add(1)
+			switch behave {
+			case "yes":
+				content = `{"risk": true}`
+			case "no":
+				content = `{"risk": false}`
+			case "error":
+				http.Error(w, "overloaded", http.StatusServiceUnavailable)
+				return
+			case "hang":
+				<-r.Context().Done()
+				return
+			}
+		}
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]any{"choices": []map[string]any{{"finish_reason": "stop",
+			"message": map[string]any{"role": "assistant", "content": content}}}})
+	}))
+	t.Cleanup(srv.Close)
+	return srv, &asked
+}
+
+func TestModelSecondOpinionCanOnlyRaiseToACheck(t *testing.T) {
+	const plain = "I have been sleeping badly this week" // nothing the rules or the classifier flag
+	for _, tc := range []struct {
+		behave    string
+		wantCheck bool
+	}{{"yes", true}, {"no", false}, {"error", false}, {"hang", false}} {
+		t.Run(tc.behave, func(t *testing.T) {
+			srv, asked := riskModelServer(t, tc.behave)
+			h := newHarness(t)
+			h.model = llm.New(llm.Config{BaseURL: srv.URL + "/v1", Model: "fake", Timeout: time.Second, RiskTimeout: 200 * time.Millisecond,
+				System: h.system, Backoff: time.Millisecond})
+			h.reopen()
+			h.answerUntil(positive, "phq9_4")
+			rs := h.say(plain)
+			if asked.Load() == 0 {
+				t.Fatal("the model was not asked for a second opinion")
+			}
+			if got := pending(rs) == conversation.CheckQuestionID; got != tc.wantCheck {
+				t.Errorf("model %s: check asked = %v, want %v (%+v)", tc.behave, got, tc.wantCheck, rs)
+			}
+			if n := h.count("SELECT COUNT(*) FROM cases"); n != 0 {
+				t.Errorf("model %s: %d cases; the model alone never opens one", tc.behave, n)
+			}
+			// A crisis stays a crisis whatever the model would say: it is
+			// not even asked.
+			before := asked.Load()
+			if rs := h.say("I want to kill myself"); rs[0].Kind != intake.ReplyCrisis || asked.Load() != before {
+				t.Errorf("model %s: crisis reply %+v, model asked %d times more", tc.behave, rs[0], asked.Load()-before)
+			}
+		})
 	}
 }

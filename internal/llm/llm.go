@@ -35,11 +35,13 @@ const (
 
 // Config configures a Client.
 type Config struct {
-	BaseURL   string // "" means OpenAI's
-	APIKey    string // "" sends no Authorization header (local servers)
-	Model     string
-	Timeout   time.Duration // whole call, retry included
-	MaxLength int           // characters of answer
+	BaseURL string // "" means OpenAI's
+	APIKey  string // "" sends no Authorization header (local servers)
+	Model   string
+	Timeout time.Duration // whole call, retry included
+	// RiskTimeout bounds the second opinion on safety (default 1.5s).
+	RiskTimeout time.Duration
+	MaxLength   int // characters of answer
 	// System is the system prompt, already rendered with the clinic's facts.
 	System string
 	Logger *slog.Logger
