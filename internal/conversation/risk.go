@@ -101,12 +101,29 @@ func (e *Engine) read(ctx context.Context, log *slog.Logger, p intake.Patient, t
 		return rd
 	}
 	if strings.TrimSpace(t.Text) != "" {
-		rd.risk = e.secondOpinion(ctx, log, t.Text, e.memory.Assess(p.ID, t.Text, e.now()))
+		rd.risk = e.memory.Assess(p.ID, t.Text, e.now())
+		if !e.answeringContact(ctx, p) {
+			rd.risk = e.secondOpinion(ctx, log, t.Text, rd.risk)
+		}
 	}
 	if t.QuestionID == "" && e.checks.isPending(p.ID) {
 		rd.checkAnswer = yesNo(t.Text)
 	}
 	return rd
+}
+
+// answeringContact reports whether the patient's pending screening question
+// asks for their contact details, which are never sent to a model.
+func (e *Engine) answeringContact(ctx context.Context, p intake.Patient) bool {
+	if e.risk == nil {
+		return false
+	}
+	sess, err := e.store.ActiveSession(ctx, p.ID)
+	if err != nil || sess.Paused {
+		return false
+	}
+	step := e.script.Next(sess.Answers, sess.CrisisLanguage)
+	return step.Question != nil && step.Question.ID == e.script.CaseFields.ContactDetail
 }
 
 // secondOpinion asks the model, when one is configured, about a message of

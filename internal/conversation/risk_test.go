@@ -248,6 +248,16 @@ func TestModelSecondOpinionCanOnlyRaiseToACheck(t *testing.T) {
 			if n := h.count("SELECT COUNT(*) FROM cases"); n != 0 {
 				t.Errorf("model %s: %d cases; the model alone never opens one", tc.behave, n)
 			}
+			// Contact details are never sent to the model.
+			if tc.behave == "no" {
+				h.say("2")
+				h.answerUntil(positive, "contact_detail")
+				before := asked.Load()
+				h.say("call me on 555 123 4567 after six")
+				if asked.Load() != before {
+					t.Error("a contact detail was sent to the model")
+				}
+			}
 			// A crisis stays a crisis whatever the model would say: it is
 			// not even asked.
 			before := asked.Load()
