@@ -151,9 +151,24 @@ func (e *Engine) Handle(ctx context.Context, t intake.Turn) ([]intake.Reply, err
 	// A question about suicide or overdose as a topic is answered as any
 	// question is, with the resources in one line.
 	if err == nil && rd.risk.Level == safety.LevelTopic {
-		out = append(out, e.message("topic_resources", nil))
+		out = e.withTopicLine(out)
 	}
 	return out, err
+}
+
+// withTopicLine adds the resources line after the answer, before the
+// screening question is asked again.
+func (e *Engine) withTopicLine(out []intake.Reply) []intake.Reply {
+	at := len(out)
+	back := e.msgs.Render("back_to_screening", nil)
+	for i, r := range out {
+		if r.Kind == intake.ReplyQuestion || r.Text == back {
+			at = i
+			break
+		}
+	}
+	line := e.message("topic_resources", nil)
+	return append(out[:at:at], append([]intake.Reply{line}, out[at:]...)...)
 }
 
 // handle is a turn with no risk in it: commands, the relay, the screening,

@@ -64,8 +64,12 @@ func (c *checks) take(patientID string, no bool) (intake.Turn, bool) {
 	defer c.mu.Unlock()
 	t, ok := c.pending[patientID]
 	delete(c.pending, patientID)
-	if no && ok {
+	switch {
+	case no && ok:
 		c.answeredNo[patientID] = true
+	case !no:
+		// The latest answer is what staff see: a yes replaces a no.
+		delete(c.answeredNo, patientID)
 	}
 	return t, ok
 }
@@ -208,7 +212,7 @@ func (e *Engine) answersPending(ctx context.Context, p intake.Patient, t intake.
 // askCheck asks the patient directly, with the resources in the same
 // message. The screening stays where it is.
 func (e *Engine) askCheck(ctx context.Context, log *slog.Logger, p intake.Patient, t intake.Turn, r safety.Risk) ([]intake.Reply, error) {
-	log.Warn("possible risk: asking directly", slog.String("construct", r.Construct), slog.String("rule", r.Rule))
+	log.Info("possible risk: asking directly", slog.String("construct", r.Construct), slog.String("rule", r.Rule))
 	e.checks.ask(p.ID, t)
 	return []intake.Reply{{
 		Kind: intake.ReplyQuestion, QuestionID: CheckQuestionID, Text: e.msgs.Render("check_question", nil),
@@ -223,7 +227,7 @@ func (e *Engine) askCheck(ctx context.Context, log *slog.Logger, p intake.Patien
 func (e *Engine) checkAnswered(ctx context.Context, log *slog.Logger, p intake.Patient, t intake.Turn, answer string) ([]intake.Reply, error) {
 	if answer == CheckYes {
 		e.checks.take(p.ID, false)
-		log.Warn("patient answered yes to the direct safety question")
+		log.Info("patient answered yes to the direct safety question")
 		return e.crisis(ctx, log, p, t, safety.Risk{Level: safety.LevelCrisis, Construct: "check_yes", Rule: "check"})
 	}
 	raised, ok := e.checks.take(p.ID, true)

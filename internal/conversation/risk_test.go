@@ -78,14 +78,21 @@ func TestCheckAnsweredYesIsACrisis(t *testing.T) {
 	if rs := h.say(checkText); pending(rs) != conversation.CheckQuestionID {
 		t.Fatalf("replies = %+v; want the check", rs)
 	}
-	// In the terminal the patient types the number of the choice.
+	// No first (typed as the choice's number, as in the terminal), then
+	// asked again, yes: the latest answer is what counts.
+	if rs := h.say("2"); pending(rs) != "phq9_4" {
+		t.Fatalf("after no: %+v", rs)
+	}
+	if rs := h.say(checkText); pending(rs) != conversation.CheckQuestionID {
+		t.Fatalf("replies = %+v; want the check again", rs)
+	}
 	rs := h.say("1")
 	if rs[0].Kind != intake.ReplyCrisis || !strings.Contains(rs[0].Text, "988") {
 		t.Fatalf("after yes: %+v; want the crisis message", rs)
 	}
 	c := h.onlyCase()
-	if c.Priority != intake.PriorityUrgent || !hasFlag(c, conversation.FlagCrisisLanguage) {
-		t.Errorf("case = %+v; want urgent with crisis_language", c)
+	if c.Priority != intake.PriorityUrgent || !hasFlag(c, conversation.FlagCrisisLanguage) || hasFlag(c, conversation.FlagRiskChecked) {
+		t.Errorf("case = %+v; want urgent with crisis_language, not marked as answered no", c)
 	}
 	// The screening is paused, not lost: /screen resumes at phq9_4.
 	if rs := h.say("/screen"); pending(rs) != "phq9_4" {
@@ -265,5 +272,20 @@ func TestModelSecondOpinionCanOnlyRaiseToACheck(t *testing.T) {
 				t.Errorf("model %s: crisis reply %+v, model asked %d times more", tc.behave, rs[0], asked.Load()-before)
 			}
 		})
+	}
+}
+
+func TestTopicLineComesBeforeTheScreeningResumes(t *testing.T) {
+	h := newHarness(t)
+	h.answerUntil(positive, "phq9_2")
+	rs := h.say("is there a risk of overdose with ketamine?")
+	line := -1
+	for i, r := range rs {
+		if strings.Contains(r.Text, "If this is on your mind for yourself") {
+			line = i
+		}
+	}
+	if line < 1 || pending(rs[line:]) != "phq9_2" {
+		t.Fatalf("replies = %+v; want the answer, the resources line, then phq9_2 again", rs)
 	}
 }
