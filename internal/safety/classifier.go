@@ -5,10 +5,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"math"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/blevesearch/snowballstem"
 	"github.com/blevesearch/snowballstem/english"
@@ -148,58 +148,91 @@ func softmax(z [numClasses]float64) [numClasses]float64 {
 // of each clause, alone and in pairs. Duplicates are dropped, so the order
 // is fixed (sorted).
 func (d *Detector) features(cls []clause, toks [][]token) []uint32 {
-	seen := map[uint32]bool{}
-	add := func(parts ...string) {
-		h := fnv.New32a()
-		for i, p := range parts {
-			if i > 0 {
-				h.Write([]byte{0})
-			}
-			h.Write([]byte(p))
-		}
-		seen[h.Sum32()&(numFeatures-1)] = true
-	}
+	out := make([]uint32, 0, 256)
+	add := func(h uint32) { out = append(out, h&(numFeatures-1)) }
 	for ci, ts := range toks {
 		for i, t := range ts {
-			add("w", t.stem)
+			add(hashOf(fnvOffset, "w", t.stem))
 			if i+1 < len(ts) {
-				add("b", t.stem, ts[i+1].stem)
+				add(hashOf(fnvOffset, "b", t.stem, ts[i+1].stem))
 			}
-			w := "^" + t.word + "$"
-			r := []rune(w)
+			// Character trigrams of "^word$", hashed rune by rune.
+			r := make([]rune, 0, len(t.word)+2)
+			r = append(append(append(r, '^'), []rune(t.word)...), '$')
 			for j := 0; j+3 <= len(r); j++ {
-				add("c", string(r[j:j+3]))
+				h := hashOf(fnvOffset, "c")
+				h = hashByte(h, 0)
+				for _, c := range r[j : j+3] {
+					h = hashRune(h, c)
+				}
+				add(h)
 			}
 		}
 		cl := cls[ci]
-		var present []string
+		var present [numConcepts]concept
+		n := 0
 		for c := concept(0); c < numConcepts; c++ {
 			if cl.set.has(c) {
-				present = append(present, conceptNames[c])
+				present[n] = c
+				n++
 			}
 		}
-		for i, a := range present {
-			add("k", a)
-			for _, b := range present[i+1:] {
-				add("kk", a, b)
+		for i := 0; i < n; i++ {
+			add(hashOf(fnvOffset, "k", conceptNames[present[i]]))
+			for _, b := range present[i+1 : n] {
+				add(hashOf(fnvOffset, "kk", conceptNames[present[i]], conceptNames[b]))
 			}
 		}
 		if cl.other {
-			add("other")
+			add(hashOf(fnvOffset, "other"))
 		}
 		if cl.question {
-			add("question")
+			add(hashOf(fnvOffset, "question"))
 		}
 		if cl.bigNumber {
-			add("number")
+			add(hashOf(fnvOffset, "number"))
 		}
 	}
-	out := make([]uint32, 0, len(seen))
-	for f := range seen {
-		out = append(out, f)
-	}
+	// Each feature counts once; the order is fixed.
 	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
-	return out
+	k := 0
+	for i, f := range out {
+		if i == 0 || f != out[k-1] {
+			out[k] = f
+			k++
+		}
+	}
+	return out[:k]
+}
+
+// FNV-1a, 32 bits, computed in place (hash/fnv allocates per use).
+const (
+	fnvOffset uint32 = 2166136261
+	fnvPrime  uint32 = 16777619
+)
+
+func hashByte(h uint32, b byte) uint32 { return (h ^ uint32(b)) * fnvPrime }
+
+// hashOf hashes parts separated by a zero byte, as hash/fnv would.
+func hashOf(h uint32, parts ...string) uint32 {
+	for i, p := range parts {
+		if i > 0 {
+			h = hashByte(h, 0)
+		}
+		for j := 0; j < len(p); j++ {
+			h = hashByte(h, p[j])
+		}
+	}
+	return h
+}
+
+func hashRune(h uint32, r rune) uint32 {
+	var buf [4]byte
+	n := utf8.EncodeRune(buf[:], r)
+	for _, b := range buf[:n] {
+		h = hashByte(h, b)
+	}
+	return h
 }
 
 // stemWord reduces a word to its Snowball (Porter2) stem.

@@ -253,8 +253,10 @@ func (d *Detector) tokens(text string) []token {
 		out = append(out, d.correct(w))
 	}
 	s := " " + strings.Join(out, " ") + " "
-	for _, r := range d.ignore {
-		s = r.ReplaceAllString(s, " figureofspeech ")
+	for _, f := range d.ignore {
+		if f.mayMatch(s) {
+			s = f.re.ReplaceAllString(s, " figureofspeech ")
+		}
 	}
 	var toks []token
 	for _, w := range strings.Fields(s) {

@@ -67,10 +67,56 @@ type Detector struct {
 	fuzzy   []string
 	// concepts are the concept phrases by their first stem.
 	concepts map[string][]phrase
-	ignore   []*regexp.Regexp
+	ignore   []figure
 	advice   []advicePattern
 	model    *classifier
 	window   Window
+}
+
+// figure is a figure-of-speech pattern and the words one of which any match
+// contains: a clause with none of them is not run through the pattern (a
+// fast path; nil keys means always run).
+type figure struct {
+	re   *regexp.Regexp
+	keys []string
+}
+
+var (
+	regexEscape = regexp.MustCompile(`\\[a-zA-Z]`)
+	regexWord   = regexp.MustCompile(`[a-z]{3,}`)
+	// stopKeys are too common to tell anything; a pattern whose words are
+	// all among them always runs.
+	stopKeys = map[string]bool{"the": true, "and": true, "for": true, "you": true, "are": true, "was": true, "his": true, "her": true,
+		"its": true, "not": true, "but": true, "can": true, "has": true, "had": true, "him": true, "she": true, "that": true, "this": true,
+		"what": true, "with": true, "from": true, "have": true, "your": true, "our": true, "they": true, "them": true, "one": true}
+)
+
+// keywords lists the literal words of a pattern. Every match of a pattern
+// made of words, optional parts and alternatives contains one of them.
+func keywords(src string) []string {
+	var keys []string
+	for _, w := range regexWord.FindAllString(regexEscape.ReplaceAllString(src, " "), -1) {
+		if stopKeys[w] {
+			continue
+		}
+		keys = append(keys, w)
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	return keys
+}
+
+func (f figure) mayMatch(s string) bool {
+	if f.keys == nil {
+		return true
+	}
+	for _, k := range f.keys {
+		if strings.Contains(s, k) {
+			return true
+		}
+	}
+	return false
 }
 
 type advicePattern struct {
@@ -178,7 +224,9 @@ func compile(doc *content.Doc, lx Lexicon, withModel bool) (*Detector, error) {
 			ps = append(ps, doc.Problem("$.concepts", "concept %q has no words; the rules need it", conceptNames[need]))
 		}
 	}
-	d.ignore = re(lx.Ignore, "ignore")
+	for _, r := range re(lx.Ignore, "ignore") {
+		d.ignore = append(d.ignore, figure{re: r, keys: keywords(r.String())})
+	}
 	d.window = Window{Messages: lx.Context.Messages, Age: time.Duration(lx.Context.Minutes) * time.Minute}
 	if d.window.Messages <= 0 {
 		d.window.Messages = 5
