@@ -33,7 +33,7 @@ func TestCheckOnDiscordThroughNoAndYes(t *testing.T) {
 
 	// Possible risk mid-screening: the direct question, with buttons and
 	// the resources in the same message.
-	e.fake.SendDM(user, "nothing is ever going to get better")
+	e.fake.SendDM(user, "I feel so hopeless lately")
 	check := e.awaitText(user, n, "ending your life")
 	if !strings.Contains(check.Content, "988") || len(check.Components) != 2 ||
 		check.Components[0].CustomID != bot.EncodeButton(conversation.CheckQuestionID, conversation.CheckYes) {
@@ -55,7 +55,7 @@ func TestCheckOnDiscordThroughNoAndYes(t *testing.T) {
 
 	// Asked again, Yes: the crisis message and an urgent case.
 	n = len(e.fake.DM(user))
-	e.fake.SendDM(user, "nothing is ever going to get better")
+	e.fake.SendDM(user, "I feel so hopeless lately")
 	check = e.awaitText(user, n, "ending your life")
 	e.answer(user, check, bot.EncodeButton(conversation.CheckQuestionID, conversation.CheckYes))
 	e.awaitText(user, n, "741741")

@@ -344,7 +344,7 @@ func TestAskReportsTheSafetyLevel(t *testing.T) {
 	for _, tc := range []struct{ q, kind, also string }{
 		{"I just swallowed all my sleeping pills", "emergency", "911"},
 		{"I'm not safe right now", "crisis", "741741"},
-		{"nothing is ever going to get better", "check", "ending your life"},
+		{"I feel so hopeless lately", "check", "ending your life"},
 		{"my friend said he wants to kill himself, can ketamine help him?", "other_person", "friends and family"},
 	} {
 		r := intakebot(t, "", nil, "ask", "--json", tc.q)
@@ -367,7 +367,7 @@ func TestAskReportsTheSafetyLevel(t *testing.T) {
 func TestChatAsksDirectlyAndCarriesOn(t *testing.T) {
 	data := t.TempDir()
 	// Mid-screening: a possible risk, answered No (2), then again, answered Yes (1).
-	in := "/screen\nyes\nyes\nnothing is ever going to get better\n2\nnothing is ever going to get better\n1\n"
+	in := "/screen\nyes\nyes\nI feel so hopeless lately\n2\nI feel so hopeless lately\n1\n"
 	r := intakebot(t, in, nil, "chat", "--json", "--user", "checked", "--data", data)
 	ls := lines(t, r.stdout)
 	var seq []string

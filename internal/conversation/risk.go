@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/intakebot/intakebot/internal/faq"
 	"github.com/intakebot/intakebot/internal/intake"
 	"github.com/intakebot/intakebot/internal/safety"
 	"github.com/intakebot/intakebot/internal/screening"
@@ -181,6 +182,12 @@ func (e *Engine) riskStep(ctx context.Context, log *slog.Logger, p intake.Patien
 		// The classifier alone does not interrupt a valid answer to the
 		// pending screening question ("more than half the days").
 		if (rd.risk.Rule == "classifier" || rd.risk.Rule == "model") && e.answersPending(ctx, p, t) {
+			return nil, false, nil
+		}
+		// Nor an ordinary question the knowledge base answers with
+		// confidence, when not one word of it is a word of risk ("can I book
+		// a consultation next week?").
+		if rd.risk.Rule == "classifier" && !rd.risk.Cued() && e.faq != nil && e.faq.Decide(t.Text).Kind == faq.KindAnswer {
 			return nil, false, nil
 		}
 		out, err := e.askCheck(ctx, log, p, t, rd.risk)

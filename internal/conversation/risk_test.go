@@ -39,7 +39,7 @@ func hasFlag(c intake.Case, f string) bool {
 	return false
 }
 
-const checkText = "nothing is ever going to get better"
+const checkText = "I feel so hopeless lately"
 
 func TestCheckAnsweredNoCarriesOnWhereThePatientWas(t *testing.T) {
 	h := newHarness(t)
@@ -169,6 +169,7 @@ func TestQuestionAboutTheTopicIsAnsweredWithTheResources(t *testing.T) {
 func TestCuesAddUpAcrossMessages(t *testing.T) {
 	h := newHarness(t)
 	h.say("I feel so hopeless lately")
+	h.say("no")
 	rs := h.say("there is a bridge near my house")
 	if rs[0].Kind != intake.ReplyCrisis {
 		t.Fatalf("replies = %+v; hopelessness then a means is a crisis", rs)
@@ -233,7 +234,7 @@ func riskModelServer(t *testing.T, behave string) (*httptest.Server, *atomic.Int
 }
 
 func TestModelSecondOpinionCanOnlyRaiseToACheck(t *testing.T) {
-	const plain = "I have been sleeping badly this week" // nothing the rules or the classifier flag
+	const plain = "my back hurts after work" // nothing the rules or the classifier flag
 	for _, tc := range []struct {
 		behave    string
 		wantCheck bool

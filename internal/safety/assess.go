@@ -11,6 +11,10 @@ type Window struct {
 	Age      time.Duration
 }
 
+// certain is the probability above which the classifier calls a crisis in
+// a message with no word of risk.
+const certain = 0.995
+
 // Assess reads one message on its own: the clause rules, then the
 // classifier, which can only raise the level.
 func (d *Detector) Assess(text string) Risk {
@@ -71,10 +75,10 @@ func (d *Detector) assess(cls []clause, toks [][]token) Risk {
 	if r.Level < LevelCheck {
 		construct = "classifier"
 	}
-	// The classifier alone asks (check); it reaches crisis only where the
-	// words carry some cue of risk the rules saw.
+	// Alone, without a word of risk the rules saw, the classifier calls a
+	// crisis only when it is all but certain; otherwise it asks.
 	switch {
-	case p[classRisk] >= d.model.crisisAt && (r.seen&riskWords != 0 || r.Level >= LevelCheck):
+	case p[classRisk] >= d.model.crisisAt && (r.seen&riskWords != 0 || r.Level >= LevelCheck || p[classRisk] >= certain):
 		r = r.Raise(LevelCrisis, construct, "classifier")
 	case p[classRisk] >= d.model.crisisAt:
 		r = r.Raise(LevelCheck, construct, "classifier")

@@ -25,3 +25,11 @@ func TestDevLevels(t *testing.T) {
 		t.Logf("%-9s %-22s %-24s %.2f | %s\n%s", r.Level, r.Construct, r.Rule, r.Score, sc.Text(), d.Explain(sc.Text()))
 	}
 }
+
+func TestDevThresholds(t *testing.T) {
+	if os.Getenv("SAFETY_DEV") == "" {
+		t.Skip("SAFETY_DEV not set")
+	}
+	c, k, o := detector(t).Thresholds()
+	t.Logf("crisisAt %.6f checkAt %.6f otherAt %.6f", c, k, o)
+}

@@ -22,3 +22,8 @@ func (d *Detector) Explain(text string) string {
 	}
 	return b.String()
 }
+
+// Thresholds are the shipped classifier's thresholds (tuning aid).
+func (d *Detector) Thresholds() (crisis, check, other float64) {
+	return d.model.crisisAt, d.model.checkAt, d.model.otherAt
+}

@@ -68,10 +68,14 @@ type Risk struct {
 	cues, seen conceptSet
 }
 
-// riskWords are the concepts that let the classifier call a crisis.
+// riskWords are the concepts that let the classifier read a short message.
 const riskWords = conceptSet(1<<cDie | 1<<cSuicide | 1<<cKill | 1<<cEndSelf | 1<<cHarm | 1<<cMeans | 1<<cDrug | 1<<cIngest |
 	1<<cTrapped | 1<<cHopeless | 1<<cBurden | 1<<cBurdenStrong | 1<<cNotSafe | 1<<cFarewell | 1<<cPrepare | 1<<cAttempt |
 	1<<cLife | 1<<cDecision | 1<<cPoison | 1<<cSelfReflex)
+
+// Cued reports whether the message has any word of risk the rules know
+// (death, means, harm, despair...), whatever level they gave.
+func (r Risk) Cued() bool { return r.seen&riskWords != 0 }
 
 // Raise returns r at level l when l is higher, keeping r otherwise.
 func (r Risk) Raise(l Level, construct, rule string) Risk {
@@ -300,6 +304,9 @@ func (d *Detector) tag(raw string, toks []token) clause {
 		if toks[i].stem == "overdos" {
 			cl.overdoseWord = true
 		}
+		if toks[i].word == "suicides" {
+			cl.set |= 1 << cTopic // other people's deaths: exposure, not the writer's wish
+		}
 		if pastVerbs[toks[i].word] {
 			cl.pastTense = true
 		}
@@ -410,8 +417,15 @@ func judge(cl clause) ruleResult {
 	topicWords := s.any(cSuicide, cDie, cKill, cEndSelf, cHarm) || (s.has(cIngest) && s.any(cDrug, cQuantity)) || cl.overdoseWord
 	selfStatement := s.any(cDesire, cIntent, cDecision, cFarewell, cPrepare, cNotSafe, cTrapped, cBurdenStrong, cSelfSuicidal)
 
+	attempt := s.has(cAttempt) && s.any(cSuicide, cKill, cEndSelf, cDie, cIngest, cHarm, cMeans, cDrug)
 	switch {
-	case s.has(cAttempt) && s.any(cSuicide, cKill, cEndSelf, cDie, cIngest, cHarm, cMeans, cDrug) && !(s.has(cGeneric) && cl.question):
+	case attempt && neg && !s.any(cNow, cRecent):
+		// "no attempts": the patient says none.
+	case attempt && (cl.question || s.has(cTopic)) && !s.has(cSelf):
+		r.raise(LevelTopic, "topic_question", "attempt_topic")
+	case attempt && (cl.question || s.has(cTopic)):
+		selfRisk(LevelCheck, "past_attempt", "attempt_question")
+	case attempt:
 		selfRisk(LevelCrisis, "past_attempt", "attempt")
 	case s.has(cNotSafe) && !cl.question:
 		selfRisk(LevelCrisis, "not_safe", "not_safe")
@@ -435,6 +449,8 @@ func judge(cl clause) ruleResult {
 	}
 	if s.has(cSuicide) {
 		switch {
+		case neg && !s.any(cTiming, cMeans, cDecision, cDesire, cIntent):
+			// "i'm not suicidal", "no suicidal thoughts": the patient says so.
 		case s.has(cSelfSuicidal, cSelf) && !s.any(cHypo, cGeneric) && !past:
 			selfRisk(LevelCrisis, "active_ideation", "self_suicidal")
 		case s.any(cThink, cIntent, cTiming, cDecision) && s.has(cSelf) && !s.any(cHypo, cGeneric) && !cl.question && !s.has(cTopic):
@@ -502,7 +518,7 @@ func judge(cl clause) ruleResult {
 			selfRisk(LevelCrisis, "method_means", "means")
 		}
 	}
-	if cl.overdoseWord && s.has(cSelf) && !cl.question && !s.any(cGeneric, cTopic, cHypo) && !neg && !past {
+	if cl.overdoseWord && s.any(cSelf, cThink, cDesire, cIntent) && !cl.question && !s.any(cGeneric, cTopic, cHypo) && !neg && !past {
 		selfRisk(LevelCrisis, "method_means", "overdose_self")
 	}
 	if s.has(cDrug) && s.any(cDesire, cThink, cIntent, cDecision) && (s.has(cQuantity) || cl.bigNumber) && !cl.question {

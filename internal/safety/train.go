@@ -164,7 +164,7 @@ func fit(exs []example) ([numClasses][]float64, [numClasses]float64) {
 	}
 	seed := uint64(42)
 	const epochs = 40
-	const l2 = 1e-5
+	const l2 = 1e-4
 	for ep := 0; ep < epochs; ep++ {
 		// Fisher-Yates with a fixed linear congruential generator.
 		for i := len(order) - 1; i > 0; i-- {
@@ -240,8 +240,8 @@ func thresholds(exs []example, oof [][numClasses]float64) (crisisAt, checkAt, ot
 		return math.Min(0.99, negs[allowed]+1e-6)
 	}
 	harmless := func(e example) bool { return e.want <= LevelTopic }
-	crisisAt = pick(harmless, func(e example) bool { return e.rules >= LevelCrisis }, func(i int) float64 { return oof[i][classRisk] }, 0.015)
-	checkAt = pick(harmless, func(e example) bool { return e.rules >= LevelCheck }, func(i int) float64 { return oof[i][classRisk] }, 0.08)
+	crisisAt = pick(harmless, func(e example) bool { return e.rules >= LevelCrisis }, func(i int) float64 { return oof[i][classRisk] }, 0.02)
+	checkAt = pick(harmless, func(e example) bool { return e.rules >= LevelCheck }, func(i int) float64 { return oof[i][classRisk] }, 0.09)
 	checkAt = math.Min(checkAt, crisisAt)
 	otherAt = pick(func(e example) bool { return e.want != LevelOtherPerson }, func(e example) bool { return e.rules == LevelOtherPerson },
 		func(i int) float64 { return oof[i][classOther] }, 0.02)
