@@ -616,10 +616,14 @@ func overdose(cl clause) bool {
 		return false
 	}
 	lot := s.any(cQuantity, cPoison) || cl.bigNumber
-	if s.has(cIngest) {
-		return (lot && s.any(cDrug, cMeans, cNow, cRecent, cPoison)) || (s.has(cDrug) && s.has(cNow))
+	if cl.overdoseWord && s.any(cNow, cRecent) && !cl.question && !s.any(cGeneric, cHypo, cNegation, cTopic) {
+		return true // "i've taken an overdose", "od'd on purpose 15 min ago"
 	}
-	return lot && s.has(cDrug) && s.any(cNow, cRecent) && !cl.question
+	if s.has(cIngest) {
+		return (lot && s.any(cDrug, cMeans, cNow, cRecent, cPoison)) || (s.has(cDrug) && s.has(cNow)) ||
+			(s.has(cDrug) && s.any(cRecent, cNow) && s.any(cIntent, cDecision, cFarewell))
+	}
+	return s.has(cDrug) && ((lot && s.any(cNow, cRecent)) || (s.has(cNow) && s.has(cIntent))) && !cl.question
 }
 
 // conceptOf maps a concept name from safety.yaml to its id.
