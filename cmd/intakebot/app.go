@@ -240,6 +240,12 @@ func openStore(ctx context.Context, e env, cfg config.Config, create bool, log *
 	if !create && !dbExists {
 		return nil, fmt.Errorf("no database at %s (start one with: intakebot chat --data %s)", cfg.DBPath(), cfg.DataDir)
 	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	if err := checkPrivateDir(cfg.DataDir); err != nil {
+		return nil, err
+	}
 	var key []byte
 	var err error
 	if cfg.DataKey != "" {
@@ -263,10 +269,24 @@ func openStore(ctx context.Context, e env, cfg config.Config, create bool, log *
 	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("data dir: %w", err)
-	}
 	return sqlite.Open(ctx, cfg.DBPath(), sealer, log)
+}
+
+// checkPrivateDir refuses a data directory other users can list, read or
+// write: they could read the database's WAL as it is written, or replace
+// the files in it.
+func checkPrivateDir(dir string) error {
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("the data directory %s is not a directory", dir)
+	}
+	if fi.Mode().Perm()&0o077 != 0 {
+		return fmt.Errorf("the data directory %s can be read or written by other users (mode %v); run: chmod 700 %s", dir, fi.Mode().Perm(), dir)
+	}
+	return nil
 }
 
 func fileExists(path string) bool {

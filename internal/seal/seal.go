@@ -128,35 +128,90 @@ func NewKey() []byte {
 
 // LoadKeyFile reads a base64 key file. With create set and no file there, it
 // writes a new random key with mode 0600 and reports created.
+//
+// The key appears at path whole or not at all: it is written to a temporary
+// file in the same directory, synced, and then linked to path, which fails if
+// path exists. So a crash never leaves a partial key, and of several processes
+// starting at once exactly one creates the key and the others read it (a rename
+// would let a later process replace a key an earlier one already used). An
+// empty file at path, which a crash of an older intakebot could leave, is
+// replaced when create is set: nothing can have been sealed with it.
 func LoadKeyFile(path string, create bool) (key []byte, created bool, err error) {
-	b, err := os.ReadFile(path)
-	switch {
-	case err == nil:
-		k, err := ParseKey(string(b))
+	for attempt := 0; ; attempt++ {
+		b, err := os.ReadFile(path)
+		switch {
+		case err == nil && len(b) == 0 && create && attempt == 0:
+			// Left by a crash while writing it: remove and create it again.
+			if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return nil, false, fmt.Errorf("key file %s is empty and cannot be removed: %w", path, err)
+			}
+		case err == nil:
+			k, err := ParseKey(string(b))
+			if err != nil {
+				return nil, false, fmt.Errorf("key file %s: %w", path, err)
+			}
+			if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
+				return nil, false, fmt.Errorf("key file %s is readable by other users (mode %v); run: chmod 600 %s", path, fi.Mode().Perm(), path)
+			}
+			return k, false, nil
+		case !errors.Is(err, fs.ErrNotExist) || !create:
+			return nil, false, fmt.Errorf("key file: %w", err)
+		}
+		k, err := createKeyFile(path)
+		if errors.Is(err, fs.ErrExist) && attempt < 3 {
+			continue // another process created it first: read theirs
+		}
 		if err != nil {
-			return nil, false, fmt.Errorf("key file %s: %w", path, err)
+			return nil, false, err
 		}
-		if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
-			return nil, false, fmt.Errorf("key file %s is readable by other users (mode %v); run: chmod 600 %s", path, fi.Mode().Perm(), path)
-		}
-		return k, false, nil
-	case !errors.Is(err, fs.ErrNotExist) || !create:
-		return nil, false, fmt.Errorf("key file: %w", err)
+		return k, true, nil
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, false, fmt.Errorf("key file dir: %w", err)
+}
+
+// createKeyFile writes a new key to path atomically; fs.ErrExist means
+// another process did first.
+func createKeyFile(path string) ([]byte, error) {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("key file dir: %w", err)
 	}
 	k := NewKey()
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*") // mode 0600
 	if err != nil {
-		return nil, false, fmt.Errorf("create key file: %w", err)
+		return nil, fmt.Errorf("create key file: %w", err)
 	}
+	tmp := f.Name()
+	defer os.Remove(tmp)
 	if _, err := f.WriteString(base64.StdEncoding.EncodeToString(k) + "\n"); err != nil {
 		f.Close()
-		return nil, false, fmt.Errorf("write key file: %w", err)
+		return nil, fmt.Errorf("write key file: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("write key file: %w", err)
 	}
 	if err := f.Close(); err != nil {
-		return nil, false, fmt.Errorf("write key file: %w", err)
+		return nil, fmt.Errorf("write key file: %w", err)
 	}
-	return k, true, nil
+	if err := os.Link(tmp, path); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("create key file: %w", err)
+	}
+	if err := SyncDir(dir); err != nil {
+		return nil, fmt.Errorf("create key file: %w", err)
+	}
+	return k, nil
+}
+
+// SyncDir flushes a directory, so a file just linked or renamed into it
+// survives a power cut.
+func SyncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
 }

@@ -17,6 +17,8 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/url"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -57,10 +59,37 @@ func DSN(path string) string {
 
 // Open opens (creating if needed) the database at path, applies migrations and
 // checks that sealer's key is the one the database was written with.
+//
+// A new database is built whole under a temporary name and linked into place,
+// so path never holds an empty or half-initialised file, and it is created
+// mode 0600 (SQLite gives the -wal and -shm files the mode of the database).
+// An existing file that others may read, an empty file, a damaged one or
+// another program's database is refused with what to do.
 func Open(ctx context.Context, path string, sealer *seal.Sealer, log *slog.Logger) (*Store, error) {
 	if log == nil {
 		log = slog.Default()
 	}
+	if err := create(ctx, path, sealer, log); err != nil {
+		return nil, err
+	}
+	if err := checkFile(path); err != nil {
+		return nil, err
+	}
+	if err := checkFormat(ctx, path); err != nil {
+		return nil, describe(path, err)
+	}
+	s, err := open(path, sealer, log)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.init(ctx); err != nil {
+		s.db.Close()
+		return nil, describe(path, err)
+	}
+	return s, nil
+}
+
+func open(path string, sealer *seal.Sealer, log *slog.Logger) (*Store, error) {
 	db, err := sql.Open("sqlite", DSN(path))
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
@@ -70,36 +99,209 @@ func Open(ctx context.Context, path string, sealer *seal.Sealer, log *slog.Logge
 	// concurrent patients, against tens of ms queued). Transactions are
 	// short, so reads queueing behind them costs little.
 	db.SetMaxOpenConns(1)
-	s := &Store{db: db, sealer: sealer, log: log, Now: time.Now}
+	return &Store{db: db, sealer: sealer, log: log, Now: time.Now}, nil
+}
+
+// init migrates the database and checks the key.
+func (s *Store) init(ctx context.Context) error {
 	if err := s.migrate(ctx); err != nil {
-		db.Close()
-		return nil, err
+		return err
 	}
-	if err := s.checkKey(ctx); err != nil {
-		db.Close()
-		return nil, err
+	return s.checkKey(ctx)
+}
+
+// create builds a new database at path if there is none: initialised under a
+// temporary name in the same directory, then hard-linked to path, which fails
+// if another process created it first (theirs is then used).
+func create(ctx context.Context, path string, sealer *seal.Sealer, log *slog.Logger) error {
+	if _, err := os.Stat(path); err == nil || !errors.Is(err, fs.ErrNotExist) {
+		return nil // exists (or cannot be examined: checkFile says why)
 	}
-	return s, nil
+	dir := filepath.Dir(path)
+	tmp := filepath.Join(dir, "."+filepath.Base(path)+".new-"+newID("", 6))
+	defer func() {
+		for _, f := range []string{tmp, tmp + "-wal", tmp + "-shm", tmp + "-journal"} {
+			os.Remove(f)
+		}
+	}()
+	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("create database: %w", err)
+	}
+	f.Close()
+	s, err := open(tmp, sealer, log)
+	if err != nil {
+		return err
+	}
+	err = s.init(ctx)
+	if err == nil {
+		// Everything into the database file itself before it is linked:
+		// the WAL stays behind under the temporary name.
+		err = s.checkpoint(ctx)
+	}
+	if cerr := s.db.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("create database: %w", err)
+	}
+	if err := os.Link(tmp, path); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return nil
+		}
+		return fmt.Errorf("create database: %w", err)
+	}
+	if err := seal.SyncDir(dir); err != nil {
+		return fmt.Errorf("create database: %w", err)
+	}
+	return nil
+}
+
+// checkpoint copies the WAL into the database file and truncates the WAL to
+// zero bytes; it fails if a reader kept part of it from being copied.
+func (s *Store) checkpoint(ctx context.Context) error {
+	var busy, logPages, done int
+	if err := s.db.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &logPages, &done); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	if busy != 0 {
+		return errors.New("checkpoint: the database is busy")
+	}
+	return nil
+}
+
+// checkFile refuses an existing database file that would be unsafe or
+// pointless to open: empty, or readable or writable by other users.
+func checkFile(path string) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return fmt.Errorf("database: %w", err)
+	}
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("the database %s is not a regular file", path)
+	}
+	if fi.Size() == 0 {
+		return fmt.Errorf("the database %s is empty (0 bytes), so whatever it held is gone: restore it from a backup, "+
+			"or, if nothing was ever stored, remove it to start a new database", path)
+	}
+	if fi.Mode().Perm()&0o077 != 0 {
+		files := []string{path}
+		for _, f := range []string{path + "-wal", path + "-shm"} {
+			if _, err := os.Stat(f); err == nil {
+				files = append(files, f)
+			}
+		}
+		return fmt.Errorf("the database %s can be read or written by other users (mode %v); run: chmod 600 %s",
+			path, fi.Mode().Perm(), strings.Join(files, " "))
+	}
+	return nil
+}
+
+// SQLite's primary result codes for a file that is not a usable database.
+const (
+	sqliteCorrupt = 11 // SQLITE_CORRUPT
+	sqliteNotADB  = 26 // SQLITE_NOTADB
+)
+
+// errForeign is another program's SQLite database.
+var errForeign = errors.New("not written by intakebot")
+
+// describe turns SQLite's report of a damaged or foreign file into one that
+// names the file and what to do.
+func describe(path string, err error) error {
+	if errors.Is(err, errForeign) {
+		return fmt.Errorf("the database %s is a SQLite database not written by intakebot (it has no schema_migrations table): "+
+			"point --data at intakebot's data directory, or move the file away", path)
+	}
+	var se interface{ Code() int }
+	if errors.As(err, &se) {
+		if c := se.Code() & 0xff; c == sqliteCorrupt || c == sqliteNotADB {
+			return fmt.Errorf("the database %s is damaged or is not a database (%v): restore it from a backup, "+
+				"or move it away to start a new database", path, err)
+		}
+	}
+	return err
+}
+
+// checkFormat refuses another program's SQLite database rather than add
+// intakebot's tables to it. It reads with no pragmas set: the DSN's
+// journal_mode(WAL) would already change the file it is about to refuse.
+func checkFormat(ctx context.Context, path string) error {
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)")
+	if err != nil {
+		return fmt.Errorf("open database: %w", err)
+	}
+	defer db.Close()
+	var tables, ours int
+	err = db.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(name = 'schema_migrations'), 0) FROM sqlite_master WHERE type = 'table'`).
+		Scan(&tables, &ours)
+	if err != nil {
+		return fmt.Errorf("read schema: %w", err)
+	}
+	if tables > 0 && ours == 0 {
+		return errForeign
+	}
+	return nil
 }
 
 // Close closes the database.
 func (s *Store) Close() error { return s.db.Close() }
 
+// migrate applies the migrations not yet applied. It reads what was applied
+// first, without the write lock, so many processes opening an up-to-date
+// database at once do not queue for the lock (and time out) for nothing.
 func (s *Store) migrate(ctx context.Context) error {
-	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
 	names, err := fs.Glob(migrations, "migrations/*.sql")
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
 	sort.Strings(names)
+	applied, err := s.appliedMigrations(ctx)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	pending := names[:0:0]
 	for _, name := range names {
+		if !applied[name] {
+			pending = append(pending, name)
+		}
+	}
+	if len(pending) == 0 {
+		return nil
+	}
+	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	for _, name := range pending {
 		if err := s.migrateFile(ctx, name); err != nil {
 			return fmt.Errorf("migrate %s: %w", name, err)
 		}
 	}
 	return nil
+}
+
+func (s *Store) appliedMigrations(ctx context.Context) (map[string]bool, error) {
+	var n int
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'`).Scan(&n); err != nil {
+		return nil, err
+	}
+	out := map[string]bool{}
+	if n == 0 {
+		return out, nil
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT name FROM schema_migrations`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return nil, err
+		}
+		out[name] = true
+	}
+	return out, rows.Err()
 }
 
 func (s *Store) migrateFile(ctx context.Context, name string) error {
@@ -109,6 +311,7 @@ func (s *Store) migrateFile(ctx context.Context, name string) error {
 	}
 	defer tx.Rollback()
 	var n int
+	// Read again under the write lock: another process may have applied it.
 	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE name = ?`, name).Scan(&n); err != nil {
 		return err
 	} else if n > 0 {
@@ -139,8 +342,12 @@ func (s *Store) checkKey(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		_, err = s.db.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES ('key_check', ?)`, v)
-		return err
+		// DO NOTHING: another process may have written its check first;
+		// read back whichever is there and check that.
+		if _, err := s.db.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES ('key_check', ?) ON CONFLICT (key) DO NOTHING`, v); err != nil {
+			return fmt.Errorf("write key check: %w", err)
+		}
+		return s.checkKey(ctx)
 	} else if err != nil {
 		return fmt.Errorf("read key check: %w", err)
 	}
