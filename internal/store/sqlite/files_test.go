@@ -147,3 +147,31 @@ func TestConcurrentFirstOpensShareOneDatabase(t *testing.T) {
 		t.Errorf("patients = %d; want 1", got)
 	}
 }
+
+// Opening an up-to-date database never waits for the write lock: a busy
+// instance holding it must not make another start fail with "database is
+// locked".
+func TestOpenMigratedDatabaseWhileAnotherHoldsTheWriteLock(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "intakebot.db")
+	key := seal.NewKey()
+	open(t, path, key).Close()
+	db, err := sql.Open("sqlite", sqlite.DSN(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	conn, err := db.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(context.Background(), `BEGIN IMMEDIATE`); err != nil {
+		t.Fatal(err)
+	}
+	defer conn.ExecContext(context.Background(), `ROLLBACK`)
+	st, err := sqlite.Open(context.Background(), path, sealer(t, key), nil)
+	if err != nil {
+		t.Fatalf("open while another connection writes: %v", err)
+	}
+	st.Close()
+}
