@@ -310,6 +310,9 @@ func (b *Bot) sendPatient(ctx context.Context, p intake.Patient, text, nonce str
 	if p.Channel != Channel {
 		return fmt.Errorf("%w: the patient is not on Discord", handoff.ErrUndeliverable)
 	}
+	if p.UserID == "" {
+		return fmt.Errorf("%w: the patient erased their data", handoff.ErrUndeliverable)
+	}
 	var ch *discordgo.Channel
 	if err := b.retry(ctx, "POST /users/@me/channels", func(ctx context.Context) error {
 		var err error

@@ -9,6 +9,7 @@ package seal
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -32,6 +33,9 @@ var ErrOpen = errors.New("sealed value cannot be opened with this key")
 type Sealer struct {
 	current string
 	aeads   map[string]cipher.AEAD
+	// hashKeys are derived from each key for Hash, so a lookup hash
+	// never uses the sealing key itself.
+	hashKeys map[string][]byte
 }
 
 // New returns a sealer whose current key is the first of keys; the others
@@ -40,7 +44,7 @@ func New(keys ...[]byte) (*Sealer, error) {
 	if len(keys) == 0 {
 		return nil, errors.New("no data key")
 	}
-	s := &Sealer{aeads: map[string]cipher.AEAD{}}
+	s := &Sealer{aeads: map[string]cipher.AEAD{}, hashKeys: map[string][]byte{}}
 	for i, k := range keys {
 		if len(k) != KeySize {
 			return nil, fmt.Errorf("data key is %d bytes; want %d", len(k), KeySize)
@@ -55,6 +59,9 @@ func New(keys ...[]byte) (*Sealer, error) {
 		}
 		id := KeyID(k)
 		s.aeads[id] = aead
+		m := hmac.New(sha256.New, k)
+		m.Write([]byte("intakebot lookup hash v1"))
+		s.hashKeys[id] = m.Sum(nil)
 		if i == 0 {
 			s.current = id
 		}
@@ -101,6 +108,29 @@ func (s *Sealer) Open(sealed string, ad []byte) ([]byte, error) {
 		return nil, ErrOpen
 	}
 	return plain, nil
+}
+
+// Hash returns a keyed hash of msg under the current key, "keyid:hex": a
+// stable name for a value (a patient's chat user id) that can be looked up
+// without being stored, and that only the key's holder can compute.
+func (s *Sealer) Hash(msg []byte) string { return s.hash(s.current, msg) }
+
+// Hashes returns msg's hash under every key the sealer holds, the current
+// key's first, to find a value hashed before a key rotation.
+func (s *Sealer) Hashes(msg []byte) []string {
+	out := []string{s.Hash(msg)}
+	for id := range s.hashKeys {
+		if id != s.current {
+			out = append(out, s.hash(id, msg))
+		}
+	}
+	return out
+}
+
+func (s *Sealer) hash(id string, msg []byte) string {
+	m := hmac.New(sha256.New, s.hashKeys[id])
+	m.Write(msg)
+	return id + ":" + hex.EncodeToString(m.Sum(nil))
 }
 
 // ParseKey decodes a base64 key (standard or URL alphabet, padded or not).

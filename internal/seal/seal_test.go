@@ -162,3 +162,24 @@ func TestEmptyKeyFileFromACrashIsReplacedOnlyWhenCreating(t *testing.T) {
 		t.Fatalf("reading the new key: %v", err)
 	}
 }
+
+func TestHashIsKeyedAndStable(t *testing.T) {
+	k1, k2 := seal.NewKey(), seal.NewKey()
+	a, _ := seal.New(k1)
+	b, _ := seal.New(k2)
+	rotated, _ := seal.New(k2, k1)
+	msg := []byte("discord\x00123456789")
+	if a.Hash(msg) != a.Hash(msg) {
+		t.Fatal("hash is not stable")
+	}
+	if a.Hash(msg) == b.Hash(msg) {
+		t.Fatal("two keys give the same hash")
+	}
+	if strings.Contains(a.Hash(msg), "123456789") {
+		t.Fatal("hash shows the value")
+	}
+	hs := rotated.Hashes(msg)
+	if len(hs) != 2 || hs[0] != b.Hash(msg) || hs[1] != a.Hash(msg) {
+		t.Fatalf("hashes after rotation = %v; want the new key's, then the old key's", hs)
+	}
+}

@@ -45,11 +45,14 @@ type Store struct {
 
 // DSN returns the connection string for path with the pragmas every pooled
 // connection needs: foreign keys, a busy timeout, WAL, full sync (an answer
-// that was acknowledged survives a power cut) and immediate write
-// transactions (no lock upgrades that deadlock under concurrency).
+// that was acknowledged survives a power cut), secure delete (deleted and
+// overwritten values are zeroed in the file, not left in free space where
+// the key would still open them) and immediate write transactions (no lock
+// upgrades that deadlock under concurrency).
 func DSN(path string) string {
 	q := url.Values{}
 	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "secure_delete(1)")
 	q.Add("_pragma", "busy_timeout(5000)")
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(FULL)")
@@ -107,7 +110,61 @@ func (s *Store) init(ctx context.Context) error {
 	if err := s.migrate(ctx); err != nil {
 		return err
 	}
-	return s.checkKey(ctx)
+	if err := s.checkKey(ctx); err != nil {
+		return err
+	}
+	return s.hashPatients(ctx)
+}
+
+// hashPatients replaces the plaintext user ids written before migration
+// 0007 with their keyed hash and sealed value, then clears them from the WAL.
+func (s *Store) hashPatients(ctx context.Context) error {
+	// Read first: the write lock is taken only when there is work.
+	var n int
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM patients WHERE hashed = 0`).Scan(&n); err != nil {
+		return fmt.Errorf("hash patients: %w", err)
+	} else if n == 0 {
+		return nil
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	rows, err := tx.QueryContext(ctx, `SELECT id, channel, user_id FROM patients WHERE hashed = 0`)
+	if err != nil {
+		return fmt.Errorf("hash patients: %w", err)
+	}
+	var ps []intake.Patient
+	for rows.Next() {
+		var p intake.Patient
+		if err := rows.Scan(&p.ID, &p.Channel, &p.UserID); err != nil {
+			rows.Close()
+			return fmt.Errorf("hash patients: %w", err)
+		}
+		ps = append(ps, p)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("hash patients: %w", err)
+	}
+	if len(ps) == 0 {
+		return nil
+	}
+	for _, p := range ps {
+		sealed, err := s.sealer.Seal([]byte(p.UserID), patientAD(p.ID))
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE patients SET user_id = ?, user_sealed = ?, hashed = 1 WHERE id = ?`,
+			s.sealer.Hash(userKey(p.Channel, p.UserID)), sealed, p.ID); err != nil {
+			return fmt.Errorf("hash patients: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	return s.checkpoint(ctx)
 }
 
 // create builds a new database at path if there is none: initialised under a
@@ -388,31 +445,53 @@ func fromMS(v int64) time.Time        { return time.UnixMilli(v).UTC() }
 func boolInt(b bool) int              { return map[bool]int{false: 0, true: 1}[b] }
 func answerAD(sid, qid string) []byte { return []byte("answer:" + sid + ":" + qid) }
 func caseAD(id string) []byte         { return []byte("case:" + id) }
+func patientAD(id string) []byte      { return []byte("patient:" + id) }
 
-// Patient implements intake.Store.
+// userKey is what a patient's lookup hash is computed over.
+func userKey(channel, userID string) []byte { return []byte(channel + "\x00" + userID) }
+
+// Patient implements intake.Store. The user id is looked up by its keyed
+// hash (under any loaded key) and stored only sealed.
 func (s *Store) Patient(ctx context.Context, channel, userID string) (intake.Patient, error) {
 	p := intake.Patient{Channel: channel, UserID: userID}
-	var created int64
-	err := s.db.QueryRowContext(ctx, `SELECT id, created_at FROM patients WHERE channel = ? AND user_id = ?`, channel, userID).Scan(&p.ID, &created)
-	if err == nil {
+	hashes := s.sealer.Hashes(userKey(channel, userID))
+	find := func() (bool, error) {
+		q := `SELECT id, created_at FROM patients WHERE channel = ? AND user_id IN (?` + strings.Repeat(", ?", len(hashes)-1) + `)`
+		args := []any{channel}
+		for _, h := range hashes {
+			args = append(args, h)
+		}
+		var created int64
+		err := s.db.QueryRowContext(ctx, q, args...).Scan(&p.ID, &created)
+		if errors.Is(err, sql.ErrNoRows) {
+			return false, nil
+		} else if err != nil {
+			return false, fmt.Errorf("find patient: %w", err)
+		}
 		p.CreatedAt = fromMS(created)
-		return p, nil
-	} else if !errors.Is(err, sql.ErrNoRows) {
-		return p, fmt.Errorf("find patient: %w", err)
+		return true, nil
 	}
-	p.ID, p.CreatedAt = newID("p_", 8), s.Now().UTC()
+	if found, err := find(); found || err != nil {
+		return p, err
+	}
+	id, created := newID("p_", 8), s.Now().UTC()
+	sealed, err := s.sealer.Seal([]byte(userID), patientAD(id))
+	if err != nil {
+		return p, err
+	}
 	// ON CONFLICT: a concurrent first contact from the same user wins the race.
-	res, err := s.db.ExecContext(ctx, `INSERT INTO patients (id, channel, user_id, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (channel, user_id) DO NOTHING`,
-		p.ID, channel, userID, ms(p.CreatedAt))
+	res, err := s.db.ExecContext(ctx, `INSERT INTO patients (id, channel, user_id, user_sealed, hashed, created_at) VALUES (?, ?, ?, ?, 1, ?)
+		ON CONFLICT (channel, user_id) DO NOTHING`, id, channel, hashes[0], sealed, ms(created))
 	if err != nil {
 		return p, fmt.Errorf("create patient: %w", err)
 	}
 	n, _ := res.RowsAffected()
 	p.New = n == 1
-	if err := s.db.QueryRowContext(ctx, `SELECT id, created_at FROM patients WHERE channel = ? AND user_id = ?`, channel, userID).Scan(&p.ID, &created); err != nil {
-		return p, fmt.Errorf("find patient: %w", err)
+	if found, err := find(); err != nil {
+		return p, err
+	} else if !found {
+		return p, fmt.Errorf("find patient: not found after insert")
 	}
-	p.CreatedAt = fromMS(created)
 	return p, nil
 }
 
@@ -885,10 +964,25 @@ func (s *Store) ForgetPatient(ctx context.Context, patientID, actor string) ([]s
 		}
 		ids = append(ids, c.ID)
 	}
+	// The row stays for the cases that name it, but no longer leads back to
+	// the user: a returning user is a new patient.
+	if _, err := tx.ExecContext(ctx, `UPDATE patients SET user_id = ?, user_sealed = '', hashed = 1 WHERE id = ?`,
+		newID("erased:", 16), patientID); err != nil {
+		return nil, fmt.Errorf("forget patient: %w", err)
+	}
 	if err := audit(ctx, tx, intake.AuditEntry{Actor: actor, Action: "patient.forget", Result: fmt.Sprintf("erased; %d cases stripped", len(ids))}, now); err != nil {
 		return nil, err
 	}
-	return ids, tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return nil, err
+	}
+	// secure_delete zeroed the erased values in the pages this transaction
+	// wrote, but the WAL still holds the earlier versions of those pages
+	// until they are checkpointed and the WAL truncated.
+	if err := s.checkpoint(ctx); err != nil {
+		return ids, fmt.Errorf("erased, but the write-ahead log still holds old copies (try again): %w", err)
+	}
+	return ids, nil
 }
 
 // DueEvents implements intake.Store.
@@ -1027,17 +1121,25 @@ func queueEvent(ctx context.Context, tx *sql.Tx, caseID, kind, data string, now 
 	return nil
 }
 
-// PatientByID implements intake.Store.
+// PatientByID implements intake.Store. An erased patient has no UserID.
 func (s *Store) PatientByID(ctx context.Context, id string) (intake.Patient, error) {
 	p := intake.Patient{ID: id}
 	var created int64
-	err := s.db.QueryRowContext(ctx, `SELECT channel, user_id, created_at FROM patients WHERE id = ?`, id).Scan(&p.Channel, &p.UserID, &created)
+	var sealed string
+	err := s.db.QueryRowContext(ctx, `SELECT channel, user_sealed, created_at FROM patients WHERE id = ?`, id).Scan(&p.Channel, &sealed, &created)
 	if errors.Is(err, sql.ErrNoRows) {
 		return p, intake.Errorf(intake.ENOTFOUND, "No such patient.")
 	} else if err != nil {
 		return p, fmt.Errorf("patient: %w", err)
 	}
 	p.CreatedAt = fromMS(created)
+	if sealed != "" {
+		plain, err := s.sealer.Open(sealed, patientAD(id))
+		if err != nil {
+			return p, fmt.Errorf("open patient %s: %w", id, err)
+		}
+		p.UserID = string(plain)
+	}
 	return p, nil
 }
 
