@@ -54,6 +54,9 @@ func (c *Chat) Run(ctx context.Context) error {
 	defer out.Flush()
 	replies, err := c.Handler.Greet(ctx, Channel, c.User)
 	c.show(out, replies, err)
+	// The question on screen: a line typed is the answer to it, and the
+	// engine refuses it if another window answered that question meanwhile.
+	shown := shownQuestion(replies)
 	lines := bufio.NewScanner(c.In)
 	lines.Buffer(make([]byte, 64*1024), 1024*1024)
 	n := 0
@@ -78,10 +81,27 @@ func (c *Chat) Run(ctx context.Context) error {
 			continue
 		}
 		n++
-		turn := intake.Turn{Channel: Channel, UserID: c.User, EventID: fmt.Sprintf("console-%d-%d", c.Now().UnixNano(), n), Text: text, At: c.Now()}
+		turn := intake.Turn{Channel: Channel, UserID: c.User, EventID: fmt.Sprintf("console-%d-%d", c.Now().UnixNano(), n), Text: text,
+			ShownQuestion: shown, At: c.Now()}
 		replies, err := c.Handler.Handle(ctx, turn)
 		c.show(out, replies, err)
+		if err == nil {
+			shown = shownQuestion(replies)
+		}
 	}
+}
+
+// shownQuestion is the question a batch of replies leaves on screen: the
+// engine asks the pending question again in every reply while a screening
+// waits, so a batch without one leaves none.
+func shownQuestion(replies []intake.Reply) string {
+	shown := ""
+	for _, r := range replies {
+		if r.Kind == intake.ReplyQuestion {
+			shown = r.QuestionID
+		}
+	}
+	return shown
 }
 
 func (c *Chat) show(out io.Writer, replies []intake.Reply, err error) {

@@ -176,6 +176,11 @@ func (e *Engine) Handle(ctx context.Context, t intake.Turn) ([]intake.Reply, err
 		if t.QuestionID != "" {
 			return append(out, e.notice("stale_answer")), nil
 		}
+		if t.ShownQuestion != "" && !looksLikeQuestion(t.Text) {
+			// An answer to a screening that ended elsewhere ("yes" must not
+			// start a new one).
+			return append(out, e.message("screening_ended_elsewhere", nil)), nil
+		}
 		if startWords[strings.ToLower(strings.Trim(strings.TrimSpace(t.Text), ".!"))] {
 			r, err := e.start(ctx, log, p, "screening_start")
 			return append(out, r...), err
@@ -413,6 +418,8 @@ func (e *Engine) command(ctx context.Context, log *slog.Logger, p intake.Patient
 			if err := e.store.SetPaused(ctx, sess.ID, false, false); err != nil {
 				return nil, err
 			}
+			sess.Paused = false
+			sess.Version++
 		}
 		out := []intake.Reply{e.message("screening_resume", nil)}
 		r, err := e.advance(ctx, log, p, sess, true)
@@ -481,7 +488,7 @@ func (e *Engine) crisis(ctx context.Context, log *slog.Logger, p intake.Patient,
 		// care team should read it.
 		if step := e.script.Next(sess.Answers, true); step.Question != nil && step.Question.Kind == screening.KindText && !sess.Paused {
 			if a, err := step.Question.ParseText(t.Text, e.now()); err == nil {
-				if err := e.store.SaveAnswer(ctx, sess.ID, a); err != nil {
+				if err := e.store.SaveAnswer(ctx, sess.ID, sess.Version, a); err != nil {
 					log.Error("save answer during crisis", slog.Any("err", err))
 				}
 			}
@@ -522,6 +529,16 @@ func (e *Engine) answer(ctx context.Context, log *slog.Logger, p intake.Patient,
 	if t.QuestionID != "" && t.QuestionID != q.ID {
 		return []intake.Reply{e.notice("stale_answer")}, nil
 	}
+	if t.QuestionID == "" && t.ShownQuestion != "" && t.ShownQuestion != q.ID {
+		// Typed against another question (in another window, or before
+		// another device answered it): not an answer to this one.
+		if looksLikeQuestion(t.Text) {
+			if a := e.respond(ctx, log, t.Text); a.Kind == KindAnswer || a.Kind == KindDeflect {
+				return []intake.Reply{e.answerReply(a), e.message("back_to_screening", nil), e.question(step, false)}, nil
+			}
+		}
+		return []intake.Reply{e.message("answer_moved_on", nil), e.question(step, false)}, nil
+	}
 	var a intake.Answer
 	var err error
 	if t.QuestionID != "" {
@@ -543,24 +560,55 @@ func (e *Engine) answer(ctx context.Context, log *slog.Logger, p intake.Patient,
 	} else if err != nil {
 		return nil, err
 	}
-	if sess.Paused {
-		if err := e.store.SetPaused(ctx, sess.ID, false, false); err != nil {
-			return nil, err
-		}
-	}
 	sess.Answers[q.ID] = a
 	next := e.script.Next(sess.Answers, sess.CrisisLanguage)
 	if next.Result != nil && next.Result.DiscardAnswers {
 		// Declined consent: nothing is stored, not even this answer.
 		return e.finish(ctx, log, p, sess, next.Result)
 	}
-	if err := e.store.SaveAnswer(ctx, sess.ID, a); err != nil {
+	// Saved only if the session is as it was read, so q is still pending
+	// (and resumed if it was paused), in the answer's transaction.
+	err = e.store.SaveAnswer(ctx, sess.ID, sess.Version, a)
+	if intake.ErrorCode(err) == intake.ECONFLICT {
+		return e.moved(ctx, log, p, 0)
+	} else if err != nil {
 		return nil, fmt.Errorf("save answer: %w", err)
 	}
+	sess.Version++
 	if next.Result != nil {
 		return e.finish(ctx, log, p, sess, next.Result)
 	}
 	return []intake.Reply{e.question(next, true)}, nil
+}
+
+// moved answers a turn that lost a race with another turn of the same
+// patient (another window or device, a double click) that changed the
+// session after this one read it: nothing of this turn was stored, and the
+// patient is shown where the screening now stands.
+func (e *Engine) moved(ctx context.Context, log *slog.Logger, p intake.Patient, attempt int) ([]intake.Reply, error) {
+	log.Info("answer refused: the session changed since it was read")
+	sess, err := e.store.ActiveSession(ctx, p.ID)
+	switch {
+	case intake.ErrorCode(err) == intake.ENOTFOUND:
+		return []intake.Reply{e.message("screening_ended_elsewhere", nil)}, nil
+	case err != nil:
+		return nil, fmt.Errorf("session: %w", err)
+	case sess.Paused:
+		return []intake.Reply{e.message("screening_paused", nil)}, nil
+	}
+	out := []intake.Reply{e.message("answer_moved_on", nil)}
+	step := e.script.Next(sess.Answers, sess.CrisisLanguage)
+	if step.Result == nil {
+		return append(out, e.question(step, false)), nil
+	}
+	// Every answer is in but the session is open: the other turn is about
+	// to end it, or crashed before it could. Try to end it; losing that
+	// race too means it ended.
+	if attempt >= 2 {
+		return nil, errors.New("the session keeps changing under this turn")
+	}
+	r, err := e.finishAttempt(ctx, log, p, sess, step.Result, attempt+1)
+	return append(out, r...), err
 }
 
 // advance asks the pending question, or ends the screening if nothing is left.
@@ -573,6 +621,13 @@ func (e *Engine) advance(ctx context.Context, log *slog.Logger, p intake.Patient
 }
 
 func (e *Engine) finish(ctx context.Context, log *slog.Logger, p intake.Patient, sess intake.Session, res *screening.Result) ([]intake.Reply, error) {
+	return e.finishAttempt(ctx, log, p, sess, res, 0)
+}
+
+// finishAttempt ends the session; attempt counts the races already lost
+// in this turn (see moved).
+func (e *Engine) finishAttempt(ctx context.Context, log *slog.Logger, p intake.Patient, sess intake.Session, res *screening.Result,
+	attempt int) ([]intake.Reply, error) {
 	var c *intake.Case
 	if res.Handoff {
 		cc := e.caseFor(p, sess, res, res.Outcome, res.Priority)
@@ -585,8 +640,10 @@ func (e *Engine) finish(ctx context.Context, log *slog.Logger, p intake.Patient,
 	if res.Stopped {
 		status = intake.SessionStopped
 	}
-	stored, err := e.store.EndSession(ctx, sess.ID, status, res.Outcome, res.DiscardAnswers, c)
-	if err != nil {
+	stored, err := e.store.EndSession(ctx, sess.ID, sess.Version, status, res.Outcome, res.DiscardAnswers, c)
+	if intake.ErrorCode(err) == intake.ECONFLICT {
+		return e.moved(ctx, log, p, attempt)
+	} else if err != nil {
 		return nil, fmt.Errorf("end session: %w", err)
 	}
 	attrs := []any{slog.String("session_id", sess.ID), slog.String("outcome", res.Outcome)}

@@ -36,9 +36,12 @@ func TestForgetPatientLeavesNothingTheKeyCanOpen(t *testing.T) {
 		t.Fatal(err)
 	}
 	ads := [][]byte{[]byte("patient:" + p.ID), []byte("meta:key_check")}
+	versions := map[string]int64{}
 	answer := func(sid, qid, text string) {
 		t.Helper()
-		if err := st.SaveAnswer(ctx, sid, intake.Answer{QuestionID: qid, Text: text, At: time.Now()}); err != nil {
+		err := st.SaveAnswer(ctx, sid, versions[sid], intake.Answer{QuestionID: qid, Text: text, At: time.Now()})
+		versions[sid]++
+		if err != nil {
 			t.Fatal(err)
 		}
 		ads = append(ads, []byte("answer:"+sid+":"+qid))

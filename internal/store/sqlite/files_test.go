@@ -29,7 +29,7 @@ func TestNewDatabaseFilesAreOwnerOnly(t *testing.T) {
 	st := open(t, path, seal.NewKey())
 	_, sess := startSession(t, st, "mode")
 	// An answer written keeps the WAL and shared memory files open.
-	if err := st.SaveAnswer(context.Background(), sess.ID, intake.Answer{QuestionID: "q", Text: "x", At: time.Now()}); err != nil {
+	if err := st.SaveAnswer(context.Background(), sess.ID, 0, intake.Answer{QuestionID: "q", Text: "x", At: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
 	for _, f := range []string{path, path + "-wal", path + "-shm"} {

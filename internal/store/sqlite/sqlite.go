@@ -505,9 +505,9 @@ func (s *Store) ActiveSession(ctx context.Context, patientID string) (intake.Ses
 	var sess intake.Session
 	var paused, crisis int
 	var created, updated int64
-	err = tx.QueryRowContext(ctx, `SELECT id, patient_id, script_version, status, paused, crisis, outcome, created_at, updated_at
+	err = tx.QueryRowContext(ctx, `SELECT id, patient_id, script_version, status, paused, crisis, outcome, created_at, updated_at, version
 		FROM sessions WHERE patient_id = ? AND status = 'active'`, patientID).
-		Scan(&sess.ID, &sess.PatientID, &sess.ScriptVersion, &sess.Status, &paused, &crisis, &sess.Outcome, &created, &updated)
+		Scan(&sess.ID, &sess.PatientID, &sess.ScriptVersion, &sess.Status, &paused, &crisis, &sess.Outcome, &created, &updated, &sess.Version)
 	if errors.Is(err, sql.ErrNoRows) {
 		return sess, intake.Errorf(intake.ENOTFOUND, "No screening in progress.")
 	} else if err != nil {
@@ -563,7 +563,7 @@ func (s *Store) StartSession(ctx context.Context, sess intake.Session) error {
 }
 
 // SaveAnswer implements intake.Store.
-func (s *Store) SaveAnswer(ctx context.Context, sessionID string, a intake.Answer) error {
+func (s *Store) SaveAnswer(ctx context.Context, sessionID string, version int64, a intake.Answer) error {
 	plain, err := json.Marshal(a)
 	if err != nil {
 		return err
@@ -578,12 +578,15 @@ func (s *Store) SaveAnswer(ctx context.Context, sessionID string, a intake.Answe
 	}
 	defer tx.Rollback()
 	now := ms(s.Now())
-	res, err := tx.ExecContext(ctx, `UPDATE sessions SET updated_at = ? WHERE id = ? AND status = 'active'`, now, sessionID)
+	// The compare-and-set: the answer was checked against the pending
+	// question of this version of the session.
+	res, err := tx.ExecContext(ctx, `UPDATE sessions SET updated_at = ?, paused = 0, version = version + 1
+		WHERE id = ? AND status = 'active' AND version = ?`, now, sessionID, version)
 	if err != nil {
 		return fmt.Errorf("touch session: %w", err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return intake.Errorf(intake.ECONFLICT, "That screening has already ended.")
+		return s.sessionConflict(ctx, tx, sessionID)
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO answers (session_id, question_id, sealed, answered_at) VALUES (?, ?, ?, ?)
 		ON CONFLICT (session_id, question_id) DO UPDATE SET sealed = excluded.sealed, answered_at = excluded.answered_at`,
@@ -593,9 +596,24 @@ func (s *Store) SaveAnswer(ctx context.Context, sessionID string, a intake.Answe
 	return tx.Commit()
 }
 
+// sessionConflict says why a compare-and-set on a session changed nothing:
+// it ended, or another turn changed it first. Both are ECONFLICT.
+func (s *Store) sessionConflict(ctx context.Context, tx *sql.Tx, sessionID string) error {
+	var status string
+	err := tx.QueryRowContext(ctx, `SELECT status FROM sessions WHERE id = ?`, sessionID).Scan(&status)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("read session: %w", err)
+	}
+	if status != string(intake.SessionActive) {
+		return intake.Errorf(intake.ECONFLICT, "That screening has already ended.")
+	}
+	return intake.Errorf(intake.ECONFLICT, "That answer was for a question that is no longer waiting.")
+}
+
 // SetPaused implements intake.Store.
 func (s *Store) SetPaused(ctx context.Context, sessionID string, paused, crisis bool) error {
-	res, err := s.db.ExecContext(ctx, `UPDATE sessions SET paused = ?, crisis = MAX(crisis, ?), updated_at = ? WHERE id = ? AND status = 'active'`,
+	res, err := s.db.ExecContext(ctx, `UPDATE sessions SET paused = ?, crisis = MAX(crisis, ?), updated_at = ?, version = version + 1
+		WHERE id = ? AND status = 'active'`,
 		boolInt(paused), boolInt(crisis), ms(s.Now()), sessionID)
 	if err != nil {
 		return fmt.Errorf("pause session: %w", err)
@@ -607,19 +625,21 @@ func (s *Store) SetPaused(ctx context.Context, sessionID string, paused, crisis 
 }
 
 // EndSession implements intake.Store.
-func (s *Store) EndSession(ctx context.Context, sessionID string, status intake.SessionStatus, outcome string, discard bool, c *intake.Case) (*intake.Case, error) {
+func (s *Store) EndSession(ctx context.Context, sessionID string, version int64, status intake.SessionStatus, outcome string, discard bool,
+	c *intake.Case) (*intake.Case, error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, err
 	}
 	defer tx.Rollback()
-	res, err := tx.ExecContext(ctx, `UPDATE sessions SET status = ?, outcome = ?, paused = 0, updated_at = ? WHERE id = ? AND status = 'active'`,
-		status, outcome, ms(s.Now()), sessionID)
+	res, err := tx.ExecContext(ctx, `UPDATE sessions SET status = ?, outcome = ?, paused = 0, updated_at = ?, version = version + 1
+		WHERE id = ? AND status = 'active' AND version = ?`,
+		status, outcome, ms(s.Now()), sessionID, version)
 	if err != nil {
 		return nil, fmt.Errorf("end session: %w", err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return nil, intake.Errorf(intake.ECONFLICT, "That screening has already ended.")
+		return nil, s.sessionConflict(ctx, tx, sessionID)
 	}
 	if discard {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM answers WHERE session_id = ?`, sessionID); err != nil {
