@@ -75,7 +75,9 @@ func modalText(data discordgo.ModalSubmitInteractionData) string {
 		}
 		for _, c := range r.Components {
 			if ti, ok := c.(*discordgo.TextInput); ok && ti.CustomID == "text" {
-				return strings.TrimSpace(ti.Value)
+				// Staff text is received like a patient's: no control or
+				// bidi-override characters reach a thread, a DM or a note.
+				return strings.TrimSpace(intake.CleanText(ti.Value))
 			}
 		}
 	}
@@ -297,7 +299,7 @@ func (b *Bot) threadPost(ctx context.Context, c intake.Case, text string) error 
 // calls it for messages that are not questions, commands or a crisis).
 // Its error names the failure only (it is logged), never the text.
 func (b *Bot) Relay(ctx context.Context, c intake.Case, text string) error {
-	if err := b.threadPost(ctx, c, "**The patient wrote:**\n"+text); err != nil {
+	if err := b.threadPost(ctx, c, "**The patient wrote:**\n"+plainText(text)); err != nil {
 		return fmt.Errorf("relay to the case thread: %s", errText(err))
 	}
 	return nil

@@ -57,8 +57,7 @@ func (c *Chat) Run(ctx context.Context) error {
 	// The question on screen: a line typed is the answer to it, and the
 	// engine refuses it if another window answered that question meanwhile.
 	shown := shownQuestion(replies)
-	lines := bufio.NewScanner(c.In)
-	lines.Buffer(make([]byte, 64*1024), 1024*1024)
+	in := bufio.NewReader(c.In)
 	n := 0
 	for {
 		if !c.JSON {
@@ -67,16 +66,19 @@ func (c *Chat) Run(ctx context.Context) error {
 		if err := out.Flush(); err != nil {
 			return err
 		}
-		if !lines.Scan() {
+		text, err := readLine(in)
+		if err != nil && (text == "" || err != io.EOF) {
 			if !c.JSON {
 				fmt.Fprintln(out)
 			}
-			return lines.Err()
+			if err == io.EOF {
+				return nil
+			}
+			return err
 		}
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		text := lines.Text()
 		if strings.TrimSpace(text) == "" {
 			continue
 		}
@@ -88,6 +90,30 @@ func (c *Chat) Run(ctx context.Context) error {
 		if err == nil {
 			shown = shownQuestion(replies)
 		}
+	}
+}
+
+// maxLine is how much of one input line is kept: more than the engine takes
+// (intake.MaxTextLength characters of up to 4 bytes), so an over-long line
+// still reaches the engine as over-long and gets its message; the rest is
+// read and dropped, and the next line is read as usual.
+const maxLine = 4*intake.MaxTextLength*4 + 4
+
+// readLine reads one line of any length, without its line ending, keeping
+// at most maxLine bytes of it. At the end of the input it returns the last
+// unterminated line, if any, with io.EOF.
+func readLine(r *bufio.Reader) (string, error) {
+	var line []byte
+	for {
+		chunk, err := r.ReadSlice('\n')
+		if len(line) < maxLine {
+			line = append(line, chunk[:min(len(chunk), maxLine-len(line))]...)
+		}
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		s := strings.TrimRight(string(line), "\r\n")
+		return s, err
 	}
 }
 

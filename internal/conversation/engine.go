@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/intakebot/intakebot/internal/clinic"
 	"github.com/intakebot/intakebot/internal/content"
@@ -130,6 +131,14 @@ func (e *Engine) Handle(ctx context.Context, t intake.Turn) ([]intake.Reply, err
 	}
 	log := e.log.With(slog.String("patient_id", p.ID))
 
+	// One limit for every channel. Text over it is not taken, but it is
+	// still scanned for crisis language first (as much of it as a scan
+	// needs, so a huge message costs no more than a long one).
+	tooLong := utf8.RuneCountInString(t.Text) > intake.MaxTextLength
+	if tooLong {
+		t.Text = clipRunes(t.Text, maxScanRunes)
+	}
+
 	// 1. Safety first, on every piece of free text, whatever state we are in.
 	if m := e.safety.Scan(t.Text); m.Crisis {
 		out, err := e.crisis(ctx, log, p, t, m)
@@ -143,6 +152,10 @@ func (e *Engine) Handle(ctx context.Context, t intake.Turn) ([]intake.Reply, err
 	var out []intake.Reply
 	if p.New {
 		out = append(out, e.welcome("welcome"))
+	}
+	if tooLong {
+		log.Info("message refused: too long")
+		return append(out, e.message("too_long", map[string]any{"Limit": intake.MaxTextLength})), nil
 	}
 
 	// 2. Commands.
@@ -263,7 +276,9 @@ func (e *Engine) relayTurn(ctx context.Context, log *slog.Logger, p intake.Patie
 // It reports whether it was.
 func (e *Engine) relayAndAudit(ctx context.Context, log *slog.Logger, p intake.Patient, c intake.Case, text, note, lastAction string) bool {
 	entry := intake.CaseActionEntry{CaseID: c.ID, Actor: "patient:" + p.ID, Action: "case.relay", Result: "ok" + note, LastAction: lastAction}
-	err := e.relay.Relay(ctx, c, text)
+	// Received text reaches staff without control or bidi-override
+	// characters.
+	err := e.relay.Relay(ctx, c, intake.CleanText(text))
 	if err != nil {
 		log.Warn("relay failed", slog.String("case_id", c.ID), slog.Any("err", err))
 		entry.Result, entry.LastAction = "failed"+note, ""
@@ -740,6 +755,22 @@ func (e *Engine) notice(key string) intake.Reply {
 
 func (e *Engine) message(key string, data map[string]any) intake.Reply {
 	return intake.Reply{Kind: intake.ReplyMessage, Text: e.msgs.Render(key, data)}
+}
+
+// maxScanRunes bounds how much of an over-long message is scanned for
+// crisis language.
+const maxScanRunes = 8 * intake.MaxTextLength
+
+// clipRunes returns s cut to at most n runes.
+func clipRunes(s string, n int) string {
+	i := 0
+	for pos := range s {
+		if i == n {
+			return s[:pos]
+		}
+		i++
+	}
+	return s
 }
 
 func newID(prefix string) string {
