@@ -75,3 +75,43 @@ func TestChatOverlongLineGetsTheLimitAndGoesOn(t *testing.T) {
 		t.Fatalf("chat: exit %d; want the limit, then the next line answered:\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 }
+
+// screen --answers reads a file strictly: no number read as an option's
+// position, no mapping taken as text, no aliases, nothing over the size
+// limit; each refusal names file:line. Labels are accepted, as in the chat.
+func TestScreenAnswersFileIsStrictAndBounded(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, src string) string {
+		t.Helper()
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(src), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	for _, tc := range []struct{ name, src, want string }{
+		{"position.yaml", "consent: yes\nage_18: yes\nphq9_1: 3\n", "position.yaml:3: phq9_1: 3 is a number, and a number is not read as an option's position"},
+		{"quoted.yaml", "consent: yes\nphq9_2: \"2\"\n", "quoted.yaml:2: phq9_2: \"2\" is a number"},
+		{"mapping.yaml", "consent: yes\nnotes: {a: b}\n", "mapping.yaml:2: notes: a mapping is not an answer"},
+		{"list.yaml", "consent: [yes, no]\n", "list.yaml:1: consent: a list is only for a question where several options may be chosen"},
+		{"aliases.yaml", "a: &a [\"x\",\"x\",\"x\",\"x\",\"x\",\"x\",\"x\",\"x\",\"x\"]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\n" +
+			"d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]\nf: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]\ng: [*f,*f,*f,*f,*f,*f,*f,*f,*f]\n",
+			"aliases.yaml:1: anchors and aliases"},
+		{"deep.json", strings.Repeat("[", 100) + strings.Repeat("]", 100), "nested more than"},
+		{"huge.yaml", "notes: \"" + strings.Repeat("x", 70<<10) + "\"\n", "the limit for an answers file"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := intakebot(t, "", nil, "screen", "--answers", write(tc.name, tc.src))
+			if r.code != 1 || !strings.Contains(r.stderr, tc.want) {
+				t.Errorf("exit %d, stderr %q; want exit 1 and %q", r.code, r.stderr, tc.want)
+			}
+		})
+	}
+	// Labels, ids and yes/no words, as the chat takes them.
+	ok := write("labels.yaml", "consent: yes\nage_18: \"Yes\"\nreasons: [Depression, anxiety]\nantidepressant_trials: Two\nother_treatments: none\n"+
+		"phq9_1: Nearly every day\nphq9_2: nearly_every_day\n")
+	r := intakebot(t, "", nil, "screen", "--answers", ok, "--json")
+	if r.code != 0 || !strings.Contains(r.stdout, `"outcome": "incomplete"`) {
+		t.Errorf("labels: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}
