@@ -93,7 +93,7 @@ type Doc struct {
 // nothing matches.
 func (d *Doc) Line(path string) int {
 	for p := path; p != "" && p != "$"; p = parentPath(p) {
-		yp, err := yaml.PathString(p)
+		yp, err := pathString(p)
 		if err != nil {
 			continue
 		}
@@ -106,6 +106,17 @@ func (d *Doc) Line(path string) int {
 		}
 	}
 	return 0
+}
+
+// pathString is yaml.PathString, which panics on some keys ("0[0") that a
+// file handed in may hold.
+func pathString(p string) (yp *yaml.Path, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			yp, err = nil, fmt.Errorf("path %q: %v", p, r)
+		}
+	}()
+	return yaml.PathString(p)
 }
 
 func parentPath(p string) string {

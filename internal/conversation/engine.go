@@ -124,7 +124,17 @@ func CheckContent(s *screening.Script, m *clinic.Messages) error {
 
 // Handle processes one turn and returns the replies in the order they should
 // be shown. Everything the turn changes is persisted before Handle returns.
+// No reply carries a control or bidi-override character, whatever the
+// patient typed and a reply quotes.
 func (e *Engine) Handle(ctx context.Context, t intake.Turn) ([]intake.Reply, error) {
+	replies, err := e.handle(ctx, t)
+	for i := range replies {
+		replies[i].Text = intake.CleanText(replies[i].Text)
+	}
+	return replies, err
+}
+
+func (e *Engine) handle(ctx context.Context, t intake.Turn) ([]intake.Reply, error) {
 	p, err := e.store.Patient(ctx, t.Channel, t.UserID)
 	if err != nil {
 		return nil, fmt.Errorf("patient: %w", err)
