@@ -246,15 +246,17 @@ func openStore(ctx context.Context, e env, cfg config.Config, create bool, log *
 	if err := checkPrivateDir(cfg.DataDir); err != nil {
 		return nil, err
 	}
-	var key []byte
-	var err error
+	var keys [][]byte
 	if cfg.DataKey != "" {
-		if key, err = seal.ParseKey(cfg.DataKey); err != nil {
+		key, err := seal.ParseKey(cfg.DataKey)
+		if err != nil {
 			return nil, fmt.Errorf("INTAKEBOT_DATA_KEY: %w", err)
 		}
+		keys = [][]byte{key}
 	} else {
 		var created bool
-		key, created, err = seal.LoadKeyFile(cfg.KeyFile, create && !dbExists)
+		var err error
+		keys, created, err = seal.LoadKeys(cfg.KeyFile, create && !dbExists)
 		if err != nil {
 			if dbExists && !fileExists(cfg.KeyFile) {
 				return nil, fmt.Errorf("the database %s exists but its key file %s is missing: restore the key file or set INTAKEBOT_DATA_KEY", cfg.DBPath(), cfg.KeyFile)
@@ -265,7 +267,7 @@ func openStore(ctx context.Context, e env, cfg config.Config, create bool, log *
 			fmt.Fprintf(e.stderr, "Created a new data key at %s (mode 0600). Keep it safe and private: without it, the answers stored in %s cannot be read.\n", cfg.KeyFile, cfg.DataDir)
 		}
 	}
-	sealer, err := seal.New(key)
+	sealer, err := seal.New(keys...)
 	if err != nil {
 		return nil, err
 	}

@@ -44,6 +44,7 @@ func commands() []command {
 		{"check", "validate all content under prompts/ (or --prompts DIR)", runCheck},
 		{"handoffs", "list and show cases for staff (handoffs list, handoffs show ID)", runHandoffs},
 		{"audit", "print the audit log", runAudit},
+		{"rekey", "rotate the data key: seal every value again with a new key, then retire the old one", runRekey},
 		{"purge", "erase what is older than INTAKEBOT_RETENTION (--dry-run shows what would go)", runPurge},
 	}
 }

@@ -167,6 +167,17 @@ func NewKey() []byte {
 // empty file at path, which a crash of an older intakebot could leave, is
 // replaced when create is set: nothing can have been sealed with it.
 func LoadKeyFile(path string, create bool) (key []byte, created bool, err error) {
+	keys, created, err := LoadKeys(path, create)
+	if err != nil {
+		return nil, false, err
+	}
+	return keys[0], created, nil
+}
+
+// LoadKeys is LoadKeyFile for a key file that may hold several keys, one
+// per line: the first seals, the others (older keys, during a rotation)
+// only open. See LoadKeyFile.
+func LoadKeys(path string, create bool) (keys [][]byte, created bool, err error) {
 	for attempt := 0; ; attempt++ {
 		b, err := os.ReadFile(path)
 		switch {
@@ -176,14 +187,24 @@ func LoadKeyFile(path string, create bool) (key []byte, created bool, err error)
 				return nil, false, fmt.Errorf("key file %s is empty and cannot be removed: %w", path, err)
 			}
 		case err == nil:
-			k, err := ParseKey(string(b))
-			if err != nil {
-				return nil, false, fmt.Errorf("key file %s: %w", path, err)
+			var ks [][]byte
+			for i, line := range strings.Split(string(b), "\n") {
+				if strings.TrimSpace(line) == "" {
+					continue
+				}
+				k, err := ParseKey(line)
+				if err != nil {
+					return nil, false, fmt.Errorf("key file %s, line %d: %w", path, i+1, err)
+				}
+				ks = append(ks, k)
+			}
+			if len(ks) == 0 {
+				return nil, false, fmt.Errorf("key file %s: %w", path, errors.New("it holds no key"))
 			}
 			if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
 				return nil, false, fmt.Errorf("key file %s is readable by other users (mode %v); run: chmod 600 %s", path, fi.Mode().Perm(), path)
 			}
-			return k, false, nil
+			return ks, false, nil
 		case !errors.Is(err, fs.ErrNotExist) || !create:
 			return nil, false, fmt.Errorf("key file: %w", err)
 		}
@@ -194,7 +215,7 @@ func LoadKeyFile(path string, create bool) (key []byte, created bool, err error)
 		if err != nil {
 			return nil, false, err
 		}
-		return k, true, nil
+		return [][]byte{k}, true, nil
 	}
 }
 
@@ -233,6 +254,43 @@ func createKeyFile(path string) ([]byte, error) {
 		return nil, fmt.Errorf("create key file: %w", err)
 	}
 	return k, nil
+}
+
+// WriteKeys replaces the key file at path with keys, one per line, the
+// first being the one that seals. The file is replaced whole (a temporary
+// file, synced, renamed over it, the directory synced), so a crash leaves
+// the old file or the new one, and the new one is on disk before anything
+// is sealed with its first key.
+func WriteKeys(path string, keys [][]byte) error {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*") // mode 0600
+	if err != nil {
+		return fmt.Errorf("write key file: %w", err)
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp)
+	var b strings.Builder
+	for _, k := range keys {
+		b.WriteString(base64.StdEncoding.EncodeToString(k) + "\n")
+	}
+	if _, err := f.WriteString(b.String()); err != nil {
+		f.Close()
+		return fmt.Errorf("write key file: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("write key file: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("write key file: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("write key file: %w", err)
+	}
+	if err := SyncDir(dir); err != nil {
+		return fmt.Errorf("write key file: %w", err)
+	}
+	return nil
 }
 
 // SyncDir flushes a directory, so a file just linked or renamed into it
