@@ -208,3 +208,31 @@ func TestAnswerThatLostARaceIsNotSaved(t *testing.T) {
 		t.Fatalf("session after the race: %+v, %v; want active with age_18 = yes", sess, err)
 	}
 }
+
+// A click that loses the race is a stale click: a private notice, nothing
+// stored, so the adapter leaves its question message as it was.
+func TestClickThatLostARaceIsAStaleClick(t *testing.T) {
+	k := testkit.New(t)
+	held := &heldStore{Store: k.Store, reached: make(chan struct{}), release: make(chan struct{})}
+	slow := k.EngineOn(t, held)
+	fast := &device{eng: k.Twin(t).Engine, user: "pat"}
+	fast.send(t, "/screen")
+	fast.send(t, "yes") // consent; age_18 is pending
+	var replies []intake.Reply
+	done := make(chan error)
+	go func() {
+		r, err := slow.Handle(context.Background(), intake.Turn{Channel: "console", UserID: "pat", EventID: "click",
+			QuestionID: "age_18", ChoiceIDs: []string{"no"}, At: time.Now()})
+		replies = r
+		done <- err
+	}()
+	<-held.reached
+	fast.send(t, "yes")
+	close(held.release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if len(replies) != 1 || replies[0].Kind != intake.ReplyNotice {
+		t.Fatalf("click that lost the race: %+v; want one private notice", replies)
+	}
+}

@@ -589,19 +589,19 @@ func (e *Engine) answer(ctx context.Context, log *slog.Logger, p intake.Patient,
 	next := e.script.Next(sess.Answers, sess.CrisisLanguage)
 	if next.Result != nil && next.Result.DiscardAnswers {
 		// Declined consent: nothing is stored, not even this answer.
-		return e.finish(ctx, log, p, sess, next.Result)
+		return e.finishAttempt(ctx, log, p, sess, next.Result, race{clicked: t.QuestionID != ""})
 	}
 	// Saved only if the session is as it was read, so q is still pending
 	// (and resumed if it was paused), in the answer's transaction.
 	err = e.store.SaveAnswer(ctx, sess.ID, sess.Version, a)
 	if intake.ErrorCode(err) == intake.ECONFLICT {
-		return e.moved(ctx, log, p, 0)
+		return e.moved(ctx, log, p, race{clicked: t.QuestionID != ""})
 	} else if err != nil {
 		return nil, fmt.Errorf("save answer: %w", err)
 	}
 	sess.Version++
 	if next.Result != nil {
-		return e.finish(ctx, log, p, sess, next.Result)
+		return e.finishAttempt(ctx, log, p, sess, next.Result, race{clicked: t.QuestionID != ""})
 	}
 	return []intake.Reply{e.question(next, true)}, nil
 }
@@ -610,8 +610,13 @@ func (e *Engine) answer(ctx context.Context, log *slog.Logger, p intake.Patient,
 // patient (another window or device, a double click) that changed the
 // session after this one read it: nothing of this turn was stored, and the
 // patient is shown where the screening now stands.
-func (e *Engine) moved(ctx context.Context, log *slog.Logger, p intake.Patient, attempt int) ([]intake.Reply, error) {
+func (e *Engine) moved(ctx context.Context, log *slog.Logger, p intake.Patient, r race) ([]intake.Reply, error) {
 	log.Info("answer refused: the session changed since it was read")
+	if r.clicked {
+		// A button or menu: its message stays as it was, and the clicker
+		// is told privately, as for any stale click.
+		return []intake.Reply{e.notice("stale_answer")}, nil
+	}
 	sess, err := e.store.ActiveSession(ctx, p.ID)
 	switch {
 	case intake.ErrorCode(err) == intake.ENOTFOUND:
@@ -629,11 +634,12 @@ func (e *Engine) moved(ctx context.Context, log *slog.Logger, p intake.Patient, 
 	// Every answer is in but the session is open: the other turn is about
 	// to end it, or crashed before it could. Try to end it; losing that
 	// race too means it ended.
-	if attempt >= 2 {
+	if r.lost >= 2 {
 		return nil, errors.New("the session keeps changing under this turn")
 	}
-	r, err := e.finishAttempt(ctx, log, p, sess, step.Result, attempt+1)
-	return append(out, r...), err
+	r.lost++
+	more, err := e.finishAttempt(ctx, log, p, sess, step.Result, r)
+	return append(out, more...), err
 }
 
 // advance asks the pending question, or ends the screening if nothing is left.
@@ -646,13 +652,20 @@ func (e *Engine) advance(ctx context.Context, log *slog.Logger, p intake.Patient
 }
 
 func (e *Engine) finish(ctx context.Context, log *slog.Logger, p intake.Patient, sess intake.Session, res *screening.Result) ([]intake.Reply, error) {
-	return e.finishAttempt(ctx, log, p, sess, res, 0)
+	return e.finishAttempt(ctx, log, p, sess, res, race{})
 }
 
-// finishAttempt ends the session; attempt counts the races already lost
-// in this turn (see moved).
+// race is what a turn knows when it may lose a race with another turn of
+// the same patient: whether it is a click, and how many races it lost.
+type race struct {
+	clicked bool
+	lost    int
+}
+
+// finishAttempt ends the session; r says how a lost race is answered (see
+// moved).
 func (e *Engine) finishAttempt(ctx context.Context, log *slog.Logger, p intake.Patient, sess intake.Session, res *screening.Result,
-	attempt int) ([]intake.Reply, error) {
+	r race) ([]intake.Reply, error) {
 	var c *intake.Case
 	if res.Handoff {
 		cc := e.caseFor(p, sess, res, res.Outcome, res.Priority)
@@ -667,7 +680,7 @@ func (e *Engine) finishAttempt(ctx context.Context, log *slog.Logger, p intake.P
 	}
 	stored, err := e.store.EndSession(ctx, sess.ID, sess.Version, status, res.Outcome, res.DiscardAnswers, c)
 	if intake.ErrorCode(err) == intake.ECONFLICT {
-		return e.moved(ctx, log, p, attempt)
+		return e.moved(ctx, log, p, r)
 	} else if err != nil {
 		return nil, fmt.Errorf("end session: %w", err)
 	}
