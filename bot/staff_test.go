@@ -273,9 +273,11 @@ func TestStaffFollowUpThroughTheCard(t *testing.T) {
 
 	// Add note: internal, in the thread only.
 	dmBefore := len(s.fake.DM(patient))
-	s.submit(staffUser, staff, s.press(staffUser, staff, card.ID, btn("note")), "Prefers afternoons.", "Note added")
-	if th := s.thread(card.ID); !strings.Contains(th[len(th)-1].Content, "Note from User "+staffUser+":**\nPrefers afternoons.") {
-		t.Errorf("note not in the thread: %s", dump(th))
+	// Its text shows as typed: no formatting, no mention, no ping.
+	s.submit(staffUser, staff, s.press(staffUser, staff, card.ID, btn("note")), "Prefers afternoons. @everyone **asap**", "Note added")
+	if th := s.thread(card.ID); !strings.Contains(th[len(th)-1].Content, "Note from User "+staffUser+":**\nPrefers afternoons. \\@everyone \\*\\*asap\\*\\*") ||
+		len(th[len(th)-1].AllowedParse) != 0 {
+		t.Errorf("note not in the thread as typed: %s (allowed parse %v)", dump(th), th[len(th)-1].AllowedParse)
 	}
 	if anyContains(s.fake.DM(patient)[dmBefore:], "Prefers afternoons") {
 		t.Error("an internal note reached the patient")
