@@ -33,7 +33,7 @@ func openAll(t *testing.T, data string) (map[string]string, map[string]int) {
 	defer db.Close()
 	out, byKey := map[string]string{}, map[string]int{}
 	for _, q := range []string{
-		`SELECT 'meta:' || key, value FROM meta`,
+		`SELECT 'meta:' || key, value FROM meta WHERE key = 'key_check'`,
 		`SELECT 'answer:' || session_id || ':' || question_id, sealed FROM answers`,
 		`SELECT 'case:' || id, details FROM cases`,
 		`SELECT 'patient:' || id, user_sealed FROM patients WHERE user_sealed <> ''`,

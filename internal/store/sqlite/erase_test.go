@@ -158,3 +158,47 @@ func rawDB(t *testing.T, path string) *sql.DB {
 	t.Cleanup(func() { db.Close() })
 	return db
 }
+
+// A database written before secure_delete (by an older intakebot) may hold
+// erased values in its free pages; the first open scrubs them, once.
+func TestOldFreePagesAreScrubbedOnce(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "intakebot.db")
+	key := seal.NewKey()
+	sl := sealer(t, key)
+	open(t, path, key).Close()
+	// As an older intakebot would: no secure delete, an answer written and
+	// then erased, and no scrub recorded.
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=secure_delete(0)&_pragma=journal_mode(WAL)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ad := []byte("answer:s_gone:notes")
+	sealed, _ := sl.Seal([]byte(`{"q":"notes","t":"CANARY-FREE-PAGE-71"}`), ad)
+	for _, q := range []string{
+		`INSERT INTO patients (id, channel, user_id, created_at, hashed) VALUES ('p_gone', 'console', 'x', 1, 1)`,
+		`INSERT INTO sessions (id, patient_id, script_version, status, created_at, updated_at) VALUES ('s_gone', 'p_gone', 'v1', 'completed', 1, 1)`,
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.Exec(`INSERT INTO answers (session_id, question_id, sealed, answered_at) VALUES ('s_gone', 'notes', ?, 1)`, sealed); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{`PRAGMA wal_checkpoint(TRUNCATE)`, `DELETE FROM answers`, `DELETE FROM meta WHERE key = 'scrubbed'`, `PRAGMA wal_checkpoint(TRUNCATE)`} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+	before, _ := testkit.ScanFiles(dir, sl, [][]byte{ad}, []string{"CANARY-FREE-PAGE-71"})
+	if len(before.Found) == 0 {
+		t.Fatal("the erased answer is not in the free pages: the test sets up nothing")
+	}
+	open(t, path, key).Close()
+	after, _ := testkit.ScanFiles(dir, sl, [][]byte{ad}, []string{"CANARY-FREE-PAGE-71"})
+	for _, f := range after.Found {
+		t.Errorf("after the first open: %s", f)
+	}
+}

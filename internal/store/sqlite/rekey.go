@@ -11,12 +11,13 @@ import (
 // data) from the key columns.
 var sealedColumns = []struct {
 	table, keys, col string
+	where            string // which rows hold sealed values
 	ad               func(keys []string) []byte
 }{
-	{"meta", "key", "value", func(k []string) []byte { return []byte("meta:" + k[0]) }},
-	{"answers", "session_id, question_id", "sealed", func(k []string) []byte { return answerAD(k[0], k[1]) }},
-	{"cases", "id", "details", func(k []string) []byte { return caseAD(k[0]) }},
-	{"patients", "id", "user_sealed", func(k []string) []byte { return patientAD(k[0]) }},
+	{"meta", "key", "value", "key = 'key_check'", func(k []string) []byte { return []byte("meta:" + k[0]) }},
+	{"answers", "session_id, question_id", "sealed", "1", func(k []string) []byte { return answerAD(k[0], k[1]) }},
+	{"cases", "id", "details", "1", func(k []string) []byte { return caseAD(k[0]) }},
+	{"patients", "id", "user_sealed", "user_sealed <> ''", func(k []string) []byte { return patientAD(k[0]) }},
 }
 
 // Stale counts the values not yet sealed with the current key. (A patient's
@@ -25,7 +26,7 @@ func (s *Store) Stale(ctx context.Context) (int, error) {
 	total := 0
 	for _, c := range sealedColumns {
 		var n int
-		if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+c.table+` WHERE `+c.col+` <> '' AND substr(`+c.col+`, 1, 9) <> ?`,
+		if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+c.table+` WHERE `+c.where+` AND substr(`+c.col+`, 1, 9) <> ?`,
 			s.sealer.CurrentKeyID()+":").Scan(&n); err != nil {
 			return 0, fmt.Errorf("count stale values: %w", err)
 		}
@@ -54,7 +55,7 @@ func (s *Store) RekeyBatch(ctx context.Context, n int) (int, error) {
 			break
 		}
 		keys := strings.Split(c.keys, ", ")
-		rows, err := tx.QueryContext(ctx, `SELECT `+c.keys+`, `+c.col+` FROM `+c.table+` WHERE `+c.col+` <> '' AND substr(`+c.col+`, 1, 9) <> ? LIMIT ?`, cur, n-done)
+		rows, err := tx.QueryContext(ctx, `SELECT `+c.keys+`, `+c.col+` FROM `+c.table+` WHERE `+c.where+` AND substr(`+c.col+`, 1, 9) <> ? LIMIT ?`, cur, n-done)
 		if err != nil {
 			return 0, fmt.Errorf("rekey %s: %w", c.table, err)
 		}

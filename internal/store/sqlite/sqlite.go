@@ -113,7 +113,33 @@ func (s *Store) init(ctx context.Context) error {
 	if err := s.checkKey(ctx); err != nil {
 		return err
 	}
-	return s.hashPatients(ctx)
+	if err := s.hashPatients(ctx); err != nil {
+		return err
+	}
+	return s.scrubOnce(ctx)
+}
+
+// scrubOnce rebuilds the database file once (VACUUM), so nothing deleted
+// before secure_delete was turned on (answers erased by /forget-me, user
+// ids replaced by their hash) survives in its free pages, then empties the
+// WAL. New databases are scrubbed, empty, when they are created.
+func (s *Store) scrubOnce(ctx context.Context) error {
+	var n int
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM meta WHERE key = 'scrubbed'`).Scan(&n); err != nil {
+		return fmt.Errorf("scrub: %w", err)
+	} else if n > 0 {
+		return nil
+	}
+	if _, err := s.db.ExecContext(ctx, `VACUUM`); err != nil {
+		return fmt.Errorf("scrub: %w", err)
+	}
+	if err := s.checkpoint(ctx); err != nil {
+		return fmt.Errorf("scrub: %w", err)
+	}
+	if _, err := s.db.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES ('scrubbed', ?) ON CONFLICT (key) DO NOTHING`, ms(time.Now())); err != nil {
+		return fmt.Errorf("scrub: %w", err)
+	}
+	return nil
 }
 
 // hashPatients replaces the plaintext user ids written before migration
