@@ -131,7 +131,10 @@ func (s *Store) scrubOnce(ctx context.Context) error {
 		return nil
 	}
 	if _, err := s.db.ExecContext(ctx, `VACUUM`); err != nil {
-		return fmt.Errorf("scrub: %w", err)
+		// Another process holds the database (VACUUM needs it alone): the
+		// next open tries again; nothing is lost by waiting.
+		s.log.Warn("database scrub deferred to the next start", slog.Any("err", err))
+		return nil
 	}
 	if err := s.checkpoint(ctx); err != nil {
 		return fmt.Errorf("scrub: %w", err)
