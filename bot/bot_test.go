@@ -503,3 +503,51 @@ func mustPatient(t *testing.T, e *env, user string) string {
 	}
 	return p.ID
 }
+
+// A double click on a question's button (two interactions for one answer,
+// handled at once): one is taken, the other is told privately that the
+// question is no longer waiting, and the next question is asked once.
+func TestDoubleClickAnswersOnce(t *testing.T) {
+	e := start(t)
+	const user = "603000000000000003"
+	e.fake.SendDM(user, "/screen")
+	msg, qid := e.latestQuestion(user, 0)
+	if qid != "consent" {
+		t.Fatalf("first question %q", qid)
+	}
+	n := len(e.fake.DM(user))
+	id1 := e.fake.Click(user, msg.ID, bot.EncodeButton("consent", "yes"))
+	id2 := e.fake.Click(user, msg.ID, bot.EncodeButton("consent", "yes"))
+	if !e.fake.AwaitAck(id1, wait) || !e.fake.AwaitAck(id2, wait) {
+		t.Fatal("clicks not acknowledged")
+	}
+	notice := e.awaitText(user, n, "isn't waiting for an answer")
+	if !notice.Ephemeral {
+		t.Error("the second click's notice is not ephemeral")
+	}
+	asked := func() int {
+		k := 0
+		for _, m := range e.fake.DM(user) {
+			if len(m.Components) > 0 {
+				if a, ok := bot.DecodeAction(m.Components[0].CustomID); ok && a.QuestionID == "age_18" {
+					k++
+				}
+			}
+		}
+		return k
+	}
+	if !e.fake.Await(wait, func() bool { return asked() > 0 }) {
+		t.Fatalf("the next question was not asked; DM:\n%s", dump(e.fake.DM(user)))
+	}
+	if asked := asked(); asked != 1 {
+		t.Errorf("age_18 asked %d times; want once. DM:\n%s", asked, dump(e.fake.DM(user)))
+	}
+	p, err := e.kit.Store.Patient(context.Background(), "discord", user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess, err := e.kit.Store.ActiveSession(context.Background(), p.ID)
+	if err != nil || len(sess.Answers) != 1 || sess.Answers["consent"].Choice != "yes" {
+		t.Fatalf("session = %+v, %v; want consent only", sess, err)
+	}
+}

@@ -260,7 +260,7 @@ func (b *Bot) caseDetails(ctx context.Context, i *discordgo.InteractionCreate, a
 	}
 	contact := c.Contact.Method
 	if c.Contact.Detail != "" {
-		contact += ": " + c.Contact.Detail
+		contact += ": " + plainText(c.Contact.Detail)
 	}
 	if c.Contact.BestTime != "" {
 		contact += " (best time: " + c.Contact.BestTime + ")"
@@ -269,7 +269,7 @@ func (b *Bot) caseDetails(ctx context.Context, i *discordgo.InteractionCreate, a
 		lines = append(lines, "Contact: "+contact)
 	}
 	if c.Notes != "" {
-		lines = append(lines, "Notes from the patient: "+c.Notes)
+		lines = append(lines, "Notes from the patient: "+plainText(c.Notes))
 	}
 	if c.CloseNote != "" {
 		lines = append(lines, "Closing note: "+c.CloseNote)

@@ -126,6 +126,28 @@ func answeredContent(question string, labels []string) string {
 	return clip(question + "\n\n**Your answer:** " + strings.Join(labels, ", "))
 }
 
+// markdownEscaper escapes what Discord would read inline as formatting, a
+// masked link or a mention ("@everyone", "<@id>") in text a patient wrote,
+// so staff see it as typed. Messages also go with no allowed mentions, so
+// nothing pings even if an escape were missed.
+var markdownEscaper = strings.NewReplacer(
+	`\`, `\\`, "*", `\*`, "_", `\_`, "~", `\~`, "`", "\\`", "|", `\|`, "<", `\<`, "@", `\@`, "[", `\[`, "]", `\]`,
+)
+
+// plainText is patient text made safe to show in a Discord message: no
+// control or bidi-override characters, no inline markdown or mentions, and
+// no line read as a heading, quote or list.
+func plainText(s string) string {
+	lines := strings.Split(markdownEscaper.Replace(intake.CleanText(s)), "\n")
+	for i, l := range lines {
+		trimmed := strings.TrimLeft(l, " ")
+		if trimmed != "" && strings.ContainsRune("#>-+", rune(trimmed[0])) {
+			lines[i] = l[:len(l)-len(trimmed)] + `\` + trimmed
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
 func clip(s string) string { return clipN(s, maxContent) }
 
 func clipN(s string, n int) string {

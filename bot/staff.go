@@ -75,7 +75,9 @@ func modalText(data discordgo.ModalSubmitInteractionData) string {
 		}
 		for _, c := range r.Components {
 			if ti, ok := c.(*discordgo.TextInput); ok && ti.CustomID == "text" {
-				return strings.TrimSpace(ti.Value)
+				// Staff text is received like a patient's: no control or
+				// bidi-override characters reach a thread, a DM or a note.
+				return strings.TrimSpace(intake.CleanText(ti.Value))
 			}
 		}
 	}
@@ -173,7 +175,7 @@ func (b *Bot) messagePatient(ctx context.Context, actor, name, caseID, text, non
 		LastAction: "Patient messaged by " + name}); err != nil {
 		b.log.Error("audit case message", slog.String("case_id", c.ID), slog.Any("err", err))
 	}
-	if err := b.threadPost(ctx, c, fmt.Sprintf("**Sent to the patient by %s:**\n%s", name, text)); err != nil {
+	if err := b.threadPost(ctx, c, fmt.Sprintf("**Sent to the patient by %s:**\n%s", plainText(name), plainText(text))); err != nil {
 		return "Sent to the patient, but it could not be logged in the case thread."
 	}
 	return "Sent to the patient and logged in the case thread."
@@ -202,7 +204,8 @@ func (b *Bot) addNote(ctx context.Context, actor, name, caseID, text string) str
 	if text == "" {
 		return "The note was empty, so nothing was added."
 	}
-	if err := b.threadPost(ctx, c, fmt.Sprintf("**Note from %s:**\n%s", name, text)); err != nil {
+	// Typed text shows as typed in the thread (staff's as a patient's).
+	if err := b.threadPost(ctx, c, fmt.Sprintf("**Note from %s:**\n%s", plainText(name), plainText(text))); err != nil {
 		b.cfg.Staff.CaseAction(ctx, intake.CaseActionEntry{CaseID: c.ID, Actor: actor, Action: "case.note", Result: "failed: " + errText(err)})
 		return "Sorry, the note could not be posted in the case thread. Please try again."
 	}
@@ -224,9 +227,9 @@ func (b *Bot) closeCase(ctx context.Context, actor, name, caseID, reason, note s
 		return "Sorry, the case could not be closed. Please try again."
 	}
 	r, _ := intake.CloseReasonByID(c.CloseReason)
-	line := fmt.Sprintf("**Closed by %s:** %s", name, r.Label)
+	line := fmt.Sprintf("**Closed by %s:** %s", plainText(name), r.Label)
 	if note != "" {
-		line += "\n" + note
+		line += "\n" + plainText(note)
 	}
 	b.threadPost(ctx, c, line)
 	b.kick()
@@ -297,7 +300,7 @@ func (b *Bot) threadPost(ctx context.Context, c intake.Case, text string) error 
 // calls it for messages that are not questions, commands or a crisis).
 // Its error names the failure only (it is logged), never the text.
 func (b *Bot) Relay(ctx context.Context, c intake.Case, text string) error {
-	if err := b.threadPost(ctx, c, "**The patient wrote:**\n"+text); err != nil {
+	if err := b.threadPost(ctx, c, "**The patient wrote:**\n"+plainText(text)); err != nil {
 		return fmt.Errorf("relay to the case thread: %s", errText(err))
 	}
 	return nil
@@ -309,6 +312,9 @@ func (b *Bot) Relay(ctx context.Context, c intake.Case, text string) error {
 func (b *Bot) sendPatient(ctx context.Context, p intake.Patient, text, nonce string) error {
 	if p.Channel != Channel {
 		return fmt.Errorf("%w: the patient is not on Discord", handoff.ErrUndeliverable)
+	}
+	if p.UserID == "" {
+		return fmt.Errorf("%w: the patient erased their data", handoff.ErrUndeliverable)
 	}
 	var ch *discordgo.Channel
 	if err := b.retry(ctx, "POST /users/@me/channels", func(ctx context.Context) error {

@@ -244,6 +244,19 @@ func TestStaffFollowUpThroughTheCard(t *testing.T) {
 	if th := s.thread(card.ID); !strings.Contains(th[len(th)-1].Content, "3pm works for me") {
 		t.Errorf("patient's reply not in the thread: %s", dump(th))
 	}
+	// Patient text reaches the thread as typed: markdown and mentions are
+	// escaped, control characters dropped, and nothing pings anyone.
+	s.fake.SendDM(patient, "@everyone **call me** <@123> now\x1b[2J")
+	if !s.fake.Await(wait, func() bool { return anyContains(s.thread(card.ID), "call me") }) {
+		t.Fatalf("hostile text not relayed: %s", dump(s.thread(card.ID)))
+	}
+	th := s.thread(card.ID)
+	hostile := th[len(th)-1]
+	if !strings.Contains(hostile.Content, `\@everyone \*\*call me\*\* \<\@123> now\[2J`) || strings.Contains(hostile.Content, "\x1b") ||
+		len(hostile.AllowedParse) != 0 || len(hostile.AllowedRoles) != 0 {
+		t.Errorf("relayed hostile text = %q (allowed parse %v, roles %v); want it escaped, without ESC, pinging no one",
+			hostile.Content, hostile.AllowedParse, hostile.AllowedRoles)
+	}
 	before := len(s.thread(card.ID))
 	s.fake.SendDM(patient, "how much does it cost?")
 	s.awaitText(patient, n, "From: Cost and insurance")
@@ -260,9 +273,11 @@ func TestStaffFollowUpThroughTheCard(t *testing.T) {
 
 	// Add note: internal, in the thread only.
 	dmBefore := len(s.fake.DM(patient))
-	s.submit(staffUser, staff, s.press(staffUser, staff, card.ID, btn("note")), "Prefers afternoons.", "Note added")
-	if th := s.thread(card.ID); !strings.Contains(th[len(th)-1].Content, "Note from User "+staffUser+":**\nPrefers afternoons.") {
-		t.Errorf("note not in the thread: %s", dump(th))
+	// Its text shows as typed: no formatting, no mention, no ping.
+	s.submit(staffUser, staff, s.press(staffUser, staff, card.ID, btn("note")), "Prefers afternoons. @everyone **asap**", "Note added")
+	if th := s.thread(card.ID); !strings.Contains(th[len(th)-1].Content, "Note from User "+staffUser+":**\nPrefers afternoons. \\@everyone \\*\\*asap\\*\\*") ||
+		len(th[len(th)-1].AllowedParse) != 0 {
+		t.Errorf("note not in the thread as typed: %s (allowed parse %v)", dump(th), th[len(th)-1].AllowedParse)
 	}
 	if anyContains(s.fake.DM(patient)[dmBefore:], "Prefers afternoons") {
 		t.Error("an internal note reached the patient")
@@ -290,7 +305,7 @@ func TestStaffFollowUpThroughTheCard(t *testing.T) {
 	}
 
 	want := []string{"case.claim/refused", "case.details/refused", "case.message/refused", "case.note/refused", "case.close/refused", "case.note/refused", "case.note/refused",
-		"case.claim/ok", "patient.notice/ok", "case.message/ok", "case.relay/ok", "case.relay/ok", "case.note/ok"}
+		"case.claim/ok", "patient.notice/ok", "case.message/ok", "case.relay/ok", "case.relay/ok", "case.relay/ok", "case.note/ok"}
 	got2 := s.auditActions(c.ID)
 	// The crisis turn adds rows of its own (the urgent merge); compare the
 	// staff and relay rows in order.

@@ -241,15 +241,23 @@ func openStore(ctx context.Context, e env, cfg config.Config, create bool, log *
 	if !create && !dbExists {
 		return nil, fmt.Errorf("no database at %s (start one with: intakebot chat --data %s)", cfg.DBPath(), cfg.DataDir)
 	}
-	var key []byte
-	var err error
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	if err := checkPrivateDir(cfg.DataDir); err != nil {
+		return nil, err
+	}
+	var keys [][]byte
 	if cfg.DataKey != "" {
-		if key, err = seal.ParseKey(cfg.DataKey); err != nil {
+		key, err := seal.ParseKey(cfg.DataKey)
+		if err != nil {
 			return nil, fmt.Errorf("INTAKEBOT_DATA_KEY: %w", err)
 		}
+		keys = [][]byte{key}
 	} else {
 		var created bool
-		key, created, err = seal.LoadKeyFile(cfg.KeyFile, create && !dbExists)
+		var err error
+		keys, created, err = seal.LoadKeys(cfg.KeyFile, create && !dbExists)
 		if err != nil {
 			if dbExists && !fileExists(cfg.KeyFile) {
 				return nil, fmt.Errorf("the database %s exists but its key file %s is missing: restore the key file or set INTAKEBOT_DATA_KEY", cfg.DBPath(), cfg.KeyFile)
@@ -260,14 +268,28 @@ func openStore(ctx context.Context, e env, cfg config.Config, create bool, log *
 			fmt.Fprintf(e.stderr, "Created a new data key at %s (mode 0600). Keep it safe and private: without it, the answers stored in %s cannot be read.\n", cfg.KeyFile, cfg.DataDir)
 		}
 	}
-	sealer, err := seal.New(key)
+	sealer, err := seal.New(keys...)
 	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("data dir: %w", err)
-	}
 	return sqlite.Open(ctx, cfg.DBPath(), sealer, log)
+}
+
+// checkPrivateDir refuses a data directory other users can list, read or
+// write: they could read the database's WAL as it is written, or replace
+// the files in it.
+func checkPrivateDir(dir string) error {
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("the data directory %s is not a directory", dir)
+	}
+	if fi.Mode().Perm()&0o077 != 0 {
+		return fmt.Errorf("the data directory %s can be read or written by other users (mode %v); run: chmod 700 %s", dir, fi.Mode().Perm(), dir)
+	}
+	return nil
 }
 
 func fileExists(path string) bool {

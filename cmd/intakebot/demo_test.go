@@ -11,7 +11,7 @@ import (
 // thread, add a note, read the details and close; then the terminal tools
 // show the same case and the same actions.
 func TestDemoStaffJourneyMatchesHandoffsAndAudit(t *testing.T) {
-	data := t.TempDir()
+	data := dataDir(t)
 	script := strings.Join([]string{
 		"hello",
 		"can I talk to a real person?",

@@ -100,7 +100,7 @@ func handoffsList(ctx context.Context, e env, args []string) int {
 		fmt.Fprintln(e.stdout, "No cases.")
 		return exitOK
 	}
-	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	tw := tabwriter.NewWriter(termWriter{e.stdout}, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "CASE\tPRIORITY\tOUTCOME\tSTATUS\tASSIGNEE\tAGE\tCONTACT\tFLAGS\tLAST ACTION")
 	for _, cs := range cases {
 		status := string(cs.Status)
@@ -144,6 +144,7 @@ func handoffsShow(ctx context.Context, e env, args []string) int {
 	if *jsonOut {
 		return writeJSON(e, toJSON(cs, true))
 	}
+	e.stdout = termWriter{e.stdout}
 	w := e.stdout
 	status := string(cs.Status)
 	if cs.Assignee != "" {
@@ -199,7 +200,7 @@ func runAudit(ctx context.Context, e env, args []string) int {
 		}
 		return writeJSON(e, rows)
 	}
-	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	tw := tabwriter.NewWriter(termWriter{e.stdout}, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "TIME\tACTOR\tACTION\tCASE\tRESULT")
 	for _, r := range rows {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.At.Local().Format(time.DateTime), r.Actor, r.Action, orDash(r.CaseID), r.Result)

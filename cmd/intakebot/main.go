@@ -45,6 +45,8 @@ func commands() []command {
 		{"safety", "measure the crisis detector on a labelled file (safety test [FILE])", runSafety},
 		{"handoffs", "list and show cases for staff (handoffs list, handoffs show ID)", runHandoffs},
 		{"audit", "print the audit log", runAudit},
+		{"rekey", "rotate the data key: seal every value again with a new key, then retire the old one", runRekey},
+		{"purge", "erase what is older than INTAKEBOT_RETENTION (--dry-run shows what would go)", runPurge},
 	}
 }
 

@@ -66,7 +66,7 @@ var positiveInput = strings.Join([]string{
 }, "\n") + "\n"
 
 func TestChatJSONThenHandoffs(t *testing.T) {
-	data := t.TempDir()
+	data := dataDir(t)
 	r := intakebot(t, positiveInput, nil, "chat", "--json", "--user", "pat", "--data", data)
 	if r.code != 0 {
 		t.Fatalf("chat exit %d: %s", r.code, r.stderr)
@@ -133,7 +133,7 @@ func TestChatJSONThenHandoffs(t *testing.T) {
 }
 
 func TestChatWithWrongOrCorruptKey(t *testing.T) {
-	data := t.TempDir()
+	data := dataDir(t)
 	intakebot(t, "hi\n", nil, "chat", "--json", "--data", data)
 	r := intakebot(t, "hi\n", map[string]string{"INTAKEBOT_DATA_KEY": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="}, "chat", "--data", data)
 	if r.code != 1 || !strings.Contains(r.stderr, "does not open this database") {
@@ -171,7 +171,7 @@ func TestCheck(t *testing.T) {
 		t.Errorf("broken copy: exit %d, stderr %q; want %q", r.code, r.stderr, want)
 	}
 	// The bot refuses to start on it too.
-	r = intakebot(t, "", nil, "chat", "--prompts", dir, "--data", t.TempDir())
+	r = intakebot(t, "", nil, "chat", "--prompts", dir, "--data", dataDir(t))
 	if r.code != 1 || !strings.Contains(r.stderr, want) {
 		t.Errorf("chat on a broken script: exit %d, %q", r.code, r.stderr)
 	}
@@ -236,7 +236,7 @@ func TestUsageAndHelp(t *testing.T) {
 	if r := intakebot(t, "", nil, "handoffs", "list", "--status", "bogus"); r.code != 2 {
 		t.Errorf("bad --status: exit %d", r.code)
 	}
-	if r := intakebot(t, "", nil, "handoffs", "list", "--data", t.TempDir()); r.code != 1 || !strings.Contains(r.stderr, "no database") {
+	if r := intakebot(t, "", nil, "handoffs", "list", "--data", dataDir(t)); r.code != 1 || !strings.Contains(r.stderr, "no database") {
 		t.Errorf("handoffs without a database: %+v", r)
 	}
 }
@@ -315,7 +315,7 @@ func TestAsk(t *testing.T) {
 }
 
 func TestChatAnswersQuestionsBeforeAndDuringScreening(t *testing.T) {
-	data := t.TempDir()
+	data := dataDir(t)
 	in := "is ketamine addictive?\nyes\nyes\nyes\nhow much does it cost?\n1\n"
 	r := intakebot(t, in, nil, "chat", "--json", "--user", "q", "--data", data)
 	ls := lines(t, r.stdout)
@@ -365,7 +365,7 @@ func TestAskReportsTheSafetyLevel(t *testing.T) {
 }
 
 func TestChatAsksDirectlyAndCarriesOn(t *testing.T) {
-	data := t.TempDir()
+	data := dataDir(t)
 	// Mid-screening: a possible risk, answered No (2), then again, answered Yes (1).
 	in := "/screen\nyes\nyes\nI feel so hopeless lately\n2\nI feel so hopeless lately\n1\n"
 	r := intakebot(t, in, nil, "chat", "--json", "--user", "checked", "--data", data)

@@ -13,22 +13,22 @@ import (
 )
 
 func TestRunConfigErrorsComeFirst(t *testing.T) {
-	r := intakebot(t, "", nil, "run", "--data", t.TempDir())
+	r := intakebot(t, "", nil, "run", "--data", dataDir(t))
 	if r.code != 1 || !strings.Contains(r.stderr, "DISCORD_TOKEN is not set") || !strings.Contains(r.stderr, "developer portal") {
 		t.Errorf("no token: exit %d, %q", r.code, r.stderr)
 	}
-	r = intakebot(t, "", map[string]string{"DISCORD_TOKEN": "x", "INTAKEBOT_GUILD_ID": "my-server"}, "run", "--data", t.TempDir())
+	r = intakebot(t, "", map[string]string{"DISCORD_TOKEN": "x", "INTAKEBOT_GUILD_ID": "my-server"}, "run", "--data", dataDir(t))
 	if r.code != 1 || !strings.Contains(r.stderr, `INTAKEBOT_GUILD_ID "my-server" is not a Discord id`) {
 		t.Errorf("bad guild id: exit %d, %q", r.code, r.stderr)
 	}
-	r = intakebot(t, "", map[string]string{"DISCORD_TOKEN": "x"}, "run", "--data", t.TempDir())
+	r = intakebot(t, "", map[string]string{"DISCORD_TOKEN": "x"}, "run", "--data", dataDir(t))
 	for _, want := range []string{"INTAKEBOT_STAFF_CHANNEL_ID is not set", "INTAKEBOT_STAFF_ROLE_IDS is not set", "INTAKEBOT_ONCALL_ROLE_ID is not set"} {
 		if r.code != 1 || !strings.Contains(r.stderr, want) {
 			t.Errorf("no staff settings: exit %d, %q lacks %q", r.code, r.stderr, want)
 		}
 	}
 	r = intakebot(t, "", map[string]string{"DISCORD_TOKEN": "x", "INTAKEBOT_STAFF_CHANNEL_ID": "#staff", "INTAKEBOT_STAFF_ROLE_IDS": "500000000000000777,nurses",
-		"INTAKEBOT_ONCALL_ROLE_ID": "oncall"}, "run", "--data", t.TempDir())
+		"INTAKEBOT_ONCALL_ROLE_ID": "oncall"}, "run", "--data", dataDir(t))
 	for _, want := range []string{`INTAKEBOT_STAFF_CHANNEL_ID "#staff" is not a Discord id`, `"nurses" is not a Discord role id`, `INTAKEBOT_ONCALL_ROLE_ID "oncall" is not a Discord role id`} {
 		if r.code != 1 || !strings.Contains(r.stderr, want) {
 			t.Errorf("malformed staff settings: exit %d, %q lacks %q", r.code, r.stderr, want)
@@ -90,7 +90,7 @@ func TestRunChecksTheStaffChannel(t *testing.T) {
 	prompts := clinicPrompts(t)
 	vars := staffVars(map[string]string{"DISCORD_TOKEN": discordfake.Token, "INTAKEBOT_DISCORD_URL": fake.URL()})
 	// Unknown channel: refused before anyone is served.
-	r := intakebot(t, "", vars, "run", "--data", t.TempDir(), "--prompts", prompts)
+	r := intakebot(t, "", vars, "run", "--data", dataDir(t), "--prompts", prompts)
 	if r.code != 1 || !strings.Contains(r.stderr, "Discord knows no such channel") {
 		t.Errorf("unknown channel: exit %d, %q", r.code, r.stderr)
 	}
@@ -101,7 +101,7 @@ func TestRunChecksTheStaffChannel(t *testing.T) {
 	done := make(chan int, 1)
 	go func() {
 		e := env{stdin: strings.NewReader(""), stdout: &bytes.Buffer{}, stderr: &stderr, getenv: func(k string) string { return vars[k] }}
-		done <- run(ctx, e, []string{"run", "--data", t.TempDir(), "--prompts", prompts})
+		done <- run(ctx, e, []string{"run", "--data", dataDir(t), "--prompts", prompts})
 	}()
 	if !fake.AwaitConnected(10 * time.Second) {
 		cancel()
@@ -119,7 +119,7 @@ func TestRunRefusedToken(t *testing.T) {
 	fake := discordfake.New(t)
 	defer fake.Close()
 	vars := staffVars(map[string]string{"DISCORD_TOKEN": "wrong-token", "INTAKEBOT_DISCORD_URL": fake.URL()})
-	r := intakebot(t, "", vars, "run", "--data", t.TempDir(), "--prompts", clinicPrompts(t))
+	r := intakebot(t, "", vars, "run", "--data", dataDir(t), "--prompts", clinicPrompts(t))
 	if r.code != 1 || !strings.Contains(r.stderr, "refused the token") {
 		t.Errorf("wrong token: exit %d, %q", r.code, r.stderr)
 	}
@@ -137,7 +137,7 @@ func TestRunAgainstLoopbackDiscord(t *testing.T) {
 	var stderr bytes.Buffer
 	go func() {
 		e := env{stdin: strings.NewReader(""), stdout: &bytes.Buffer{}, stderr: &stderr, getenv: func(k string) string { return vars[k] }}
-		done <- run(ctx, e, []string{"run", "--data", t.TempDir(), "--prompts", prompts})
+		done <- run(ctx, e, []string{"run", "--data", dataDir(t), "--prompts", prompts})
 	}()
 	if !fake.AwaitConnected(10 * time.Second) {
 		cancel()
@@ -178,7 +178,7 @@ func TestRunRefusedIntent(t *testing.T) {
 	defer fake.Close()
 	fake.RefuseIdentify(4014)
 	vars := staffVars(map[string]string{"DISCORD_TOKEN": discordfake.Token, "INTAKEBOT_DISCORD_URL": fake.URL()})
-	r := intakebot(t, "", vars, "run", "--data", t.TempDir(), "--prompts", clinicPrompts(t))
+	r := intakebot(t, "", vars, "run", "--data", dataDir(t), "--prompts", clinicPrompts(t))
 	if r.code != 1 || !strings.Contains(r.stderr, "refused an intent") || !strings.Contains(r.stderr, "4014") {
 		t.Errorf("refused intent: exit %d, %q", r.code, r.stderr)
 	}

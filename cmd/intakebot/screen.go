@@ -4,12 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
-	"sort"
 	"strings"
-
-	"github.com/goccy/go-yaml"
 
 	"github.com/intakebot/intakebot/internal/intake"
 	"github.com/intakebot/intakebot/internal/screening"
@@ -35,24 +33,13 @@ func runScreen(ctx context.Context, e env, args []string) int {
 	if err != nil {
 		return fail(e, err)
 	}
-	src, err := os.ReadFile(*answersFile)
+	src, err := readBounded(*answersFile, screening.MaxAnswersFileBytes)
 	if err != nil {
 		return fail(e, err)
 	}
-	raw := map[string]any{}
-	if err := yaml.Unmarshal(src, &raw); err != nil {
-		return fail(e, fmt.Errorf("%s: %v", *answersFile, yaml.FormatError(err, false, false)))
-	}
-	answers, bad := script.AnswersFromMap(raw)
-	if len(bad) > 0 {
-		ids := make([]string, 0, len(bad))
-		for id := range bad {
-			ids = append(ids, id)
-		}
-		sort.Strings(ids)
-		for _, id := range ids {
-			fmt.Fprintf(e.stderr, "%s: %s: %s\n", *answersFile, id, bad[id])
-		}
+	answers, err := script.LoadAnswers(*answersFile, src)
+	if err != nil {
+		fmt.Fprintln(e.stderr, err)
 		return exitFailure
 	}
 	res := script.Evaluate(answers, false)
@@ -76,6 +63,24 @@ func runScreen(ctx context.Context, e env, args []string) int {
 	}
 	printResult(e, script, res)
 	return exitOK
+}
+
+// readBounded reads a file, refusing one over limit bytes without reading
+// more than that.
+func readBounded(path string, limit int) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	src, err := io.ReadAll(io.LimitReader(f, int64(limit)+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if len(src) > limit {
+		return nil, fmt.Errorf("%s: the file is over %d bytes, the limit for an answers file", path, limit)
+	}
+	return src, nil
 }
 
 type scoreJSON struct {

@@ -17,6 +17,7 @@ import (
 type staffSide struct {
 	disp         *handoff.Dispatcher
 	abandonAfter time.Duration
+	retention    time.Duration
 }
 
 // newStaffSide builds the dispatcher and fills in bc's staff settings. The
@@ -39,7 +40,7 @@ func newStaffSide(l *live, cfg config.Config, bc *bot.Config, channelID string, 
 	bc.Staff, bc.StaffChannelID, bc.StaffRoleIDs, bc.OncallRoleID = l.st, channelID, roles, oncall
 	bc.FlagLabels, bc.Card, bc.Kick = labels, disp.Card, disp.Kick
 	bc.ClinicName = msgs.Clinic().Name
-	return &staffSide{disp: disp, abandonAfter: cfg.AbandonAfter}
+	return &staffSide{disp: disp, abandonAfter: cfg.AbandonAfter, retention: cfg.Retention}
 }
 
 // connect builds the bot (not yet connected) and, on it, the dispatcher's
@@ -58,10 +59,12 @@ func (s *staffSide) connect(l *live, cfg config.Config, bc bot.Config, channelID
 	return d, nil
 }
 
-// start delivers the outbox and sweeps abandoned screenings until ctx ends.
+// start delivers the outbox, sweeps abandoned screenings and, once a day,
+// erases what is older than the retention, until ctx ends.
 func (s *staffSide) start(ctx context.Context, l *live) {
 	go s.disp.Run(ctx)
 	go s.sweep(ctx, l)
+	go retain(ctx, l.st, s.retention, l.log)
 }
 
 // sweep looks for abandoned screenings every minute.

@@ -187,7 +187,7 @@ func LoadMessages(fsys fs.FS, name string, c *Clinic) (*Messages, error) {
 }
 
 var sample = map[string]any{"CaseID": "C-0000000", "ContactMethod": "phone", "Command": "/x", "Reason": "reason",
-	"Title": "Title", "Kind": "dose", "General": true, "Sessions": 1, "Answers": 2, "Pending": true, "Cases": "C-0000000"}
+	"Title": "Title", "Kind": "dose", "General": true, "Sessions": 1, "Answers": 2, "Pending": true, "Cases": "C-0000000", "Limit": 2000}
 
 func (m *Messages) compile(name, src string) (*template.Template, error) {
 	t, err := m.parse(name, src)

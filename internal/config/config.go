@@ -61,6 +61,9 @@ type Config struct {
 	// AbandonAfter is how long a screening may sit untouched before answers
 	// that already call for staff (a suicide-screen "yes") open a case.
 	AbandonAfter time.Duration
+	// Retention is how long finished screenings and closed cases are kept;
+	// a daily sweep erases what is older.
+	Retention time.Duration
 }
 
 // LLMEnabled reports whether a model is configured.
@@ -88,6 +91,7 @@ var Variables = []struct{ Name, Help string }{
 	{"INTAKEBOT_PAGE_INTERVAL", "how often an unclaimed urgent case is paged again; default 5m"},
 	{"INTAKEBOT_PAGE_LIMIT", "pages to the on-call role before every staff role is paged; default 3"},
 	{"INTAKEBOT_ABANDON_AFTER", "a screening left this long after an answer that needs staff (a suicide-screen yes) opens a case; default 30m"},
+	{"INTAKEBOT_RETENTION", "how long finished screenings and closed cases are kept (e.g. 365d, 2160h, at least 1d); default 365d"},
 	{"INTAKEBOT_STAFF_CARD", "\"scores\" adds instrument scores and bands to case cards; default: no scores (see the README's Privacy)"},
 }
 
@@ -138,6 +142,13 @@ func Load(getenv func(string) string) (Config, error) {
 			return c, fmt.Errorf("INTAKEBOT_ABANDON_AFTER %q: use a duration from 1m to 24h, such as 30m", v)
 		}
 		c.AbandonAfter = d
+	}
+	if v := get("INTAKEBOT_RETENTION"); v != "" {
+		d, err := ParseDays(v)
+		if err != nil || d < 24*time.Hour {
+			return c, fmt.Errorf("INTAKEBOT_RETENTION %q: use a duration of at least a day, such as 365d or 2160h", v)
+		}
+		c.Retention = d
 	}
 	if v := get("INTAKEBOT_PAGE_LIMIT"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -217,7 +228,25 @@ func (c Config) WithDefaults() Config {
 	if c.AbandonAfter == 0 {
 		c.AbandonAfter = 30 * time.Minute
 	}
+	if c.Retention == 0 {
+		c.Retention = DefaultRetention
+	}
 	return c
+}
+
+// DefaultRetention keeps finished screenings and closed cases a year.
+const DefaultRetention = 365 * 24 * time.Hour
+
+// ParseDays parses a Go duration, or a whole number of days ("365d").
+func ParseDays(v string) (time.Duration, error) {
+	if n, ok := strings.CutSuffix(strings.TrimSpace(v), "d"); ok {
+		days, err := strconv.Atoi(n)
+		if err != nil || days < 0 || days > 100*365 {
+			return 0, fmt.Errorf("%q is not a number of days", v)
+		}
+		return time.Duration(days) * 24 * time.Hour, nil
+	}
+	return time.ParseDuration(v)
 }
 
 // Validate reports every problem with the configuration.

@@ -54,8 +54,10 @@ func (c *Chat) Run(ctx context.Context) error {
 	defer out.Flush()
 	replies, err := c.Handler.Greet(ctx, Channel, c.User)
 	c.show(out, replies, err)
-	lines := bufio.NewScanner(c.In)
-	lines.Buffer(make([]byte, 64*1024), 1024*1024)
+	// The question on screen: a line typed is the answer to it, and the
+	// engine refuses it if another window answered that question meanwhile.
+	shown := shownQuestion(replies)
+	in := bufio.NewReader(c.In)
 	n := 0
 	for {
 		if !c.JSON {
@@ -64,24 +66,68 @@ func (c *Chat) Run(ctx context.Context) error {
 		if err := out.Flush(); err != nil {
 			return err
 		}
-		if !lines.Scan() {
+		text, err := readLine(in)
+		if err != nil && (text == "" || err != io.EOF) {
 			if !c.JSON {
 				fmt.Fprintln(out)
 			}
-			return lines.Err()
+			if err == io.EOF {
+				return nil
+			}
+			return err
 		}
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		text := lines.Text()
 		if strings.TrimSpace(text) == "" {
 			continue
 		}
 		n++
-		turn := intake.Turn{Channel: Channel, UserID: c.User, EventID: fmt.Sprintf("console-%d-%d", c.Now().UnixNano(), n), Text: text, At: c.Now()}
+		turn := intake.Turn{Channel: Channel, UserID: c.User, EventID: fmt.Sprintf("console-%d-%d", c.Now().UnixNano(), n), Text: text,
+			ShownQuestion: shown, At: c.Now()}
 		replies, err := c.Handler.Handle(ctx, turn)
 		c.show(out, replies, err)
+		if err == nil {
+			shown = shownQuestion(replies)
+		}
 	}
+}
+
+// maxLine is how much of one input line is kept: more than the engine takes
+// (intake.MaxTextLength characters of up to 4 bytes), so an over-long line
+// still reaches the engine as over-long and gets its message; the rest is
+// read and dropped, and the next line is read as usual.
+const maxLine = 4*intake.MaxTextLength*4 + 4
+
+// readLine reads one line of any length, without its line ending, keeping
+// at most maxLine bytes of it. At the end of the input it returns the last
+// unterminated line, if any, with io.EOF.
+func readLine(r *bufio.Reader) (string, error) {
+	var line []byte
+	for {
+		chunk, err := r.ReadSlice('\n')
+		if len(line) < maxLine {
+			line = append(line, chunk[:min(len(chunk), maxLine-len(line))]...)
+		}
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		s := strings.TrimRight(string(line), "\r\n")
+		return s, err
+	}
+}
+
+// shownQuestion is the question a batch of replies leaves on screen: the
+// engine asks the pending question again in every reply while a screening
+// waits, so a batch without one leaves none.
+func shownQuestion(replies []intake.Reply) string {
+	shown := ""
+	for _, r := range replies {
+		if r.Kind == intake.ReplyQuestion {
+			shown = r.QuestionID
+		}
+	}
+	return shown
 }
 
 func (c *Chat) show(out io.Writer, replies []intake.Reply, err error) {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/lexer"
 	"github.com/goccy/go-yaml/parser"
 	"github.com/goccy/go-yaml/token"
 )
@@ -92,7 +93,7 @@ type Doc struct {
 // nothing matches.
 func (d *Doc) Line(path string) int {
 	for p := path; p != "" && p != "$"; p = parentPath(p) {
-		yp, err := yaml.PathString(p)
+		yp, err := pathString(p)
 		if err != nil {
 			continue
 		}
@@ -105,6 +106,17 @@ func (d *Doc) Line(path string) int {
 		}
 	}
 	return 0
+}
+
+// pathString is yaml.PathString, which panics on some keys ("0[0") that a
+// file handed in may hold.
+func pathString(p string) (yp *yaml.Path, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			yp, err = nil, fmt.Errorf("path %q: %v", p, r)
+		}
+	}()
+	return yaml.PathString(p)
 }
 
 func parentPath(p string) string {
@@ -158,4 +170,50 @@ func yamlProblem(name string, err error) Problem {
 		return Problem{File: name, Line: line, Msg: te.GetMessage()}
 	}
 	return Problem{File: name, Msg: err.Error()}
+}
+
+// Limits bound what DecodeUntrusted accepts from a file a person hands
+// in (an answers file), which, unlike the clinic's content, may come from
+// anywhere.
+type Limits struct {
+	MaxBytes int // the file's size
+	// MaxDepth bounds the nesting of flow mappings and sequences ({ and
+	// [, as in JSON); block nesting is bounded by MaxBytes, as each level
+	// costs a line's indentation.
+	MaxDepth int
+}
+
+// DecodeUntrusted decodes src like Decode, after refusing a file over
+// l.MaxBytes, any anchor or alias (nested aliases expand exponentially: a
+// few hundred bytes can fill memory) and nesting deeper than l.MaxDepth.
+// A parser failure of any kind is a problem, never a crash.
+func DecodeUntrusted(name string, src []byte, v any, l Limits) (doc *Doc, err error) {
+	if len(src) > l.MaxBytes {
+		return nil, Problems{{File: name, Msg: fmt.Sprintf("the file is %d bytes; the limit is %d", len(src), l.MaxBytes)}}
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			doc, err = nil, Problems{{File: name, Msg: fmt.Sprintf("cannot be read as YAML or JSON (%v)", r)}}
+		}
+	}()
+	depth, maxDepth := 0, 0
+	for _, tk := range lexer.Tokenize(string(src)) {
+		line := 0
+		if tk.Position != nil {
+			line = tk.Position.Line
+		}
+		switch tk.Type {
+		case token.AnchorType, token.AliasType:
+			return nil, Problems{{File: name, Line: line, Msg: "anchors and aliases (&name, *name) are not accepted here: write each answer out"}}
+		case token.SequenceStartType, token.MappingStartType:
+			depth++
+		case token.SequenceEndType, token.MappingEndType:
+			depth--
+		}
+		maxDepth = max(maxDepth, depth)
+		if maxDepth > l.MaxDepth {
+			return nil, Problems{{File: name, Line: line, Msg: fmt.Sprintf("nested more than %d levels deep", l.MaxDepth)}}
+		}
+	}
+	return Decode(name, src, v)
 }

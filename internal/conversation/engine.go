@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/intakebot/intakebot/internal/clinic"
 	"github.com/intakebot/intakebot/internal/content"
@@ -134,18 +135,44 @@ func CheckContent(s *screening.Script, m *clinic.Messages) error {
 
 // Handle processes one turn and returns the replies in the order they should
 // be shown. Everything the turn changes is persisted before Handle returns.
+// No reply carries a control or bidi-override character, whatever the
+// patient typed and a reply quotes.
 func (e *Engine) Handle(ctx context.Context, t intake.Turn) ([]intake.Reply, error) {
+	replies, err := e.turn(ctx, t)
+	for i := range replies {
+		replies[i].Text = intake.CleanText(replies[i].Text)
+	}
+	return replies, err
+}
+
+func (e *Engine) turn(ctx context.Context, t intake.Turn) ([]intake.Reply, error) {
 	p, err := e.store.Patient(ctx, t.Channel, t.UserID)
 	if err != nil {
 		return nil, fmt.Errorf("patient: %w", err)
 	}
 	log := e.log.With(slog.String("patient_id", p.ID))
 
+	// One limit for every channel. Text over it is not taken, but it is
+	// still read for risk first (as much of it as a scan needs, so a huge
+	// message costs no more than a long one).
+	tooLong := utf8.RuneCountInString(t.Text) > intake.MaxTextLength
+	if tooLong {
+		t.Text = clipRunes(t.Text, maxScanRunes)
+	}
+
 	// 0. The text is read once.
 	rd := e.read(ctx, log, p, t)
 	// 1. Safety first, on every piece of free text, whatever state we are in.
 	if out, ok, err := e.riskStep(ctx, log, p, t, rd); ok {
 		return out, err
+	}
+	if tooLong {
+		var out []intake.Reply
+		if p.New {
+			out = append(out, e.welcome("welcome"))
+		}
+		log.Info("message refused: too long")
+		return append(out, e.message("too_long", map[string]any{"Limit": intake.MaxTextLength})), nil
 	}
 	out, err := e.handle(ctx, log, p, t)
 	// A question about suicide or overdose as a topic is answered as any
@@ -209,6 +236,11 @@ func (e *Engine) handle(ctx context.Context, log *slog.Logger, p intake.Patient,
 	case !active:
 		if t.QuestionID != "" {
 			return append(out, e.notice("stale_answer")), nil
+		}
+		if t.ShownQuestion != "" && !looksLikeQuestion(t.Text) {
+			// An answer to a screening that ended elsewhere ("yes" must not
+			// start a new one).
+			return append(out, e.message("screening_ended_elsewhere", nil)), nil
 		}
 		if startWords[strings.ToLower(strings.Trim(strings.TrimSpace(t.Text), ".!"))] {
 			r, err := e.start(ctx, log, p, "screening_start")
@@ -292,7 +324,9 @@ func (e *Engine) relayTurn(ctx context.Context, log *slog.Logger, p intake.Patie
 // It reports whether it was.
 func (e *Engine) relayAndAudit(ctx context.Context, log *slog.Logger, p intake.Patient, c intake.Case, text, note, lastAction string) bool {
 	entry := intake.CaseActionEntry{CaseID: c.ID, Actor: "patient:" + p.ID, Action: "case.relay", Result: "ok" + note, LastAction: lastAction}
-	err := e.relay.Relay(ctx, c, text)
+	// Received text reaches staff without control or bidi-override
+	// characters.
+	err := e.relay.Relay(ctx, c, intake.CleanText(text))
 	if err != nil {
 		log.Warn("relay failed", slog.String("case_id", c.ID), slog.Any("err", err))
 		entry.Result, entry.LastAction = "failed"+note, ""
@@ -449,6 +483,8 @@ func (e *Engine) command(ctx context.Context, log *slog.Logger, p intake.Patient
 			if err := e.store.SetPaused(ctx, sess.ID, false, false); err != nil {
 				return nil, err
 			}
+			sess.Paused = false
+			sess.Version++
 		}
 		out := []intake.Reply{e.message("screening_resume", nil)}
 		r, err := e.advance(ctx, log, p, sess, true)
@@ -521,7 +557,7 @@ func (e *Engine) crisis(ctx context.Context, log *slog.Logger, p intake.Patient,
 		// care team should read it.
 		if step := e.script.Next(sess.Answers, true); step.Question != nil && step.Question.Kind == screening.KindText && !sess.Paused {
 			if a, err := step.Question.ParseText(t.Text, e.now()); err == nil {
-				if err := e.store.SaveAnswer(ctx, sess.ID, a); err != nil {
+				if err := e.store.SaveAnswer(ctx, sess.ID, sess.Version, a); err != nil {
 					log.Error("save answer during crisis", slog.Any("err", err))
 				}
 			}
@@ -566,6 +602,16 @@ func (e *Engine) answer(ctx context.Context, log *slog.Logger, p intake.Patient,
 	if t.QuestionID != "" && t.QuestionID != q.ID {
 		return []intake.Reply{e.notice("stale_answer")}, nil
 	}
+	if t.QuestionID == "" && t.ShownQuestion != "" && t.ShownQuestion != q.ID {
+		// Typed against another question (in another window, or before
+		// another device answered it): not an answer to this one.
+		if looksLikeQuestion(t.Text) {
+			if a := e.respond(ctx, log, t.Text); a.Kind == KindAnswer || a.Kind == KindDeflect {
+				return []intake.Reply{e.answerReply(a), e.message("back_to_screening", nil), e.question(step, false)}, nil
+			}
+		}
+		return []intake.Reply{e.message("answer_moved_on", nil), e.question(step, false)}, nil
+	}
 	var a intake.Answer
 	var err error
 	if t.QuestionID != "" {
@@ -587,24 +633,61 @@ func (e *Engine) answer(ctx context.Context, log *slog.Logger, p intake.Patient,
 	} else if err != nil {
 		return nil, err
 	}
-	if sess.Paused {
-		if err := e.store.SetPaused(ctx, sess.ID, false, false); err != nil {
-			return nil, err
-		}
-	}
 	sess.Answers[q.ID] = a
 	next := e.script.Next(sess.Answers, sess.CrisisLanguage)
 	if next.Result != nil && next.Result.DiscardAnswers {
 		// Declined consent: nothing is stored, not even this answer.
-		return e.finish(ctx, log, p, sess, next.Result)
+		return e.finishAttempt(ctx, log, p, sess, next.Result, race{clicked: t.QuestionID != ""})
 	}
-	if err := e.store.SaveAnswer(ctx, sess.ID, a); err != nil {
+	// Saved only if the session is as it was read, so q is still pending
+	// (and resumed if it was paused), in the answer's transaction.
+	err = e.store.SaveAnswer(ctx, sess.ID, sess.Version, a)
+	if intake.ErrorCode(err) == intake.ECONFLICT {
+		return e.moved(ctx, log, p, race{clicked: t.QuestionID != ""})
+	} else if err != nil {
 		return nil, fmt.Errorf("save answer: %w", err)
 	}
+	sess.Version++
 	if next.Result != nil {
-		return e.finish(ctx, log, p, sess, next.Result)
+		return e.finishAttempt(ctx, log, p, sess, next.Result, race{clicked: t.QuestionID != ""})
 	}
 	return []intake.Reply{e.question(next, true)}, nil
+}
+
+// moved answers a turn that lost a race with another turn of the same
+// patient (another window or device, a double click) that changed the
+// session after this one read it: nothing of this turn was stored, and the
+// patient is shown where the screening now stands.
+func (e *Engine) moved(ctx context.Context, log *slog.Logger, p intake.Patient, r race) ([]intake.Reply, error) {
+	log.Info("answer refused: the session changed since it was read")
+	if r.clicked {
+		// A button or menu: its message stays as it was, and the clicker
+		// is told privately, as for any stale click.
+		return []intake.Reply{e.notice("stale_answer")}, nil
+	}
+	sess, err := e.store.ActiveSession(ctx, p.ID)
+	switch {
+	case intake.ErrorCode(err) == intake.ENOTFOUND:
+		return []intake.Reply{e.message("screening_ended_elsewhere", nil)}, nil
+	case err != nil:
+		return nil, fmt.Errorf("session: %w", err)
+	case sess.Paused:
+		return []intake.Reply{e.message("screening_paused", nil)}, nil
+	}
+	out := []intake.Reply{e.message("answer_moved_on", nil)}
+	step := e.script.Next(sess.Answers, sess.CrisisLanguage)
+	if step.Result == nil {
+		return append(out, e.question(step, false)), nil
+	}
+	// Every answer is in but the session is open: the other turn is about
+	// to end it, or crashed before it could. Try to end it; losing that
+	// race too means it ended.
+	if r.lost >= 2 {
+		return nil, errors.New("the session keeps changing under this turn")
+	}
+	r.lost++
+	more, err := e.finishAttempt(ctx, log, p, sess, step.Result, r)
+	return append(out, more...), err
 }
 
 // advance asks the pending question, or ends the screening if nothing is left.
@@ -617,6 +700,20 @@ func (e *Engine) advance(ctx context.Context, log *slog.Logger, p intake.Patient
 }
 
 func (e *Engine) finish(ctx context.Context, log *slog.Logger, p intake.Patient, sess intake.Session, res *screening.Result) ([]intake.Reply, error) {
+	return e.finishAttempt(ctx, log, p, sess, res, race{})
+}
+
+// race is what a turn knows when it may lose a race with another turn of
+// the same patient: whether it is a click, and how many races it lost.
+type race struct {
+	clicked bool
+	lost    int
+}
+
+// finishAttempt ends the session; r says how a lost race is answered (see
+// moved).
+func (e *Engine) finishAttempt(ctx context.Context, log *slog.Logger, p intake.Patient, sess intake.Session, res *screening.Result,
+	r race) ([]intake.Reply, error) {
 	var c *intake.Case
 	if res.Handoff {
 		cc := e.caseFor(p, sess, res, res.Outcome, res.Priority)
@@ -629,8 +726,10 @@ func (e *Engine) finish(ctx context.Context, log *slog.Logger, p intake.Patient,
 	if res.Stopped {
 		status = intake.SessionStopped
 	}
-	stored, err := e.store.EndSession(ctx, sess.ID, status, res.Outcome, res.DiscardAnswers, c)
-	if err != nil {
+	stored, err := e.store.EndSession(ctx, sess.ID, sess.Version, status, res.Outcome, res.DiscardAnswers, c)
+	if intake.ErrorCode(err) == intake.ECONFLICT {
+		return e.moved(ctx, log, p, r)
+	} else if err != nil {
 		return nil, fmt.Errorf("end session: %w", err)
 	}
 	attrs := []any{slog.String("session_id", sess.ID), slog.String("outcome", res.Outcome)}
@@ -728,6 +827,22 @@ func (e *Engine) notice(key string) intake.Reply {
 
 func (e *Engine) message(key string, data map[string]any) intake.Reply {
 	return intake.Reply{Kind: intake.ReplyMessage, Text: e.msgs.Render(key, data)}
+}
+
+// maxScanRunes bounds how much of an over-long message is scanned for
+// crisis language.
+const maxScanRunes = 8 * intake.MaxTextLength
+
+// clipRunes returns s cut to at most n runes.
+func clipRunes(s string, n int) string {
+	i := 0
+	for pos := range s {
+		if i == n {
+			return s[:pos]
+		}
+		i++
+	}
+	return s
 }
 
 func newID(prefix string) string {

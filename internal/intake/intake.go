@@ -20,7 +20,13 @@ type Turn struct {
 	// menu). QuestionID must name the pending question or the answer is stale.
 	QuestionID string
 	ChoiceIDs  []string
-	At         time.Time
+	// ShownQuestion is the question the patient had last been shown when
+	// they typed Text, for adapters that know it (the terminal). Text typed
+	// against another question than the pending one (in a second window,
+	// after another device answered) is not taken as an answer: the patient
+	// is shown the pending question. Empty means the pending question.
+	ShownQuestion string
+	At            time.Time
 }
 
 // ReplyKind says what a Reply is, so adapters can render it.
@@ -128,9 +134,14 @@ type Session struct {
 	Paused         bool
 	CrisisLanguage bool
 	Answers        map[string]Answer
-	Outcome        string
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
+	// Version counts the changes to the session (answers, pause, crisis).
+	// A change made from a reading of the session names the version it read
+	// and is refused (ECONFLICT) if another turn changed the session since:
+	// the answer would have been checked against a question no longer pending.
+	Version   int64
+	Outcome   string
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // Answer is a patient's validated answer to one question. Exactly one of the
@@ -291,15 +302,20 @@ type Store interface {
 	// the patient with status SessionRestarted.
 	StartSession(ctx context.Context, s Session) error
 	// SaveAnswer stores one answer (replacing an earlier answer to the same
-	// question) and touches the session, in one transaction.
-	SaveAnswer(ctx context.Context, sessionID string, a Answer) error
-	// SetPaused records whether the session waits for the patient to continue.
+	// question), resumes a paused session and moves it to the next version,
+	// in one transaction, if the session is active and still at version (the
+	// one the answer was checked against); otherwise ECONFLICT and nothing
+	// changes.
+	SaveAnswer(ctx context.Context, sessionID string, version int64, a Answer) error
+	// SetPaused records whether the session waits for the patient to
+	// continue; it moves the session to the next version.
 	SetPaused(ctx context.Context, sessionID string, paused, crisis bool) error
-	// EndSession closes a session with a status and outcome. With
+	// EndSession closes a session with a status and outcome, if it is active
+	// and still at version (ECONFLICT otherwise). With
 	// discardAnswers the session's answers are deleted. With c non-nil a case
 	// is opened (or merged into the patient's open case) with its outbox event,
 	// in the same transaction; the case as stored is returned.
-	EndSession(ctx context.Context, sessionID string, status SessionStatus, outcome string, discardAnswers bool, c *Case) (*Case, error)
+	EndSession(ctx context.Context, sessionID string, version int64, status SessionStatus, outcome string, discardAnswers bool, c *Case) (*Case, error)
 	// OpenCase opens a case, or merges it into the patient's open case (higher
 	// priority wins, flags are joined), with an outbox event, in one transaction.
 	OpenCase(ctx context.Context, c Case) (Case, error)

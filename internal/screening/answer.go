@@ -71,6 +71,18 @@ func (q *Question) ParseText(text string, now time.Time) (intake.Answer, error) 
 		a.Number = &n
 		return a, nil
 	case KindText:
+		// Control and bidirectional-override characters are dropped from
+		// free text as it is received (they could rewrite a staff terminal
+		// or disguise what the text says); in a contact detail they are
+		// refused, since a detail that reads differently from what it holds
+		// is not one to call or write to.
+		if q.Validate != "" && intake.HasUnsafe(text) {
+			return a, intake.Errorf(intake.EINVALID, "That contains invisible or control characters, which a phone number or email address can't have. Please type it again.")
+		}
+		text = strings.TrimSpace(intake.CleanText(text))
+		if text == "" {
+			return a, intake.Errorf(intake.EINVALID, "I didn't get an answer there. %s", q.Hint())
+		}
 		max := q.MaxLength
 		if max <= 0 {
 			max = DefaultMaxTextLength

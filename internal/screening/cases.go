@@ -6,6 +6,7 @@ import (
 	"path"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -13,9 +14,14 @@ import (
 	"github.com/intakebot/intakebot/internal/intake"
 )
 
-// AnswersFromMap converts a plain answer set (question id to option id, a list
-// of option ids for multiple choice, a number, or text) into validated answers.
-// Every problem is returned, keyed by question id.
+// AnswersFromMap converts a plain answer set (question id to an option's id
+// or label, a list of them for multiple choice, a number, or text) into
+// validated answers. Every problem is returned, keyed by question id.
+//
+// It is stricter than the chat, where a choice may be typed as its number
+// on the screen: a file has no screen, so a number for a choice is refused
+// (unless the options' ids are numbers), rather than read as a position that
+// silently shifts a score.
 func (s *Script) AnswersFromMap(m map[string]any) (Answers, map[string]string) {
 	out := Answers{}
 	bad := map[string]string{}
@@ -26,31 +32,7 @@ func (s *Script) AnswersFromMap(m map[string]any) (Answers, map[string]string) {
 			bad[id] = "no such question in the script"
 			continue
 		}
-		var a intake.Answer
-		var err error
-		switch x := v.(type) {
-		case []any:
-			ids := make([]string, 0, len(x))
-			for _, e := range x {
-				ids = append(ids, fmt.Sprint(e))
-			}
-			a, err = q.FromChoices(ids, at)
-		case string:
-			if q.HasChoices() && q.Kind != KindMultiple {
-				a, err = q.FromChoices([]string{x}, at)
-			} else {
-				a, err = q.ParseText(x, at)
-			}
-		case bool:
-			// YAML 1.1 readers turn yes/no into booleans; accept them for
-			// yes/no questions.
-			word := map[bool]string{true: "yes", false: "no"}[x]
-			a, err = q.FromChoices([]string{word}, at)
-		case nil:
-			err = fmt.Errorf("empty answer")
-		default:
-			a, err = q.ParseText(fmt.Sprint(x), at)
-		}
+		a, err := q.fromValue(v, at)
 		if err != nil {
 			bad[id] = strings.TrimSpace(intake.ErrorMessage(err))
 			if intake.ErrorCode(err) == intake.EINTERNAL {
@@ -61,6 +43,138 @@ func (s *Script) AnswersFromMap(m map[string]any) (Answers, map[string]string) {
 		out[id] = a
 	}
 	return out, bad
+}
+
+// fromValue converts one decoded YAML or JSON value to an answer to q.
+func (q *Question) fromValue(v any, at time.Time) (intake.Answer, error) {
+	switch x := v.(type) {
+	case nil:
+		return intake.Answer{}, intake.Errorf(intake.EINVALID, "empty answer")
+	case map[string]any:
+		return intake.Answer{}, intake.Errorf(intake.EINVALID, "a mapping is not an answer. %s", q.Hint())
+	case []any:
+		if q.Kind != KindMultiple {
+			return intake.Answer{}, intake.Errorf(intake.EINVALID, "a list is only for a question where several options may be chosen. %s", q.Hint())
+		}
+		ids := make([]string, 0, len(x))
+		for _, e := range x {
+			o, err := q.optionFor(e)
+			if err != nil {
+				return intake.Answer{}, err
+			}
+			ids = append(ids, o.ID)
+		}
+		return q.FromChoices(ids, at)
+	case bool:
+		// YAML 1.1 readers turn yes/no into booleans; accept them for
+		// yes/no questions.
+		word := map[bool]string{true: "yes", false: "no"}[x]
+		if q.Kind != KindYesNo {
+			return intake.Answer{}, intake.Errorf(intake.EINVALID, "%q isn't one of the options. %s", word, q.Hint())
+		}
+		return q.FromChoices([]string{word}, at)
+	}
+	if !q.HasChoices() {
+		if s, ok := v.(string); ok {
+			return q.ParseText(s, at)
+		}
+		if isNumber(v) {
+			return q.ParseText(fmt.Sprint(v), at)
+		}
+		return intake.Answer{}, intake.Errorf(intake.EINVALID, "a %T is not an answer. %s", v, q.Hint())
+	}
+	if s, ok := v.(string); ok && q.Kind == KindMultiple && strings.Contains(s, ",") {
+		var ids []string
+		for _, part := range strings.Split(s, ",") {
+			o, err := q.optionFor(strings.TrimSpace(part))
+			if err != nil {
+				return intake.Answer{}, err
+			}
+			ids = append(ids, o.ID)
+		}
+		return q.FromChoices(ids, at)
+	}
+	if s, ok := v.(string); ok && strings.EqualFold(strings.TrimSpace(s), "skip") {
+		return q.FromChoices([]string{"skip"}, at)
+	}
+	o, err := q.optionFor(v)
+	if err != nil {
+		return intake.Answer{}, err
+	}
+	return q.FromChoices([]string{o.ID}, at)
+}
+
+// optionFor finds the option a file names by id or label (any case), never
+// by position; a number names an option only if that is its id.
+func (q *Question) optionFor(v any) (*Option, error) {
+	var s string
+	switch x := v.(type) {
+	case string:
+		s = strings.TrimSpace(x)
+	default:
+		if !isNumber(v) {
+			return nil, intake.Errorf(intake.EINVALID, "a %T is not an option. %s", v, q.Hint())
+		}
+		s = fmt.Sprint(v)
+		if o := q.Option(s); o != nil {
+			return o, nil
+		}
+		return nil, intake.Errorf(intake.EINVALID, "%s is a number, and a number is not read as an option's position here: use the option's id or label (%s)",
+			s, strings.Join(q.optionIDs(), ", "))
+	}
+	for _, o := range q.Options {
+		if strings.EqualFold(o.ID, s) || strings.EqualFold(o.Label, s) || o.ID == strings.ReplaceAll(strings.ToLower(s), " ", "_") {
+			return o, nil
+		}
+	}
+	if _, err := strconv.Atoi(s); err == nil {
+		return nil, intake.Errorf(intake.EINVALID, "%q is a number, and a number is not read as an option's position here: use the option's id or label (%s)",
+			s, strings.Join(q.optionIDs(), ", "))
+	}
+	return nil, intake.Errorf(intake.EINVALID, "%q isn't one of the options (%s)", clip(s), strings.Join(q.optionIDs(), ", "))
+}
+
+func (q *Question) optionIDs() []string {
+	ids := make([]string, len(q.Options))
+	for i, o := range q.Options {
+		ids[i] = o.ID
+	}
+	return ids
+}
+
+func isNumber(v any) bool {
+	switch v.(type) {
+	case int, int64, uint64, float64, uint, int32, uint32, float32:
+		return true
+	}
+	return false
+}
+
+// Answers files are small: one line per question.
+const (
+	MaxAnswersFileBytes = 64 << 10
+	maxAnswersDepth     = 4
+)
+
+// LoadAnswers reads an answers file (YAML or JSON: question id to answer,
+// as AnswersFromMap takes) strictly: over MaxAnswersFileBytes, anchors and
+// aliases, deep nesting, duplicate keys and every bad answer are problems
+// with file:line.
+func (s *Script) LoadAnswers(name string, src []byte) (Answers, error) {
+	raw := map[string]any{}
+	doc, err := content.DecodeUntrusted(name, src, &raw, content.Limits{MaxBytes: MaxAnswersFileBytes, MaxDepth: maxAnswersDepth})
+	if err != nil {
+		return nil, err
+	}
+	answers, bad := s.AnswersFromMap(raw)
+	var ps content.Problems
+	for id, msg := range bad {
+		ps = append(ps, doc.Problem("$."+id, "%s: %s", id, msg))
+	}
+	if err := ps.Err(); err != nil {
+		return nil, err
+	}
+	return answers, nil
 }
 
 // TestCase is one clinic-written expected outcome.

@@ -70,3 +70,37 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// FuzzLoadAnswers feeds arbitrary bytes to the answers-file loader: it must
+// return answers or file:line problems, never panic or run away, and every
+// answer it returns must be a valid answer to a question of the script.
+// Seeds are in testdata/fuzz/FuzzLoadAnswers.
+func FuzzLoadAnswers(f *testing.F) {
+	s := shipped(f)
+	f.Add([]byte("consent: yes\nage_18: yes\nphq9_1: nearly_every_day\n"))
+	f.Add([]byte(`{"consent":"yes","reasons":["depression","anxiety"]}`))
+	f.Fuzz(func(t *testing.T, src []byte) {
+		answers, err := s.LoadAnswers("answers.yaml", src)
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "answers.yaml") {
+				t.Fatalf("problem does not name the file: %v", err)
+			}
+			return
+		}
+		for id, a := range answers {
+			q := s.Question(id)
+			if q == nil || a.QuestionID != id {
+				t.Fatalf("answer %q = %+v for no such question", id, a)
+			}
+			if a.Choice != "" && q.Option(a.Choice) == nil {
+				t.Fatalf("answer %q = %q, not an option", id, a.Choice)
+			}
+			for _, c := range a.Choices {
+				if q.Option(c) == nil {
+					t.Fatalf("answer %q holds %q, not an option", id, c)
+				}
+			}
+		}
+		s.Evaluate(answers, false)
+	})
+}

@@ -127,6 +127,10 @@ func TestParseText(t *testing.T) {
 		{"contact_detail", "(555) 123-4567", "(555) 123-4567"},
 		{"contact_detail", "pat@example.com", "pat@example.com"},
 		{"notes", "skip", "<skipped>"},
+		// Control and bidi-override characters are dropped from free text;
+		// other Unicode is kept.
+		{"notes", "a\x1b[2J\x1b]0;title\x07 note\x00 \u202eevil", "a[2J]0;title note evil"},
+		{"notes", "שלום 👋 café", "שלום 👋 café"},
 	}
 	for _, tt := range ok {
 		a, err := s.Question(tt.q).ParseText(tt.in, now)
@@ -157,6 +161,9 @@ func TestParseText(t *testing.T) {
 		{"contact_detail", "call me", "doesn't look like a phone number or an email"},
 		{"contact_detail", "12345", "doesn't look like a phone number or an email"},
 		{"contact_detail", "pat@localhost", "doesn't look like a phone number or an email"},
+		{"contact_detail", "test@example.com\u202e", "invisible or control characters"},
+		{"contact_detail", "555-123-\x1b[2J4567", "invisible or control characters"},
+		{"notes", "\x1b\x00", "didn't get an answer"},
 	}
 	for _, tt := range bad {
 		_, err := s.Question(tt.q).ParseText(tt.in, now)

@@ -9,6 +9,7 @@ package seal
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -32,6 +33,9 @@ var ErrOpen = errors.New("sealed value cannot be opened with this key")
 type Sealer struct {
 	current string
 	aeads   map[string]cipher.AEAD
+	// hashKeys are derived from each key for Hash, so a lookup hash
+	// never uses the sealing key itself.
+	hashKeys map[string][]byte
 }
 
 // New returns a sealer whose current key is the first of keys; the others
@@ -40,7 +44,7 @@ func New(keys ...[]byte) (*Sealer, error) {
 	if len(keys) == 0 {
 		return nil, errors.New("no data key")
 	}
-	s := &Sealer{aeads: map[string]cipher.AEAD{}}
+	s := &Sealer{aeads: map[string]cipher.AEAD{}, hashKeys: map[string][]byte{}}
 	for i, k := range keys {
 		if len(k) != KeySize {
 			return nil, fmt.Errorf("data key is %d bytes; want %d", len(k), KeySize)
@@ -55,6 +59,9 @@ func New(keys ...[]byte) (*Sealer, error) {
 		}
 		id := KeyID(k)
 		s.aeads[id] = aead
+		m := hmac.New(sha256.New, k)
+		m.Write([]byte("intakebot lookup hash v1"))
+		s.hashKeys[id] = m.Sum(nil)
 		if i == 0 {
 			s.current = id
 		}
@@ -103,6 +110,29 @@ func (s *Sealer) Open(sealed string, ad []byte) ([]byte, error) {
 	return plain, nil
 }
 
+// Hash returns a keyed hash of msg under the current key, "keyid:hex": a
+// stable name for a value (a patient's chat user id) that can be looked up
+// without being stored, and that only the key's holder can compute.
+func (s *Sealer) Hash(msg []byte) string { return s.hash(s.current, msg) }
+
+// Hashes returns msg's hash under every key the sealer holds, the current
+// key's first, to find a value hashed before a key rotation.
+func (s *Sealer) Hashes(msg []byte) []string {
+	out := []string{s.Hash(msg)}
+	for id := range s.hashKeys {
+		if id != s.current {
+			out = append(out, s.hash(id, msg))
+		}
+	}
+	return out
+}
+
+func (s *Sealer) hash(id string, msg []byte) string {
+	m := hmac.New(sha256.New, s.hashKeys[id])
+	m.Write(msg)
+	return id + ":" + hex.EncodeToString(m.Sum(nil))
+}
+
 // ParseKey decodes a base64 key (standard or URL alphabet, padded or not).
 func ParseKey(s string) ([]byte, error) {
 	s = strings.TrimSpace(s)
@@ -128,35 +158,148 @@ func NewKey() []byte {
 
 // LoadKeyFile reads a base64 key file. With create set and no file there, it
 // writes a new random key with mode 0600 and reports created.
+//
+// The key appears at path whole or not at all: it is written to a temporary
+// file in the same directory, synced, and then linked to path, which fails if
+// path exists. So a crash never leaves a partial key, and of several processes
+// starting at once exactly one creates the key and the others read it (a rename
+// would let a later process replace a key an earlier one already used). An
+// empty file at path, which a crash of an older intakebot could leave, is
+// replaced when create is set: nothing can have been sealed with it.
 func LoadKeyFile(path string, create bool) (key []byte, created bool, err error) {
-	b, err := os.ReadFile(path)
-	switch {
-	case err == nil:
-		k, err := ParseKey(string(b))
-		if err != nil {
-			return nil, false, fmt.Errorf("key file %s: %w", path, err)
-		}
-		if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
-			return nil, false, fmt.Errorf("key file %s is readable by other users (mode %v); run: chmod 600 %s", path, fi.Mode().Perm(), path)
-		}
-		return k, false, nil
-	case !errors.Is(err, fs.ErrNotExist) || !create:
-		return nil, false, fmt.Errorf("key file: %w", err)
+	keys, created, err := LoadKeys(path, create)
+	if err != nil {
+		return nil, false, err
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, false, fmt.Errorf("key file dir: %w", err)
+	return keys[0], created, nil
+}
+
+// LoadKeys is LoadKeyFile for a key file that may hold several keys, one
+// per line: the first seals, the others (older keys, during a rotation)
+// only open. See LoadKeyFile.
+func LoadKeys(path string, create bool) (keys [][]byte, created bool, err error) {
+	for attempt := 0; ; attempt++ {
+		b, err := os.ReadFile(path)
+		switch {
+		case err == nil && len(b) == 0 && create && attempt == 0:
+			// Left by a crash while writing it: remove and create it again.
+			if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return nil, false, fmt.Errorf("key file %s is empty and cannot be removed: %w", path, err)
+			}
+		case err == nil:
+			var ks [][]byte
+			for i, line := range strings.Split(string(b), "\n") {
+				if strings.TrimSpace(line) == "" {
+					continue
+				}
+				k, err := ParseKey(line)
+				if err != nil {
+					return nil, false, fmt.Errorf("key file %s, line %d: %w", path, i+1, err)
+				}
+				ks = append(ks, k)
+			}
+			if len(ks) == 0 {
+				return nil, false, fmt.Errorf("key file %s: %w", path, errors.New("it holds no key"))
+			}
+			if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
+				return nil, false, fmt.Errorf("key file %s is readable by other users (mode %v); run: chmod 600 %s", path, fi.Mode().Perm(), path)
+			}
+			return ks, false, nil
+		case !errors.Is(err, fs.ErrNotExist) || !create:
+			return nil, false, fmt.Errorf("key file: %w", err)
+		}
+		k, err := createKeyFile(path)
+		if errors.Is(err, fs.ErrExist) && attempt < 3 {
+			continue // another process created it first: read theirs
+		}
+		if err != nil {
+			return nil, false, err
+		}
+		return [][]byte{k}, true, nil
+	}
+}
+
+// createKeyFile writes a new key to path atomically; fs.ErrExist means
+// another process did first.
+func createKeyFile(path string) ([]byte, error) {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("key file dir: %w", err)
 	}
 	k := NewKey()
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*") // mode 0600
 	if err != nil {
-		return nil, false, fmt.Errorf("create key file: %w", err)
+		return nil, fmt.Errorf("create key file: %w", err)
 	}
+	tmp := f.Name()
+	defer os.Remove(tmp)
 	if _, err := f.WriteString(base64.StdEncoding.EncodeToString(k) + "\n"); err != nil {
 		f.Close()
-		return nil, false, fmt.Errorf("write key file: %w", err)
+		return nil, fmt.Errorf("write key file: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("write key file: %w", err)
 	}
 	if err := f.Close(); err != nil {
-		return nil, false, fmt.Errorf("write key file: %w", err)
+		return nil, fmt.Errorf("write key file: %w", err)
 	}
-	return k, true, nil
+	if err := os.Link(tmp, path); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("create key file: %w", err)
+	}
+	if err := SyncDir(dir); err != nil {
+		return nil, fmt.Errorf("create key file: %w", err)
+	}
+	return k, nil
+}
+
+// WriteKeys replaces the key file at path with keys, one per line, the
+// first being the one that seals. The file is replaced whole (a temporary
+// file, synced, renamed over it, the directory synced), so a crash leaves
+// the old file or the new one, and the new one is on disk before anything
+// is sealed with its first key.
+func WriteKeys(path string, keys [][]byte) error {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*") // mode 0600
+	if err != nil {
+		return fmt.Errorf("write key file: %w", err)
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp)
+	var b strings.Builder
+	for _, k := range keys {
+		b.WriteString(base64.StdEncoding.EncodeToString(k) + "\n")
+	}
+	if _, err := f.WriteString(b.String()); err != nil {
+		f.Close()
+		return fmt.Errorf("write key file: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("write key file: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("write key file: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("write key file: %w", err)
+	}
+	if err := SyncDir(dir); err != nil {
+		return fmt.Errorf("write key file: %w", err)
+	}
+	return nil
+}
+
+// SyncDir flushes a directory, so a file just linked or renamed into it
+// survives a power cut.
+func SyncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
 }

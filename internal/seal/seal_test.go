@@ -1,11 +1,13 @@
 package seal_test
 
 import (
+	"bytes"
 	"encoding/base64"
 	"errors"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/intakebot/intakebot/internal/seal"
@@ -100,5 +102,84 @@ func TestLoadKeyFile(t *testing.T) {
 	}
 	if _, _, err := seal.LoadKeyFile(path, true); err == nil || !strings.Contains(err.Error(), path) {
 		t.Errorf("corrupt key file: err = %v", err)
+	}
+}
+
+func TestKeyFileCreatedOnceByConcurrentStarts(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "data.key")
+	const n = 20
+	keys := make([][]byte, n)
+	errs := make([]error, n)
+	createdBy := make([]bool, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{}) // released together, as processes started at once
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			keys[i], createdBy[i], errs[i] = seal.LoadKeyFile(path, true)
+		}()
+	}
+	close(start)
+	wg.Wait()
+	creators := 0
+	for i := range n {
+		if errs[i] != nil {
+			t.Fatalf("start %d: %v", i, errs[i])
+		}
+		if !bytes.Equal(keys[i], keys[0]) {
+			t.Fatalf("start %d got another key than start 0", i)
+		}
+		if createdBy[i] {
+			creators++
+		}
+	}
+	if creators != 1 {
+		t.Errorf("%d starts say they created the key; want 1", creators)
+	}
+	ents, _ := os.ReadDir(dir)
+	if len(ents) != 1 {
+		t.Errorf("data dir holds %d files after creating the key; want only data.key", len(ents))
+	}
+}
+
+func TestEmptyKeyFileFromACrashIsReplacedOnlyWhenCreating(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "data.key")
+	if err := os.WriteFile(path, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := seal.LoadKeyFile(path, false); err == nil {
+		t.Fatal("empty key file without create: no error")
+	}
+	k, created, err := seal.LoadKeyFile(path, true)
+	if err != nil || !created || len(k) != seal.KeySize {
+		t.Fatalf("empty key file with create: created=%v err=%v", created, err)
+	}
+	again, _, err := seal.LoadKeyFile(path, false)
+	if err != nil || !bytes.Equal(again, k) {
+		t.Fatalf("reading the new key: %v", err)
+	}
+}
+
+func TestHashIsKeyedAndStable(t *testing.T) {
+	k1, k2 := seal.NewKey(), seal.NewKey()
+	a, _ := seal.New(k1)
+	b, _ := seal.New(k2)
+	rotated, _ := seal.New(k2, k1)
+	msg := []byte("discord\x00123456789")
+	if a.Hash(msg) != a.Hash(msg) {
+		t.Fatal("hash is not stable")
+	}
+	if a.Hash(msg) == b.Hash(msg) {
+		t.Fatal("two keys give the same hash")
+	}
+	if strings.Contains(a.Hash(msg), "123456789") {
+		t.Fatal("hash shows the value")
+	}
+	hs := rotated.Hashes(msg)
+	if len(hs) != 2 || hs[0] != b.Hash(msg) || hs[1] != a.Hash(msg) {
+		t.Fatalf("hashes after rotation = %v; want the new key's, then the old key's", hs)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/intakebot/intakebot/internal/clinic"
 	"github.com/intakebot/intakebot/internal/conversation"
 	"github.com/intakebot/intakebot/internal/faq"
+	"github.com/intakebot/intakebot/internal/intake"
 	"github.com/intakebot/intakebot/internal/safety"
 	"github.com/intakebot/intakebot/internal/screening"
 	"github.com/intakebot/intakebot/internal/seal"
@@ -106,4 +107,26 @@ func (k *Kit) BuildEngine(t testing.TB) {
 		t.Fatal(err)
 	}
 	k.Engine = eng
+}
+
+// Twin opens a second store and engine on the same database file and key,
+// as a second process serving the same patients would.
+func (k *Kit) Twin(t testing.TB) *Kit {
+	t.Helper()
+	tw := &Kit{Path: k.Path, Key: k.Key, Model: k.Model, Relay: k.Relay}
+	tw.Reopen(t)
+	return tw
+}
+
+// EngineOn builds an engine like the kit's on another store (a wrapper of
+// the kit's, to hold a call at a chosen point).
+func (k *Kit) EngineOn(t testing.TB, st intake.Store) *conversation.Engine {
+	t.Helper()
+	cfg := k.cfg
+	cfg.Store, cfg.Model, cfg.Relay = st, k.Model, k.Relay
+	eng, err := conversation.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return eng
 }

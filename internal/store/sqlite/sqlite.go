@@ -17,6 +17,8 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/url"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -43,11 +45,14 @@ type Store struct {
 
 // DSN returns the connection string for path with the pragmas every pooled
 // connection needs: foreign keys, a busy timeout, WAL, full sync (an answer
-// that was acknowledged survives a power cut) and immediate write
-// transactions (no lock upgrades that deadlock under concurrency).
+// that was acknowledged survives a power cut), secure delete (deleted and
+// overwritten values are zeroed in the file, not left in free space where
+// the key would still open them) and immediate write transactions (no lock
+// upgrades that deadlock under concurrency).
 func DSN(path string) string {
 	q := url.Values{}
 	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "secure_delete(1)")
 	q.Add("_pragma", "busy_timeout(5000)")
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(FULL)")
@@ -57,10 +62,37 @@ func DSN(path string) string {
 
 // Open opens (creating if needed) the database at path, applies migrations and
 // checks that sealer's key is the one the database was written with.
+//
+// A new database is built whole under a temporary name and linked into place,
+// so path never holds an empty or half-initialised file, and it is created
+// mode 0600 (SQLite gives the -wal and -shm files the mode of the database).
+// An existing file that others may read, an empty file, a damaged one or
+// another program's database is refused with what to do.
 func Open(ctx context.Context, path string, sealer *seal.Sealer, log *slog.Logger) (*Store, error) {
 	if log == nil {
 		log = slog.Default()
 	}
+	if err := create(ctx, path, sealer, log); err != nil {
+		return nil, err
+	}
+	if err := checkFile(path); err != nil {
+		return nil, err
+	}
+	if err := checkFormat(ctx, path); err != nil {
+		return nil, describe(path, err)
+	}
+	s, err := open(path, sealer, log)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.init(ctx); err != nil {
+		s.db.Close()
+		return nil, describe(path, err)
+	}
+	return s, nil
+}
+
+func open(path string, sealer *seal.Sealer, log *slog.Logger) (*Store, error) {
 	db, err := sql.Open("sqlite", DSN(path))
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
@@ -70,36 +102,292 @@ func Open(ctx context.Context, path string, sealer *seal.Sealer, log *slog.Logge
 	// concurrent patients, against tens of ms queued). Transactions are
 	// short, so reads queueing behind them costs little.
 	db.SetMaxOpenConns(1)
-	s := &Store{db: db, sealer: sealer, log: log, Now: time.Now}
+	return &Store{db: db, sealer: sealer, log: log, Now: time.Now}, nil
+}
+
+// init migrates the database and checks the key.
+func (s *Store) init(ctx context.Context) error {
 	if err := s.migrate(ctx); err != nil {
-		db.Close()
-		return nil, err
+		return err
 	}
 	if err := s.checkKey(ctx); err != nil {
-		db.Close()
-		return nil, err
+		return err
 	}
-	return s, nil
+	if err := s.hashPatients(ctx); err != nil {
+		return err
+	}
+	return s.scrubOnce(ctx)
+}
+
+// scrubOnce rebuilds the database file once (VACUUM), so nothing deleted
+// before secure_delete was turned on (answers erased by /forget-me, user
+// ids replaced by their hash) survives in its free pages, then empties the
+// WAL. New databases are scrubbed, empty, when they are created.
+func (s *Store) scrubOnce(ctx context.Context) error {
+	var n int
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM meta WHERE key = 'scrubbed'`).Scan(&n); err != nil {
+		return fmt.Errorf("scrub: %w", err)
+	} else if n > 0 {
+		return nil
+	}
+	if _, err := s.db.ExecContext(ctx, `VACUUM`); err != nil {
+		// Another process holds the database (VACUUM needs it alone): the
+		// next open tries again; nothing is lost by waiting.
+		s.log.Warn("database scrub deferred to the next start", slog.Any("err", err))
+		return nil
+	}
+	if err := s.checkpoint(ctx); err != nil {
+		return fmt.Errorf("scrub: %w", err)
+	}
+	if _, err := s.db.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES ('scrubbed', ?) ON CONFLICT (key) DO NOTHING`, ms(time.Now())); err != nil {
+		return fmt.Errorf("scrub: %w", err)
+	}
+	return nil
+}
+
+// hashPatients replaces the plaintext user ids written before migration
+// 0007 with their keyed hash and sealed value, then clears them from the WAL.
+func (s *Store) hashPatients(ctx context.Context) error {
+	// Read first: the write lock is taken only when there is work.
+	var n int
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM patients WHERE hashed = 0`).Scan(&n); err != nil {
+		return fmt.Errorf("hash patients: %w", err)
+	} else if n == 0 {
+		return nil
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	rows, err := tx.QueryContext(ctx, `SELECT id, channel, user_id FROM patients WHERE hashed = 0`)
+	if err != nil {
+		return fmt.Errorf("hash patients: %w", err)
+	}
+	var ps []intake.Patient
+	for rows.Next() {
+		var p intake.Patient
+		if err := rows.Scan(&p.ID, &p.Channel, &p.UserID); err != nil {
+			rows.Close()
+			return fmt.Errorf("hash patients: %w", err)
+		}
+		ps = append(ps, p)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("hash patients: %w", err)
+	}
+	if len(ps) == 0 {
+		return nil
+	}
+	for _, p := range ps {
+		sealed, err := s.sealer.Seal([]byte(p.UserID), patientAD(p.ID))
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE patients SET user_id = ?, user_sealed = ?, hashed = 1 WHERE id = ?`,
+			s.sealer.Hash(userKey(p.Channel, p.UserID)), sealed, p.ID); err != nil {
+			return fmt.Errorf("hash patients: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	return s.checkpoint(ctx)
+}
+
+// create builds a new database at path if there is none: initialised under a
+// temporary name in the same directory, then hard-linked to path, which fails
+// if another process created it first (theirs is then used).
+func create(ctx context.Context, path string, sealer *seal.Sealer, log *slog.Logger) error {
+	if _, err := os.Stat(path); err == nil || !errors.Is(err, fs.ErrNotExist) {
+		return nil // exists (or cannot be examined: checkFile says why)
+	}
+	dir := filepath.Dir(path)
+	tmp := filepath.Join(dir, "."+filepath.Base(path)+".new-"+newID("", 6))
+	defer func() {
+		for _, f := range []string{tmp, tmp + "-wal", tmp + "-shm", tmp + "-journal"} {
+			os.Remove(f)
+		}
+	}()
+	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("create database: %w", err)
+	}
+	f.Close()
+	s, err := open(tmp, sealer, log)
+	if err != nil {
+		return err
+	}
+	err = s.init(ctx)
+	if err == nil {
+		// Everything into the database file itself before it is linked:
+		// the WAL stays behind under the temporary name.
+		err = s.checkpoint(ctx)
+	}
+	if cerr := s.db.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("create database: %w", err)
+	}
+	if err := os.Link(tmp, path); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return nil
+		}
+		return fmt.Errorf("create database: %w", err)
+	}
+	if err := seal.SyncDir(dir); err != nil {
+		return fmt.Errorf("create database: %w", err)
+	}
+	return nil
+}
+
+// checkpoint copies the WAL into the database file and truncates the WAL to
+// zero bytes; it fails if a reader kept part of it from being copied.
+func (s *Store) checkpoint(ctx context.Context) error {
+	var busy, logPages, done int
+	if err := s.db.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &logPages, &done); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	if busy != 0 {
+		return errors.New("checkpoint: the database is busy")
+	}
+	return nil
+}
+
+// checkFile refuses an existing database file that would be unsafe or
+// pointless to open: empty, or readable or writable by other users.
+func checkFile(path string) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return fmt.Errorf("database: %w", err)
+	}
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("the database %s is not a regular file", path)
+	}
+	if fi.Size() == 0 {
+		return fmt.Errorf("the database %s is empty (0 bytes), so whatever it held is gone: restore it from a backup, "+
+			"or, if nothing was ever stored, remove it to start a new database", path)
+	}
+	if fi.Mode().Perm()&0o077 != 0 {
+		files := []string{path}
+		for _, f := range []string{path + "-wal", path + "-shm"} {
+			if _, err := os.Stat(f); err == nil {
+				files = append(files, f)
+			}
+		}
+		return fmt.Errorf("the database %s can be read or written by other users (mode %v); run: chmod 600 %s",
+			path, fi.Mode().Perm(), strings.Join(files, " "))
+	}
+	return nil
+}
+
+// SQLite's primary result codes for a file that is not a usable database.
+const (
+	sqliteCorrupt = 11 // SQLITE_CORRUPT
+	sqliteNotADB  = 26 // SQLITE_NOTADB
+)
+
+// errForeign is another program's SQLite database.
+var errForeign = errors.New("not written by intakebot")
+
+// describe turns SQLite's report of a damaged or foreign file into one that
+// names the file and what to do.
+func describe(path string, err error) error {
+	if errors.Is(err, errForeign) {
+		return fmt.Errorf("the database %s is a SQLite database not written by intakebot (it has no schema_migrations table): "+
+			"point --data at intakebot's data directory, or move the file away", path)
+	}
+	var se interface{ Code() int }
+	if errors.As(err, &se) {
+		if c := se.Code() & 0xff; c == sqliteCorrupt || c == sqliteNotADB {
+			return fmt.Errorf("the database %s is damaged or is not a database (%v): restore it from a backup, "+
+				"or move it away to start a new database", path, err)
+		}
+	}
+	return err
+}
+
+// checkFormat refuses another program's SQLite database rather than add
+// intakebot's tables to it. It reads with no pragmas set: the DSN's
+// journal_mode(WAL) would already change the file it is about to refuse.
+func checkFormat(ctx context.Context, path string) error {
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)")
+	if err != nil {
+		return fmt.Errorf("open database: %w", err)
+	}
+	defer db.Close()
+	var tables, ours int
+	err = db.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(name = 'schema_migrations'), 0) FROM sqlite_master WHERE type = 'table'`).
+		Scan(&tables, &ours)
+	if err != nil {
+		return fmt.Errorf("read schema: %w", err)
+	}
+	if tables > 0 && ours == 0 {
+		return errForeign
+	}
+	return nil
 }
 
 // Close closes the database.
 func (s *Store) Close() error { return s.db.Close() }
 
+// migrate applies the migrations not yet applied. It reads what was applied
+// first, without the write lock, so many processes opening an up-to-date
+// database at once do not queue for the lock (and time out) for nothing.
 func (s *Store) migrate(ctx context.Context) error {
-	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
 	names, err := fs.Glob(migrations, "migrations/*.sql")
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
 	sort.Strings(names)
+	applied, err := s.appliedMigrations(ctx)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	pending := names[:0:0]
 	for _, name := range names {
+		if !applied[name] {
+			pending = append(pending, name)
+		}
+	}
+	if len(pending) == 0 {
+		return nil
+	}
+	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	for _, name := range pending {
 		if err := s.migrateFile(ctx, name); err != nil {
 			return fmt.Errorf("migrate %s: %w", name, err)
 		}
 	}
 	return nil
+}
+
+func (s *Store) appliedMigrations(ctx context.Context) (map[string]bool, error) {
+	var n int
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'`).Scan(&n); err != nil {
+		return nil, err
+	}
+	out := map[string]bool{}
+	if n == 0 {
+		return out, nil
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT name FROM schema_migrations`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return nil, err
+		}
+		out[name] = true
+	}
+	return out, rows.Err()
 }
 
 func (s *Store) migrateFile(ctx context.Context, name string) error {
@@ -109,6 +397,7 @@ func (s *Store) migrateFile(ctx context.Context, name string) error {
 	}
 	defer tx.Rollback()
 	var n int
+	// Read again under the write lock: another process may have applied it.
 	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE name = ?`, name).Scan(&n); err != nil {
 		return err
 	} else if n > 0 {
@@ -139,8 +428,12 @@ func (s *Store) checkKey(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		_, err = s.db.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES ('key_check', ?)`, v)
-		return err
+		// DO NOTHING: another process may have written its check first;
+		// read back whichever is there and check that.
+		if _, err := s.db.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES ('key_check', ?) ON CONFLICT (key) DO NOTHING`, v); err != nil {
+			return fmt.Errorf("write key check: %w", err)
+		}
+		return s.checkKey(ctx)
 	} else if err != nil {
 		return fmt.Errorf("read key check: %w", err)
 	}
@@ -181,31 +474,53 @@ func fromMS(v int64) time.Time        { return time.UnixMilli(v).UTC() }
 func boolInt(b bool) int              { return map[bool]int{false: 0, true: 1}[b] }
 func answerAD(sid, qid string) []byte { return []byte("answer:" + sid + ":" + qid) }
 func caseAD(id string) []byte         { return []byte("case:" + id) }
+func patientAD(id string) []byte      { return []byte("patient:" + id) }
 
-// Patient implements intake.Store.
+// userKey is what a patient's lookup hash is computed over.
+func userKey(channel, userID string) []byte { return []byte(channel + "\x00" + userID) }
+
+// Patient implements intake.Store. The user id is looked up by its keyed
+// hash (under any loaded key) and stored only sealed.
 func (s *Store) Patient(ctx context.Context, channel, userID string) (intake.Patient, error) {
 	p := intake.Patient{Channel: channel, UserID: userID}
-	var created int64
-	err := s.db.QueryRowContext(ctx, `SELECT id, created_at FROM patients WHERE channel = ? AND user_id = ?`, channel, userID).Scan(&p.ID, &created)
-	if err == nil {
+	hashes := s.sealer.Hashes(userKey(channel, userID))
+	find := func() (bool, error) {
+		q := `SELECT id, created_at FROM patients WHERE channel = ? AND user_id IN (?` + strings.Repeat(", ?", len(hashes)-1) + `)`
+		args := []any{channel}
+		for _, h := range hashes {
+			args = append(args, h)
+		}
+		var created int64
+		err := s.db.QueryRowContext(ctx, q, args...).Scan(&p.ID, &created)
+		if errors.Is(err, sql.ErrNoRows) {
+			return false, nil
+		} else if err != nil {
+			return false, fmt.Errorf("find patient: %w", err)
+		}
 		p.CreatedAt = fromMS(created)
-		return p, nil
-	} else if !errors.Is(err, sql.ErrNoRows) {
-		return p, fmt.Errorf("find patient: %w", err)
+		return true, nil
 	}
-	p.ID, p.CreatedAt = newID("p_", 8), s.Now().UTC()
+	if found, err := find(); found || err != nil {
+		return p, err
+	}
+	id, created := newID("p_", 8), s.Now().UTC()
+	sealed, err := s.sealer.Seal([]byte(userID), patientAD(id))
+	if err != nil {
+		return p, err
+	}
 	// ON CONFLICT: a concurrent first contact from the same user wins the race.
-	res, err := s.db.ExecContext(ctx, `INSERT INTO patients (id, channel, user_id, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (channel, user_id) DO NOTHING`,
-		p.ID, channel, userID, ms(p.CreatedAt))
+	res, err := s.db.ExecContext(ctx, `INSERT INTO patients (id, channel, user_id, user_sealed, hashed, created_at) VALUES (?, ?, ?, ?, 1, ?)
+		ON CONFLICT (channel, user_id) DO NOTHING`, id, channel, hashes[0], sealed, ms(created))
 	if err != nil {
 		return p, fmt.Errorf("create patient: %w", err)
 	}
 	n, _ := res.RowsAffected()
 	p.New = n == 1
-	if err := s.db.QueryRowContext(ctx, `SELECT id, created_at FROM patients WHERE channel = ? AND user_id = ?`, channel, userID).Scan(&p.ID, &created); err != nil {
-		return p, fmt.Errorf("find patient: %w", err)
+	if found, err := find(); err != nil {
+		return p, err
+	} else if !found {
+		return p, fmt.Errorf("find patient: not found after insert")
 	}
-	p.CreatedAt = fromMS(created)
 	return p, nil
 }
 
@@ -219,9 +534,9 @@ func (s *Store) ActiveSession(ctx context.Context, patientID string) (intake.Ses
 	var sess intake.Session
 	var paused, crisis int
 	var created, updated int64
-	err = tx.QueryRowContext(ctx, `SELECT id, patient_id, script_version, status, paused, crisis, outcome, created_at, updated_at
+	err = tx.QueryRowContext(ctx, `SELECT id, patient_id, script_version, status, paused, crisis, outcome, created_at, updated_at, version
 		FROM sessions WHERE patient_id = ? AND status = 'active'`, patientID).
-		Scan(&sess.ID, &sess.PatientID, &sess.ScriptVersion, &sess.Status, &paused, &crisis, &sess.Outcome, &created, &updated)
+		Scan(&sess.ID, &sess.PatientID, &sess.ScriptVersion, &sess.Status, &paused, &crisis, &sess.Outcome, &created, &updated, &sess.Version)
 	if errors.Is(err, sql.ErrNoRows) {
 		return sess, intake.Errorf(intake.ENOTFOUND, "No screening in progress.")
 	} else if err != nil {
@@ -277,7 +592,7 @@ func (s *Store) StartSession(ctx context.Context, sess intake.Session) error {
 }
 
 // SaveAnswer implements intake.Store.
-func (s *Store) SaveAnswer(ctx context.Context, sessionID string, a intake.Answer) error {
+func (s *Store) SaveAnswer(ctx context.Context, sessionID string, version int64, a intake.Answer) error {
 	plain, err := json.Marshal(a)
 	if err != nil {
 		return err
@@ -292,12 +607,15 @@ func (s *Store) SaveAnswer(ctx context.Context, sessionID string, a intake.Answe
 	}
 	defer tx.Rollback()
 	now := ms(s.Now())
-	res, err := tx.ExecContext(ctx, `UPDATE sessions SET updated_at = ? WHERE id = ? AND status = 'active'`, now, sessionID)
+	// The compare-and-set: the answer was checked against the pending
+	// question of this version of the session.
+	res, err := tx.ExecContext(ctx, `UPDATE sessions SET updated_at = ?, paused = 0, version = version + 1
+		WHERE id = ? AND status = 'active' AND version = ?`, now, sessionID, version)
 	if err != nil {
 		return fmt.Errorf("touch session: %w", err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return intake.Errorf(intake.ECONFLICT, "That screening has already ended.")
+		return s.sessionConflict(ctx, tx, sessionID)
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO answers (session_id, question_id, sealed, answered_at) VALUES (?, ?, ?, ?)
 		ON CONFLICT (session_id, question_id) DO UPDATE SET sealed = excluded.sealed, answered_at = excluded.answered_at`,
@@ -307,9 +625,24 @@ func (s *Store) SaveAnswer(ctx context.Context, sessionID string, a intake.Answe
 	return tx.Commit()
 }
 
+// sessionConflict says why a compare-and-set on a session changed nothing:
+// it ended, or another turn changed it first. Both are ECONFLICT.
+func (s *Store) sessionConflict(ctx context.Context, tx *sql.Tx, sessionID string) error {
+	var status string
+	err := tx.QueryRowContext(ctx, `SELECT status FROM sessions WHERE id = ?`, sessionID).Scan(&status)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("read session: %w", err)
+	}
+	if status != string(intake.SessionActive) {
+		return intake.Errorf(intake.ECONFLICT, "That screening has already ended.")
+	}
+	return intake.Errorf(intake.ECONFLICT, "That answer was for a question that is no longer waiting.")
+}
+
 // SetPaused implements intake.Store.
 func (s *Store) SetPaused(ctx context.Context, sessionID string, paused, crisis bool) error {
-	res, err := s.db.ExecContext(ctx, `UPDATE sessions SET paused = ?, crisis = MAX(crisis, ?), updated_at = ? WHERE id = ? AND status = 'active'`,
+	res, err := s.db.ExecContext(ctx, `UPDATE sessions SET paused = ?, crisis = MAX(crisis, ?), updated_at = ?, version = version + 1
+		WHERE id = ? AND status = 'active'`,
 		boolInt(paused), boolInt(crisis), ms(s.Now()), sessionID)
 	if err != nil {
 		return fmt.Errorf("pause session: %w", err)
@@ -321,19 +654,21 @@ func (s *Store) SetPaused(ctx context.Context, sessionID string, paused, crisis 
 }
 
 // EndSession implements intake.Store.
-func (s *Store) EndSession(ctx context.Context, sessionID string, status intake.SessionStatus, outcome string, discard bool, c *intake.Case) (*intake.Case, error) {
+func (s *Store) EndSession(ctx context.Context, sessionID string, version int64, status intake.SessionStatus, outcome string, discard bool,
+	c *intake.Case) (*intake.Case, error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, err
 	}
 	defer tx.Rollback()
-	res, err := tx.ExecContext(ctx, `UPDATE sessions SET status = ?, outcome = ?, paused = 0, updated_at = ? WHERE id = ? AND status = 'active'`,
-		status, outcome, ms(s.Now()), sessionID)
+	res, err := tx.ExecContext(ctx, `UPDATE sessions SET status = ?, outcome = ?, paused = 0, updated_at = ?, version = version + 1
+		WHERE id = ? AND status = 'active' AND version = ?`,
+		status, outcome, ms(s.Now()), sessionID, version)
 	if err != nil {
 		return nil, fmt.Errorf("end session: %w", err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return nil, intake.Errorf(intake.ECONFLICT, "That screening has already ended.")
+		return nil, s.sessionConflict(ctx, tx, sessionID)
 	}
 	if discard {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM answers WHERE session_id = ?`, sessionID); err != nil {
@@ -678,10 +1013,25 @@ func (s *Store) ForgetPatient(ctx context.Context, patientID, actor string) ([]s
 		}
 		ids = append(ids, c.ID)
 	}
+	// The row stays for the cases that name it, but no longer leads back to
+	// the user: a returning user is a new patient.
+	if _, err := tx.ExecContext(ctx, `UPDATE patients SET user_id = ?, user_sealed = '', hashed = 1 WHERE id = ?`,
+		newID("erased:", 16), patientID); err != nil {
+		return nil, fmt.Errorf("forget patient: %w", err)
+	}
 	if err := audit(ctx, tx, intake.AuditEntry{Actor: actor, Action: "patient.forget", Result: fmt.Sprintf("erased; %d cases stripped", len(ids))}, now); err != nil {
 		return nil, err
 	}
-	return ids, tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return nil, err
+	}
+	// secure_delete zeroed the erased values in the pages this transaction
+	// wrote, but the WAL still holds the earlier versions of those pages
+	// until they are checkpointed and the WAL truncated.
+	if err := s.checkpoint(ctx); err != nil {
+		return ids, fmt.Errorf("erased, but the write-ahead log still holds old copies (try again): %w", err)
+	}
+	return ids, nil
 }
 
 // DueEvents implements intake.Store.
@@ -820,17 +1170,25 @@ func queueEvent(ctx context.Context, tx *sql.Tx, caseID, kind, data string, now 
 	return nil
 }
 
-// PatientByID implements intake.Store.
+// PatientByID implements intake.Store. An erased patient has no UserID.
 func (s *Store) PatientByID(ctx context.Context, id string) (intake.Patient, error) {
 	p := intake.Patient{ID: id}
 	var created int64
-	err := s.db.QueryRowContext(ctx, `SELECT channel, user_id, created_at FROM patients WHERE id = ?`, id).Scan(&p.Channel, &p.UserID, &created)
+	var sealed string
+	err := s.db.QueryRowContext(ctx, `SELECT channel, user_sealed, created_at FROM patients WHERE id = ?`, id).Scan(&p.Channel, &sealed, &created)
 	if errors.Is(err, sql.ErrNoRows) {
 		return p, intake.Errorf(intake.ENOTFOUND, "No such patient.")
 	} else if err != nil {
 		return p, fmt.Errorf("patient: %w", err)
 	}
 	p.CreatedAt = fromMS(created)
+	if sealed != "" {
+		plain, err := s.sealer.Open(sealed, patientAD(id))
+		if err != nil {
+			return p, fmt.Errorf("open patient %s: %w", id, err)
+		}
+		p.UserID = string(plain)
+	}
 	return p, nil
 }
 

@@ -78,7 +78,7 @@ func TestAnswersSurviveReopenAndAreSealed(t *testing.T) {
 		{QuestionID: "notes", Text: secrets[1], At: time.Now()},
 		{QuestionID: "phq9_1", Choice: "nearly_every_day", At: time.Now()},
 	} {
-		if err := st.SaveAnswer(ctx, sess.ID, a); err != nil {
+		if err := st.SaveAnswer(ctx, sess.ID, int64(i), a); err != nil {
 			t.Fatalf("answer %d: %v", i, err)
 		}
 	}
@@ -134,10 +134,10 @@ func TestEndSessionDiscardsAnswers(t *testing.T) {
 	st := open(t, path, seal.NewKey())
 	ctx := context.Background()
 	p, sess := startSession(t, st, "carol")
-	if err := st.SaveAnswer(ctx, sess.ID, intake.Answer{QuestionID: "age_18", Choice: "yes"}); err != nil {
+	if err := st.SaveAnswer(ctx, sess.ID, 0, intake.Answer{QuestionID: "age_18", Choice: "yes"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.EndSession(ctx, sess.ID, intake.SessionStopped, "declined", true, nil); err != nil {
+	if _, err := st.EndSession(ctx, sess.ID, 1, intake.SessionStopped, "declined", true, nil); err != nil {
 		t.Fatal(err)
 	}
 	if n := count(t, path, "SELECT COUNT(*) FROM answers"); n != 0 {
@@ -146,7 +146,7 @@ func TestEndSessionDiscardsAnswers(t *testing.T) {
 	if _, err := st.ActiveSession(ctx, p.ID); intake.ErrorCode(err) != intake.ENOTFOUND {
 		t.Errorf("active session after end: %v, want ENOTFOUND", err)
 	}
-	if err := st.SaveAnswer(ctx, sess.ID, intake.Answer{QuestionID: "x"}); intake.ErrorCode(err) != intake.ECONFLICT {
+	if err := st.SaveAnswer(ctx, sess.ID, 2, intake.Answer{QuestionID: "x"}); intake.ErrorCode(err) != intake.ECONFLICT {
 		t.Errorf("answer to ended session: %v, want ECONFLICT", err)
 	}
 }
@@ -160,7 +160,7 @@ func TestCaseAndOutboxAreWrittenTogetherAndMerged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c2, err := st.EndSession(ctx, sess.ID, intake.SessionCompleted, "safety_review", false,
+	c2, err := st.EndSession(ctx, sess.ID, 0, intake.SessionCompleted, "safety_review", false,
 		&intake.Case{PatientID: p.ID, Outcome: "safety_review", Priority: intake.PriorityHigh, Flags: []string{"b", "a"}, ScriptVersion: "v1"})
 	if err != nil {
 		t.Fatal(err)
@@ -260,7 +260,7 @@ func BenchmarkSaveAnswer(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; b.Loop(); i++ {
 		a := intake.Answer{QuestionID: ids[i%len(ids)], Choice: "several_days", At: time.Now()}
-		if err := st.SaveAnswer(ctx, sess.ID, a); err != nil {
+		if err := st.SaveAnswer(ctx, sess.ID, int64(i), a); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -331,5 +331,49 @@ func TestCloseActionAndAlertsAreTransactionalAndGuarded(t *testing.T) {
 	}
 	if want := "case.page=queued 1 case.message=failed: undeliverable case.claim=ok case.close=ok: unreachable"; strings.Join(rows, " ") != want {
 		t.Errorf("audit = %v\nwant %s", rows, want)
+	}
+}
+
+func TestAnswerIsSavedOnlyAtTheVersionItWasCheckedAgainst(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "db")
+	st := open(t, path, seal.NewKey())
+	ctx := context.Background()
+	p, sess := startSession(t, st, "erin")
+	read := func() intake.Session {
+		t.Helper()
+		s, err := st.ActiveSession(ctx, p.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	first := read()
+	if err := st.SaveAnswer(ctx, sess.ID, first.Version, intake.Answer{QuestionID: "consent", Choice: "yes"}); err != nil {
+		t.Fatal(err)
+	}
+	// A second turn that read the session before the first answer.
+	err := st.SaveAnswer(ctx, sess.ID, first.Version, intake.Answer{QuestionID: "consent", Choice: "no"})
+	if intake.ErrorCode(err) != intake.ECONFLICT {
+		t.Fatalf("stale answer: %v; want ECONFLICT", err)
+	}
+	now := read()
+	if now.Answers["consent"].Choice != "yes" || now.Version != first.Version+1 {
+		t.Fatalf("after a stale answer: %+v; want the first answer only, one version on", now)
+	}
+	if err := st.SetPaused(ctx, sess.ID, true, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.EndSession(ctx, sess.ID, now.Version, intake.SessionCompleted, "x", false, nil); intake.ErrorCode(err) != intake.ECONFLICT {
+		t.Fatalf("end from a reading before the pause: %v; want ECONFLICT", err)
+	}
+	paused := read()
+	if !paused.Paused || paused.Version != now.Version+1 {
+		t.Fatalf("after pause: %+v", paused)
+	}
+	if err := st.SaveAnswer(ctx, sess.ID, paused.Version, intake.Answer{QuestionID: "age_18", Choice: "yes"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(); got.Paused {
+		t.Error("an answer did not resume the paused session")
 	}
 }
