@@ -47,6 +47,8 @@ func (d *Detector) assess(cls []clause, toks [][]token) Risk {
 			r.cues |= cl.set & cueMask
 			merged.set |= cl.set
 			merged.bigNumber = merged.bigNumber || cl.bigNumber
+			merged.onPurpose = merged.onPurpose || cl.onPurpose
+			merged.overdoseWord = merged.overdoseWord || cl.overdoseWord
 		}
 	}
 	// An overdose or a plan told in pieces ("i took the pills. all of

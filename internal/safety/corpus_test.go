@@ -19,6 +19,36 @@ func corpus(t testing.TB) (train, held []safety.Sample) {
 	return safety.Split(samples)
 }
 
+// floors are the figures the detector reached when last tuned (on the
+// training part only), less a margin: a change that falls below one has
+// made the detector worse on sentences it was never tuned on. They are not
+// the goals (99% caught, 95% at crisis, 2% false crises, 10% false checks).
+var floors = struct{ caught, crisis, falseCrisis, falseCheck, emergency float64 }{
+	caught: 97, crisis: 84, falseCrisis: 4.5, falseCheck: 10, emergency: 80,
+}
+
+func TestHeldOutFloors(t *testing.T) {
+	_, held := corpus(t)
+	s := detector(t).Evaluate(held).Summary()
+	pct := func(a, b int) float64 { return 100 * float64(a) / float64(b) }
+	checks := []struct {
+		name      string
+		got, want float64
+		atLeast   bool
+	}{
+		{"at-risk caught (check or above)", pct(s.CaughtAtRisk, s.AtRisk), floors.caught, true},
+		{"at-risk at crisis or emergency", pct(s.CrisisAtRisk, s.AtRisk), floors.crisis, true},
+		{"overdoses read as emergency", pct(s.Emergencies, s.EmergencyN), floors.emergency, true},
+		{"harmless read as crisis", pct(s.HarmlessCrisis, s.Harmless), floors.falseCrisis, false},
+		{"harmless read as check", pct(s.HarmlessCheck, s.Harmless), floors.falseCheck, false},
+	}
+	for _, c := range checks {
+		if (c.atLeast && c.got < c.want) || (!c.atLeast && c.got > c.want) {
+			t.Errorf("held-out %s: %.1f%%, floor %.1f%%", c.name, c.got, c.want)
+		}
+	}
+}
+
 func TestCorpusReport(t *testing.T) {
 	d := detector(t)
 	train, held := corpus(t)

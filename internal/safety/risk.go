@@ -180,6 +180,8 @@ type clause struct {
 	deathOther bool
 	// overdoseWord: "overdose" or "od" itself.
 	overdoseWord bool
+	// onPurpose: "on purpose", "intentionally", "deliberately".
+	onPurpose bool
 }
 
 // pastVerbs are past-tense forms the rules look at (stems merge "died"
@@ -314,6 +316,8 @@ func (d *Detector) tag(raw string, toks []token) clause {
 			cl.set |= 1 << cFigure
 		}
 	}
+	low := strings.ToLower(raw)
+	cl.onPurpose = strings.Contains(low, "on purpose") || strings.Contains(low, "intentionally") || strings.Contains(low, "deliberately")
 	// A question: a question mark, or a question word first.
 	trimmed := strings.TrimSpace(raw)
 	cl.question = strings.HasSuffix(trimmed, "?") || hits[0].has(cQuestion)
@@ -620,8 +624,9 @@ func overdose(cl clause) bool {
 		return true // "i've taken an overdose", "od'd on purpose 15 min ago"
 	}
 	if s.has(cIngest) {
-		return (lot && s.any(cDrug, cMeans, cNow, cRecent, cPoison)) || (s.has(cDrug) && s.has(cNow)) ||
-			(s.has(cDrug) && s.any(cRecent, cNow) && s.any(cIntent, cDecision, cFarewell))
+		return (lot && s.any(cDrug, cMeans, cNow, cRecent, cPoison, cIntent)) || (s.has(cDrug) && s.has(cNow)) ||
+			(s.has(cDrug) && s.any(cRecent, cNow) && s.any(cIntent, cDecision, cFarewell)) ||
+			(cl.onPurpose && s.any(cDrug, cNow, cRecent) || lot && cl.onPurpose)
 	}
 	return s.has(cDrug) && ((lot && s.any(cNow, cRecent)) || (s.has(cNow) && s.has(cIntent))) && !cl.question
 }
