@@ -291,17 +291,24 @@ func (d *Detector) Evaluate(samples []Sample) Report {
 			rep.FalseAlarms = append(rep.FalseAlarms, fmt.Sprintf("%s: want %s, got %s (%s)", s.Where, s.Level, r.Level, r.Rule))
 		}
 	}
+	rep.Tallies = sortedTallies(by)
+	return rep
+}
+
+// sortedTallies lists tallies most severe construct first, then by name.
+func sortedTallies(by map[string]*Tally) []Tally {
+	var out []Tally
 	for _, t := range by {
-		rep.Tallies = append(rep.Tallies, *t)
+		out = append(out, *t)
 	}
-	sort.Slice(rep.Tallies, func(i, j int) bool {
-		a, b := rep.Tallies[i], rep.Tallies[j]
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
 		if a.Want != b.Want {
 			return a.Want > b.Want
 		}
 		return a.Construct < b.Construct
 	})
-	return rep
+	return out
 }
 
 // Summary are the headline figures of a report.
@@ -412,16 +419,7 @@ func merge(a, b Report) Report {
 		out.Rows = append(out.Rows, r.Rows...)
 		out.FalseAlarms = append(out.FalseAlarms, r.FalseAlarms...)
 	}
-	for _, t := range by {
-		out.Tallies = append(out.Tallies, *t)
-	}
-	sort.Slice(out.Tallies, func(i, j int) bool {
-		x, y := out.Tallies[i], out.Tallies[j]
-		if x.Want != y.Want {
-			return x.Want > y.Want
-		}
-		return x.Construct < y.Construct
-	})
+	out.Tallies = sortedTallies(by)
 	return out
 }
 
