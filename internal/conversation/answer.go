@@ -107,9 +107,12 @@ func (e *Engine) respond(ctx context.Context, log *slog.Logger, question string)
 	case faq.KindOffTopic:
 		a.Text = e.msgs.Render("faq_offtopic", nil)
 		return a
-	case faq.KindUnknown:
+	case faq.KindUnknown, faq.KindFeeling:
+		a.Kind = KindUnknown
 		a.Text = e.msgs.Render("faq_unknown", nil)
 		return a
+	case faq.KindClarify:
+		a.Kind = KindAnswer // until the engine asks which entry was meant
 	}
 	best := v.Best()
 	a.Sources = []string{best.ID}
