@@ -42,6 +42,9 @@ const (
 	KindCheck = "check"
 	// KindOtherPerson: someone else is at risk.
 	KindOtherPerson = "other_person"
+	// KindClarify: retrieval is unsure; Sources are the two or three
+	// candidates the patient is asked to choose from ("Did you mean…").
+	KindClarify = "clarify"
 )
 
 // Answer is the engine's reply to a free-text question.
@@ -112,7 +115,11 @@ func (e *Engine) respond(ctx context.Context, log *slog.Logger, question string)
 		a.Text = e.msgs.Render("faq_unknown", nil)
 		return a
 	case faq.KindClarify:
-		a.Kind = KindAnswer // until the engine asks which entry was meant
+		for _, h := range v.Hits {
+			a.Sources = append(a.Sources, h.Entry.ID)
+		}
+		a.Text = e.clarifyText(v)
+		return a
 	}
 	best := v.Best()
 	a.Sources = []string{best.ID}
@@ -123,6 +130,16 @@ func (e *Engine) respond(ctx context.Context, log *slog.Logger, question string)
 		}
 	}
 	return a
+}
+
+// clarifyText is the "Did you mean…" question as one message, where there is
+// no conversation to answer it in (intakebot ask).
+func (e *Engine) clarifyText(v faq.Verdict) string {
+	lines := []string{e.msgs.Render("faq_clarify", nil)}
+	for i, h := range v.Hits {
+		lines = append(lines, fmt.Sprintf("%d. %s", i+1, h.Entry.Title))
+	}
+	return strings.Join(lines, "\n")
 }
 
 // approved is an entry's text as the patient sees it: the body, where it

@@ -80,6 +80,8 @@ type Engine struct {
 	// checks remembers the direct safety questions asked.
 	memory *safety.Memory
 	checks checks
+	// clarify remembers the last "Did you mean…" asked of each patient.
+	clarify clarifies
 }
 
 // New checks that the content fits together (every outcome's message exists,
@@ -181,8 +183,13 @@ func (e *Engine) handle(ctx context.Context, log *slog.Logger, p intake.Patient,
 
 	// 2. Commands.
 	if cmd, ok := command(t.Text); ok {
+		e.clarify.forget(p.ID)
 		r, err := e.command(ctx, log, p, cmd, strings.Fields(strings.ToLower(t.Text))[1:])
 		return append(out, r...), err
+	}
+	// The answer to a pending "Did you mean…".
+	if r, ok := e.clarifyStep(ctx, log, p, t); ok {
+		return append(out, r...), nil
 	}
 
 	sess, err := e.store.ActiveSession(ctx, p.ID)
@@ -220,12 +227,15 @@ func (e *Engine) handle(ctx context.Context, log *slog.Logger, p intake.Patient,
 			}
 			return append(out, e.welcome("idle")), nil
 		}
-		return append(out, e.answerReply(e.respond(ctx, log, t.Text))), nil
+		return append(out, e.replyTo(p, t.Text, e.respond(ctx, log, t.Text))), nil
 	}
 	if sess.Paused && t.QuestionID == "" {
 		a := e.respond(ctx, log, t.Text)
-		if a.Kind == KindOffTopic || a.Kind == KindUnknown {
+		switch a.Kind {
+		case KindOffTopic, KindUnknown:
 			return append(out, e.message("screening_paused", nil)), nil
+		case KindClarify:
+			return append(out, e.replyTo(p, t.Text, a)), nil
 		}
 		return append(out, e.answerReply(a), e.message("screening_paused", nil)), nil
 	}
@@ -371,6 +381,7 @@ func (e *Engine) forget(ctx context.Context, log *slog.Logger, p intake.Patient,
 	}
 	e.memory.Forget(p.ID)
 	e.checks.forget(p.ID)
+	e.clarify.forget(p.ID)
 	log.Info("patient data erased", slog.Int("cases", len(cases)))
 	return []intake.Reply{e.message("forgotten", data)}, nil
 }
@@ -577,7 +588,12 @@ func (e *Engine) answer(ctx context.Context, log *slog.Logger, p intake.Patient,
 	// question is asked again. A free-text question takes any text as its
 	// answer unless it reads as a question we can answer.
 	if t.QuestionID == "" && (err != nil || q.Kind == screening.KindText) && looksLikeQuestion(t.Text) {
-		if a := e.respond(ctx, log, t.Text); a.Kind == KindAnswer || a.Kind == KindDeflect || (err != nil && a.Kind == KindUnknown) {
+		a := e.respond(ctx, log, t.Text)
+		switch {
+		case a.Kind == KindClarify:
+			// The screening question comes back once the patient has chosen.
+			return []intake.Reply{e.replyTo(p, t.Text, a)}, nil
+		case a.Kind == KindAnswer || a.Kind == KindDeflect || (err != nil && a.Kind == KindUnknown):
 			return []intake.Reply{e.answerReply(a), e.message("back_to_screening", nil), e.question(step, false)}, nil
 		}
 	}

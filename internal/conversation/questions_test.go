@@ -125,6 +125,11 @@ func checkInjections(t *testing.T, h *harness) {
 				t.Errorf("%q revealed %q:\n%s", inj, leak, got)
 			}
 		}
+		// A "Did you mean…" may come first; the screening question comes
+		// back once it is answered.
+		if pending(rs) == conversation.ClarifyQuestionID {
+			rs = h.say("1")
+		}
 		if pending(rs) != "phq9_3" {
 			t.Errorf("%q: pending %q, want phq9_3 asked again", inj, pending(rs))
 		}
