@@ -45,6 +45,10 @@ const (
 	// KindClarify: retrieval is unsure; Sources are the two or three
 	// candidates the patient is asked to choose from ("Did you mean…").
 	KindClarify = "clarify"
+	// KindSupport: a statement of feelings (not crisis language) gets a
+	// warm acknowledgement, what the clinic can do and the resources, never
+	// a knowledge-base entry.
+	KindSupport = "support"
 )
 
 // Answer is the engine's reply to a free-text question.
@@ -110,9 +114,13 @@ func (e *Engine) respond(ctx context.Context, log *slog.Logger, question string)
 	case faq.KindOffTopic:
 		a.Text = e.msgs.Render("faq_offtopic", nil)
 		return a
-	case faq.KindUnknown, faq.KindFeeling:
-		a.Kind = KindUnknown
+	case faq.KindUnknown:
 		a.Text = e.msgs.Render("faq_unknown", nil)
+		return a
+	case faq.KindFeeling:
+		log.Info("feelings: support reply")
+		a.Kind = KindSupport
+		a.Text = e.msgs.Render("support", nil)
 		return a
 	case faq.KindClarify:
 		for _, h := range v.Hits {
@@ -188,14 +196,26 @@ func reasonOf(err error) string {
 	return "error"
 }
 
+// deflectGeneral lists, per kind of medical-advice request, the entries
+// whose general information may be shown beside the deflection: the one
+// covering the topic, never an unrelated entry that happens to share a word
+// ("how much ketamine will you give me" is not about the price). A dose,
+// a prescription or a diagnosis gets no general information.
+var deflectGeneral = map[string][]string{
+	safety.AdviceMedicationChange: {"medications", "side-effects", "pregnancy", "addiction-risk"},
+	safety.AdvicePersonalVerdict:  {"candidacy", "safety-monitoring", "side-effects", "medications", "pregnancy", "addiction-risk"},
+}
+
+// deflectFallback is shown when a kind's entries all score too low: a
+// personal verdict is what the candidacy entry is about.
+var deflectFallback = map[string]string{
+	safety.AdviceMedicationChange: "medications",
+	safety.AdvicePersonalVerdict:  "candidacy",
+}
+
 func (e *Engine) deflect(question string, adv safety.AdviceMatch) Answer {
 	a := Answer{Kind: KindDeflect, Advice: adv.Kind}
-	var general *faq.Entry
-	if e.faq != nil {
-		if v := e.faq.Decide(question); v.Kind == faq.KindAnswer {
-			general, a.Score = v.Best(), v.Score
-		}
-	}
+	general := e.deflectEntry(question, adv.Kind)
 	parts := []string{e.msgs.Render("deflect", map[string]any{"Kind": adv.Kind, "General": general != nil})}
 	if general != nil {
 		a.Sources = []string{general.ID}
@@ -204,6 +224,21 @@ func (e *Engine) deflect(question string, adv safety.AdviceMatch) Answer {
 	parts = append(parts, e.msgs.Render("deflect_offer", nil))
 	a.Text = strings.Join(parts, "\n\n")
 	return a
+}
+
+// deflectEntry is the entry shown beside a deflection, or nil: the best
+// retrieved entry among those its kind allows.
+func (e *Engine) deflectEntry(question, kind string) *faq.Entry {
+	allowed := deflectGeneral[kind]
+	if e.faq == nil || e.faqKB == nil || len(allowed) == 0 {
+		return nil
+	}
+	for _, h := range e.faq.Search(question, 0).Hits {
+		if h.Score >= faq.Threshold && contains(allowed, h.Entry.ID) {
+			return h.Entry
+		}
+	}
+	return e.faqKB.Entry(deflectFallback[kind])
 }
 
 // requestStaff opens a low-priority "requested" case, unless the patient

@@ -587,9 +587,13 @@ func (e *Engine) answer(ctx context.Context, log *slog.Logger, p intake.Patient,
 	// A question typed instead of an answer is answered, then the pending
 	// question is asked again. A free-text question takes any text as its
 	// answer unless it reads as a question we can answer.
-	if t.QuestionID == "" && (err != nil || q.Kind == screening.KindText) && looksLikeQuestion(t.Text) {
+	// Feelings typed instead of an answer get the support reply first.
+	if isQuestion := looksLikeQuestion(t.Text); t.QuestionID == "" && (err != nil || (q.Kind == screening.KindText && isQuestion)) {
 		a := e.respond(ctx, log, t.Text)
 		switch {
+		case a.Kind == KindSupport:
+			return []intake.Reply{e.answerReply(a), e.message("back_to_screening", nil), e.question(step, false)}, nil
+		case !isQuestion:
 		case a.Kind == KindClarify:
 			// The screening question comes back once the patient has chosen.
 			return []intake.Reply{e.replyTo(p, t.Text, a)}, nil

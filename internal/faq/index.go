@@ -93,7 +93,10 @@ type Index struct {
 	// paraphrases: a question sharing none of them is off-topic rather than an
 	// unanswered on-topic question.
 	topic map[string]bool
-	vocab []string
+	// feeling holds the terms of the bank's statements of feelings: a
+	// message with none of the topic words may still be one ("lonely").
+	feeling map[string]bool
+	vocab   []string
 
 	// The bank: each paraphrase is a unit tf-idf vector, reached by postings.
 	paras    []para
@@ -171,7 +174,7 @@ func build(kb *KB, syn Synonyms, p Params, keep func(int) bool) *Index {
 	if p.Nearest < 1 {
 		p.Nearest = 1
 	}
-	ix := &Index{kb: kb, p: p, an: analyzer{syn: syn, stems: map[string]string{}}, df: map[string]int{}, topic: map[string]bool{},
+	ix := &Index{kb: kb, p: p, an: analyzer{syn: syn, stems: map[string]string{}}, df: map[string]int{}, topic: map[string]bool{}, feeling: map[string]bool{},
 		postings: map[string][]posting{}, paraIDF: map[string]float64{}, entryPos: map[string]int{}}
 	var total [numFields]int
 	for i, e := range kb.Entries {
@@ -260,8 +263,11 @@ func (ix *Index) indexBank(keep func(int) bool) {
 				seen[t] = true
 				termsOf[i] = append(termsOf[i], t)
 				pdf[t]++
-				if cl >= 0 {
+				switch {
+				case cl >= 0:
 					ix.topic[t] = true
+				case cl == classFeeling:
+					ix.feeling[t] = true
 				}
 			}
 		}
@@ -372,15 +378,16 @@ func (ix *Index) pdfOf(t string) int {
 func (ix *Index) Search(question string, k int) Result {
 	terms, unknown := ix.query(question)
 	var r Result
-	onTopic := false
+	onTopic, feeling := false, false
 	for _, q := range terms {
 		// A number alone ("2") is an answer to a question, not a topic.
 		if ix.topic[q.term] && !isNumber(q.term) {
 			onTopic = true
 		}
+		feeling = feeling || ix.feeling[q.term]
 	}
-	if !onTopic {
-		r.OffTopic = true
+	r.OffTopic = !onTopic
+	if !onTopic && !feeling {
 		return r
 	}
 	// Words only off-topic or feeling paraphrases have ("flight") count as
@@ -594,10 +601,10 @@ func (ix *Index) Decide(question string) Verdict {
 	}
 	p := ix.p
 	switch {
-	case r.OffTopic:
-		v.Kind = KindOffTopic
 	case r.FeelingScore > 0 && r.FeelingScore >= best+p.Feeling && r.FeelingScore >= r.OffTopicScore:
 		v.Kind = KindFeeling
+	case r.OffTopic:
+		v.Kind = KindOffTopic
 	case r.OffTopicScore > 0 && r.OffTopicScore >= best+p.OffTopic:
 		v.Kind = KindOffTopic
 	case best < p.Unknown:
