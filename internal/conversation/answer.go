@@ -22,6 +22,17 @@ type Model interface {
 	Answer(ctx context.Context, question string, passages []intake.Passage) (intake.Grounded, error)
 }
 
+// Chooser picks which of the retrieved entries answers a question
+// (internal/llm implements it): one of the candidates' ids, or "none". Its
+// choice is used only when it names a candidate; "none", an error or
+// silence leave the offline choice as it is.
+type Chooser interface {
+	Choose(ctx context.Context, question string, candidates []intake.Passage) (string, error)
+}
+
+// chooseAmong is how many retrieved entries a Chooser is offered.
+const chooseAmong = 5
+
 // RiskModel gives a second opinion on whether a message may show risk. Its
 // yes can only make the bot ask the patient directly (check); its no, its
 // silence or its error change nothing.
@@ -109,6 +120,9 @@ func (e *Engine) respond(ctx context.Context, log *slog.Logger, question string)
 		return Answer{Kind: KindUnknown, Text: e.msgs.Render("faq_unknown", nil)}
 	}
 	v := e.faq.Decide(question)
+	if e.chooser != nil && (v.Kind == faq.KindAnswer || v.Kind == faq.KindClarify) {
+		v = e.choose(ctx, log, question, v)
+	}
 	a := Answer{Kind: v.Kind, Score: v.Score}
 	switch v.Kind {
 	case faq.KindOffTopic:
@@ -138,6 +152,29 @@ func (e *Engine) respond(ctx context.Context, log *slog.Logger, question string)
 		}
 	}
 	return a
+}
+
+// choose lets the model pick among the top entries; the offline verdict
+// stands unless it names one of them.
+func (e *Engine) choose(ctx context.Context, log *slog.Logger, question string, v faq.Verdict) faq.Verdict {
+	hits := e.faq.Search(question, chooseAmong).Hits
+	var cands []intake.Passage
+	for _, h := range hits {
+		cands = append(cands, intake.Passage{ID: h.Entry.ID, Title: h.Entry.Title, Text: h.Entry.Body})
+	}
+	start := time.Now()
+	id, err := e.chooser.Choose(ctx, question, cands)
+	if err != nil {
+		log.Warn("model choice not used; keeping the offline choice", slog.String("reason", reasonOf(err)), slog.Duration("took", time.Since(start)))
+		return v
+	}
+	for _, h := range hits {
+		if h.Entry.ID == id {
+			log.Info("model chose an entry", slog.String("entry", id), slog.Bool("same_as_offline", v.Kind == faq.KindAnswer && v.Best().ID == id))
+			return faq.Verdict{Kind: faq.KindAnswer, Hits: []faq.Hit{h}, Score: h.Score}
+		}
+	}
+	return v
 }
 
 // clarifyText is the "Did you mean…" question as one message, where there is

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/intakebot/intakebot/internal/conversation"
 	"github.com/intakebot/intakebot/internal/intake"
@@ -102,5 +103,37 @@ func TestAskReportsClarifyWithCandidates(t *testing.T) {
 	a := h.engine.Ask(context.Background(), clarifyQuestion)
 	if a.Kind != conversation.KindClarify || len(a.Sources) < 2 || !strings.Contains(a.Text, "1. How fast it works") {
 		t.Errorf("ask = %+v; want clarify with numbered candidates", a)
+	}
+}
+
+// TestModelChoosesAmongTheTopEntries: with a model configured, the model may
+// pick one of the top five entries; an id it was not offered, or "none",
+// leaves the offline choice.
+func TestModelChoosesAmongTheTopEntries(t *testing.T) {
+	choice := "how-fast"
+	srv, calls := fakeModel(t, func(system, user string) string {
+		if strings.Contains(system, "CANDIDATES:") {
+			return `{"id": "` + choice + `"}`
+		}
+		return `not json` // the rephrasing fails: the approved text stands
+	})
+	h := withModel(t, srv.URL, 2*time.Second)
+	a := h.engine.Ask(context.Background(), clarifyQuestion)
+	if a.Kind != conversation.KindAnswer || a.Sources[0] != "how-fast" || !strings.Contains(a.Text, "From: How fast it works") {
+		t.Errorf("model chose how-fast: %s %v", a.Kind, a.Sources)
+	}
+	for _, bad := range []string{"cost-insurance-and-more", "none"} {
+		choice = bad
+		if a := h.engine.Ask(context.Background(), clarifyQuestion); a.Kind != conversation.KindClarify {
+			t.Errorf("model said %q: %s %v; want the offline clarify", bad, a.Kind, a.Sources)
+		}
+	}
+	// Off-topic questions never reach the model's choice.
+	before := calls.Load()
+	if a := h.engine.Ask(context.Background(), "tell me a joke"); a.Kind != conversation.KindOffTopic {
+		t.Errorf("off-topic: %s", a.Kind)
+	}
+	if calls.Load() != before {
+		t.Errorf("an off-topic question was put to the model")
 	}
 }

@@ -49,8 +49,11 @@ type Config struct {
 	// RiskModel, when set, gives a second opinion on messages the rules and
 	// the classifier did not flag; it can only raise them to a check.
 	RiskModel RiskModel
-	Logger    *slog.Logger     // nil: slog.Default()
-	Now       func() time.Time // nil: time.Now
+	// Chooser, when set, picks which of the top retrieved entries answers
+	// a question; nil means retrieval's own choice.
+	Chooser Chooser
+	Logger  *slog.Logger     // nil: slog.Default()
+	Now     func() time.Time // nil: time.Now
 	// Relay passes a patient's messages to staff while their case is open
 	// (the Discord adapter posts them in the case thread); nil means no
 	// relay (the terminal).
@@ -65,17 +68,18 @@ type Relayer interface {
 // Engine handles turns. It is safe for concurrent use across patients; turns
 // of one patient should be handled in order.
 type Engine struct {
-	store  intake.Store
-	script *screening.Script
-	safety *safety.Detector
-	msgs   *clinic.Messages
-	faq    *faq.Index
-	faqKB  *faq.KB
-	model  Model
-	risk   RiskModel
-	log    *slog.Logger
-	now    func() time.Time
-	relay  Relayer
+	store   intake.Store
+	script  *screening.Script
+	safety  *safety.Detector
+	msgs    *clinic.Messages
+	faq     *faq.Index
+	faqKB   *faq.KB
+	model   Model
+	risk    RiskModel
+	chooser Chooser
+	log     *slog.Logger
+	now     func() time.Time
+	relay   Relayer
 	// memory adds up each patient's risk cues over their recent messages;
 	// checks remembers the direct safety questions asked.
 	memory *safety.Memory
@@ -87,7 +91,7 @@ type Engine struct {
 // New checks that the content fits together (every outcome's message exists,
 // every question's text renders) and returns an engine.
 func New(cfg Config) (*Engine, error) {
-	e := &Engine{store: cfg.Store, script: cfg.Script, safety: cfg.Safety, msgs: cfg.Messages, faq: cfg.FAQ, faqKB: cfg.FAQKB, model: cfg.Model, risk: cfg.RiskModel, log: cfg.Logger, now: cfg.Now, relay: cfg.Relay}
+	e := &Engine{store: cfg.Store, script: cfg.Script, safety: cfg.Safety, msgs: cfg.Messages, faq: cfg.FAQ, faqKB: cfg.FAQKB, model: cfg.Model, risk: cfg.RiskModel, chooser: cfg.Chooser, log: cfg.Logger, now: cfg.Now, relay: cfg.Relay}
 	if e.model != nil && e.faqKB == nil {
 		return nil, errors.New("a model needs the knowledge base (FAQKB)")
 	}
