@@ -137,7 +137,7 @@ func (b *bundle) engine(cfg config.Config, st intake.Store, log *slog.Logger, re
 	ec := conversation.Config{Store: st, Script: b.script, Safety: b.safety, Messages: b.messages, FAQ: b.index, FAQKB: b.kb, Logger: log, Relay: relay}
 	if cfg.LLMEnabled() {
 		m := llm.New(llm.Config{BaseURL: cfg.LLMBaseURL, APIKey: cfg.LLMKey, Model: cfg.LLMModel, Timeout: cfg.LLMTimeout, System: b.system, Logger: log})
-		ec.Model, ec.RiskModel = m, m
+		ec.Model, ec.RiskModel, ec.Chooser = m, m, m
 	}
 	return conversation.New(ec)
 }

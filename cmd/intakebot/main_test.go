@@ -389,3 +389,36 @@ func TestChatAsksDirectlyAndCarriesOn(t *testing.T) {
 		t.Errorf("handoffs after a yes: %s", r.stdout)
 	}
 }
+
+// TestChatClarifyMidScreening: in the terminal a "Did you mean…" is a
+// numbered question; typing a number answers it from that entry and the
+// pending screening question comes back.
+func TestChatClarifyMidScreening(t *testing.T) {
+	data := dataDir(t)
+	in := "/screen\nyes\nyes\nhow long does it take?\n1\n"
+	r := intakebot(t, in, nil, "chat", "--json", "--user", "unsure", "--data", data)
+	ls := lines(t, r.stdout)
+	var seq []string
+	for _, l := range ls {
+		switch {
+		case l.Question != "":
+			seq = append(seq, "q:"+l.Question)
+		case strings.Contains(l.Text, "From: How fast it works"):
+			seq = append(seq, "answer:how-fast")
+		}
+	}
+	got := strings.Join(seq, " ")
+	if want := "q:consent q:age_18 q:reasons q:faq_clarify answer:how-fast q:reasons"; got != want {
+		t.Fatalf("sequence %q; want %q\n%s", got, want, r.stdout)
+	}
+	for _, l := range ls {
+		if l.Question == "faq_clarify" && (len(l.Choices) < 3 || l.Choices[0].ID != "how-fast" || !strings.Contains(l.Text, "Did you mean")) {
+			t.Errorf("clarify line %+v; want Did you mean with how-fast first", l)
+		}
+	}
+	// Human mode numbers the candidates.
+	r = intakebot(t, "how long does it take\n", nil, "chat", "--user", "unsure2", "--data", data)
+	if !strings.Contains(r.stdout, "Did you mean") || !strings.Contains(r.stdout, "1. How fast it works") {
+		t.Errorf("human chat:\n%s\nwant numbered candidates", r.stdout)
+	}
+}

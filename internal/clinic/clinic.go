@@ -144,7 +144,7 @@ var requiredMessages = []string{
 	"welcome", "help", "unknown_command", "idle", "screening_start", "screening_resume",
 	"screening_restart", "screening_cancelled", "no_screening", "screening_paused",
 	"invalid_answer", "crisis", "crisis_pause_offer", "stale_answer", "faq_source", "disclaimer",
-	"faq_unknown", "faq_offtopic", "deflect", "deflect_offer", "staff_requested", "staff_already_requested",
+	"faq_unknown", "faq_offtopic", "faq_clarify", "faq_clarify_none", "support", "deflect", "deflect_offer", "staff_requested", "staff_already_requested",
 	"back_to_screening", "privacy", "forget_confirm", "forgotten", "relayed", "relay_failed",
 	"notice_claimed", "notice_unreachable",
 }

@@ -22,6 +22,17 @@ type Model interface {
 	Answer(ctx context.Context, question string, passages []intake.Passage) (intake.Grounded, error)
 }
 
+// Chooser picks which of the retrieved entries answers a question
+// (internal/llm implements it): one of the candidates' ids, or "none". Its
+// choice is used only when it names a candidate; "none", an error or
+// silence leave the offline choice as it is.
+type Chooser interface {
+	Choose(ctx context.Context, question string, candidates []intake.Passage) (string, error)
+}
+
+// chooseAmong is how many retrieved entries a Chooser is offered.
+const chooseAmong = 5
+
 // RiskModel gives a second opinion on whether a message may show risk. Its
 // yes can only make the bot ask the patient directly (check); its no, its
 // silence or its error change nothing.
@@ -42,6 +53,13 @@ const (
 	KindCheck = "check"
 	// KindOtherPerson: someone else is at risk.
 	KindOtherPerson = "other_person"
+	// KindClarify: retrieval is unsure; Sources are the two or three
+	// candidates the patient is asked to choose from ("Did you mean…").
+	KindClarify = "clarify"
+	// KindSupport: a statement of feelings (not crisis language) gets a
+	// warm acknowledgement, what the clinic can do and the resources, never
+	// a knowledge-base entry.
+	KindSupport = "support"
 )
 
 // Answer is the engine's reply to a free-text question.
@@ -102,6 +120,9 @@ func (e *Engine) respond(ctx context.Context, log *slog.Logger, question string)
 		return Answer{Kind: KindUnknown, Text: e.msgs.Render("faq_unknown", nil)}
 	}
 	v := e.faq.Decide(question)
+	if e.chooser != nil && (v.Kind == faq.KindAnswer || v.Kind == faq.KindClarify) {
+		v = e.choose(ctx, log, question, v)
+	}
 	a := Answer{Kind: v.Kind, Score: v.Score}
 	switch v.Kind {
 	case faq.KindOffTopic:
@@ -109,6 +130,17 @@ func (e *Engine) respond(ctx context.Context, log *slog.Logger, question string)
 		return a
 	case faq.KindUnknown:
 		a.Text = e.msgs.Render("faq_unknown", nil)
+		return a
+	case faq.KindFeeling:
+		log.Info("feelings: support reply")
+		a.Kind = KindSupport
+		a.Text = e.msgs.Render("support", nil)
+		return a
+	case faq.KindClarify:
+		for _, h := range v.Hits {
+			a.Sources = append(a.Sources, h.Entry.ID)
+		}
+		a.Text = e.clarifyText(v)
 		return a
 	}
 	best := v.Best()
@@ -120,6 +152,39 @@ func (e *Engine) respond(ctx context.Context, log *slog.Logger, question string)
 		}
 	}
 	return a
+}
+
+// choose lets the model pick among the top entries; the offline verdict
+// stands unless it names one of them.
+func (e *Engine) choose(ctx context.Context, log *slog.Logger, question string, v faq.Verdict) faq.Verdict {
+	hits := e.faq.Search(question, chooseAmong).Hits
+	var cands []intake.Passage
+	for _, h := range hits {
+		cands = append(cands, intake.Passage{ID: h.Entry.ID, Title: h.Entry.Title, Text: h.Entry.Body})
+	}
+	start := time.Now()
+	id, err := e.chooser.Choose(ctx, question, cands)
+	if err != nil {
+		log.Warn("model choice not used; keeping the offline choice", slog.String("reason", reasonOf(err)), slog.Duration("took", time.Since(start)))
+		return v
+	}
+	for _, h := range hits {
+		if h.Entry.ID == id {
+			log.Info("model chose an entry", slog.String("entry", id), slog.Bool("same_as_offline", v.Kind == faq.KindAnswer && v.Best().ID == id))
+			return faq.Verdict{Kind: faq.KindAnswer, Hits: []faq.Hit{h}, Score: h.Score}
+		}
+	}
+	return v
+}
+
+// clarifyText is the "Did you mean…" question as one message, where there is
+// no conversation to answer it in (intakebot ask).
+func (e *Engine) clarifyText(v faq.Verdict) string {
+	lines := []string{e.msgs.Render("faq_clarify", nil)}
+	for i, h := range v.Hits {
+		lines = append(lines, fmt.Sprintf("%d. %s", i+1, h.Entry.Title))
+	}
+	return strings.Join(lines, "\n")
 }
 
 // approved is an entry's text as the patient sees it: the body, where it
@@ -168,14 +233,26 @@ func reasonOf(err error) string {
 	return "error"
 }
 
+// deflectGeneral lists, per kind of medical-advice request, the entries
+// whose general information may be shown beside the deflection: the one
+// covering the topic, never an unrelated entry that happens to share a word
+// ("how much ketamine will you give me" is not about the price). A dose,
+// a prescription or a diagnosis gets no general information.
+var deflectGeneral = map[string][]string{
+	safety.AdviceMedicationChange: {"medications", "side-effects", "pregnancy", "addiction-risk"},
+	safety.AdvicePersonalVerdict:  {"candidacy", "safety-monitoring", "side-effects", "medications", "pregnancy", "addiction-risk"},
+}
+
+// deflectFallback is shown when a kind's entries all score too low: a
+// personal verdict is what the candidacy entry is about.
+var deflectFallback = map[string]string{
+	safety.AdviceMedicationChange: "medications",
+	safety.AdvicePersonalVerdict:  "candidacy",
+}
+
 func (e *Engine) deflect(question string, adv safety.AdviceMatch) Answer {
 	a := Answer{Kind: KindDeflect, Advice: adv.Kind}
-	var general *faq.Entry
-	if e.faq != nil {
-		if v := e.faq.Decide(question); v.Kind == faq.KindAnswer {
-			general, a.Score = v.Best(), v.Score
-		}
-	}
+	general := e.deflectEntry(question, adv.Kind)
 	parts := []string{e.msgs.Render("deflect", map[string]any{"Kind": adv.Kind, "General": general != nil})}
 	if general != nil {
 		a.Sources = []string{general.ID}
@@ -184,6 +261,21 @@ func (e *Engine) deflect(question string, adv safety.AdviceMatch) Answer {
 	parts = append(parts, e.msgs.Render("deflect_offer", nil))
 	a.Text = strings.Join(parts, "\n\n")
 	return a
+}
+
+// deflectEntry is the entry shown beside a deflection, or nil: the best
+// retrieved entry among those its kind allows.
+func (e *Engine) deflectEntry(question, kind string) *faq.Entry {
+	allowed := deflectGeneral[kind]
+	if e.faq == nil || e.faqKB == nil || len(allowed) == 0 {
+		return nil
+	}
+	for _, h := range e.faq.Search(question, 0).Hits {
+		if h.Score >= faq.Threshold && contains(allowed, h.Entry.ID) {
+			return h.Entry
+		}
+	}
+	return e.faqKB.Entry(deflectFallback[kind])
 }
 
 // requestStaff opens a low-priority "requested" case, unless the patient

@@ -50,8 +50,11 @@ type Config struct {
 	// RiskModel, when set, gives a second opinion on messages the rules and
 	// the classifier did not flag; it can only raise them to a check.
 	RiskModel RiskModel
-	Logger    *slog.Logger     // nil: slog.Default()
-	Now       func() time.Time // nil: time.Now
+	// Chooser, when set, picks which of the top retrieved entries answers
+	// a question; nil means retrieval's own choice.
+	Chooser Chooser
+	Logger  *slog.Logger     // nil: slog.Default()
+	Now     func() time.Time // nil: time.Now
 	// Relay passes a patient's messages to staff while their case is open
 	// (the Discord adapter posts them in the case thread); nil means no
 	// relay (the terminal).
@@ -66,27 +69,30 @@ type Relayer interface {
 // Engine handles turns. It is safe for concurrent use across patients; turns
 // of one patient should be handled in order.
 type Engine struct {
-	store  intake.Store
-	script *screening.Script
-	safety *safety.Detector
-	msgs   *clinic.Messages
-	faq    *faq.Index
-	faqKB  *faq.KB
-	model  Model
-	risk   RiskModel
-	log    *slog.Logger
-	now    func() time.Time
-	relay  Relayer
+	store   intake.Store
+	script  *screening.Script
+	safety  *safety.Detector
+	msgs    *clinic.Messages
+	faq     *faq.Index
+	faqKB   *faq.KB
+	model   Model
+	risk    RiskModel
+	chooser Chooser
+	log     *slog.Logger
+	now     func() time.Time
+	relay   Relayer
 	// memory adds up each patient's risk cues over their recent messages;
 	// checks remembers the direct safety questions asked.
 	memory *safety.Memory
 	checks checks
+	// clarify remembers the last "Did you mean…" asked of each patient.
+	clarify clarifies
 }
 
 // New checks that the content fits together (every outcome's message exists,
 // every question's text renders) and returns an engine.
 func New(cfg Config) (*Engine, error) {
-	e := &Engine{store: cfg.Store, script: cfg.Script, safety: cfg.Safety, msgs: cfg.Messages, faq: cfg.FAQ, faqKB: cfg.FAQKB, model: cfg.Model, risk: cfg.RiskModel, log: cfg.Logger, now: cfg.Now, relay: cfg.Relay}
+	e := &Engine{store: cfg.Store, script: cfg.Script, safety: cfg.Safety, msgs: cfg.Messages, faq: cfg.FAQ, faqKB: cfg.FAQKB, model: cfg.Model, risk: cfg.RiskModel, chooser: cfg.Chooser, log: cfg.Logger, now: cfg.Now, relay: cfg.Relay}
 	if e.model != nil && e.faqKB == nil {
 		return nil, errors.New("a model needs the knowledge base (FAQKB)")
 	}
@@ -208,8 +214,13 @@ func (e *Engine) handle(ctx context.Context, log *slog.Logger, p intake.Patient,
 
 	// 2. Commands.
 	if cmd, ok := command(t.Text); ok {
+		e.clarify.forget(p.ID)
 		r, err := e.command(ctx, log, p, cmd, strings.Fields(strings.ToLower(t.Text))[1:])
 		return append(out, r...), err
+	}
+	// The answer to a pending "Did you mean…".
+	if r, ok := e.clarifyStep(ctx, log, p, t); ok {
+		return append(out, r...), nil
 	}
 
 	sess, err := e.store.ActiveSession(ctx, p.ID)
@@ -252,12 +263,15 @@ func (e *Engine) handle(ctx context.Context, log *slog.Logger, p intake.Patient,
 			}
 			return append(out, e.welcome("idle")), nil
 		}
-		return append(out, e.answerReply(e.respond(ctx, log, t.Text))), nil
+		return append(out, e.replyTo(p, t.Text, e.respond(ctx, log, t.Text))), nil
 	}
 	if sess.Paused && t.QuestionID == "" {
 		a := e.respond(ctx, log, t.Text)
-		if a.Kind == KindOffTopic || a.Kind == KindUnknown {
+		switch a.Kind {
+		case KindOffTopic, KindUnknown:
 			return append(out, e.message("screening_paused", nil)), nil
+		case KindClarify:
+			return append(out, e.replyTo(p, t.Text, a)), nil
 		}
 		return append(out, e.answerReply(a), e.message("screening_paused", nil)), nil
 	}
@@ -405,6 +419,7 @@ func (e *Engine) forget(ctx context.Context, log *slog.Logger, p intake.Patient,
 	}
 	e.memory.Forget(p.ID)
 	e.checks.forget(p.ID)
+	e.clarify.forget(p.ID)
 	log.Info("patient data erased", slog.Int("cases", len(cases)))
 	return []intake.Reply{e.message("forgotten", data)}, nil
 }
@@ -622,8 +637,17 @@ func (e *Engine) answer(ctx context.Context, log *slog.Logger, p intake.Patient,
 	// A question typed instead of an answer is answered, then the pending
 	// question is asked again. A free-text question takes any text as its
 	// answer unless it reads as a question we can answer.
-	if t.QuestionID == "" && (err != nil || q.Kind == screening.KindText) && looksLikeQuestion(t.Text) {
-		if a := e.respond(ctx, log, t.Text); a.Kind == KindAnswer || a.Kind == KindDeflect || (err != nil && a.Kind == KindUnknown) {
+	// Feelings typed instead of an answer get the support reply first.
+	if isQuestion := looksLikeQuestion(t.Text); t.QuestionID == "" && (err != nil || (q.Kind == screening.KindText && isQuestion)) {
+		a := e.respond(ctx, log, t.Text)
+		switch {
+		case a.Kind == KindSupport:
+			return []intake.Reply{e.answerReply(a), e.message("back_to_screening", nil), e.question(step, false)}, nil
+		case !isQuestion:
+		case a.Kind == KindClarify:
+			// The screening question comes back once the patient has chosen.
+			return []intake.Reply{e.replyTo(p, t.Text, a)}, nil
+		case a.Kind == KindAnswer || a.Kind == KindDeflect || (err != nil && a.Kind == KindUnknown):
 			return []intake.Reply{e.answerReply(a), e.message("back_to_screening", nil), e.question(step, false)}, nil
 		}
 	}

@@ -130,6 +130,11 @@ func checkInjections(t *testing.T, h *harness) {
 				t.Errorf("%q revealed %q:\n%s", inj, leak, got)
 			}
 		}
+		// A "Did you mean…" may come first; the screening question comes
+		// back once it is answered.
+		if pending(rs[len(rs)-1:]) == conversation.ClarifyQuestionID {
+			rs = h.say("1")
+		}
 		if q := pending(rs[len(rs)-1:]); q != "phq9_3" {
 			t.Errorf("%q: pending %q, want phq9_3 asked again", inj, q)
 		}
@@ -221,13 +226,14 @@ func TestModelAnswerUsedOnlyWhenValid(t *testing.T) {
 	if a.Rephrased || strings.Contains(a.Text, "0.5 mg/kg") || !strings.Contains(a.Text, "From: Side effects") {
 		t.Errorf("a dose the sources lack got through: %+v", a)
 	}
-	if calls.Load() != 2 {
-		t.Errorf("model calls = %d, want 2", calls.Load())
+	// Each question: the model's choice of entry, then the rephrasing.
+	if calls.Load() != 4 {
+		t.Errorf("model calls = %d, want 4", calls.Load())
 	}
 	// Crisis and deflection never reach the model.
 	h.engine.Ask(context.Background(), "I want to kill myself")
 	h.engine.Ask(context.Background(), "what dose should I get")
-	if calls.Load() != 2 {
+	if calls.Load() != 4 {
 		t.Errorf("crisis or deflection reached the model (calls = %d)", calls.Load())
 	}
 }

@@ -158,7 +158,8 @@ func TestSomeoneElseAtRiskGetsHowToHelpAndNoCase(t *testing.T) {
 func TestQuestionAboutTheTopicIsAnsweredWithTheResources(t *testing.T) {
 	h := newHarness(t)
 	rs := h.say("can ketamine cause suicidal thoughts?")
-	if len(rs) < 2 || rs[0].Kind == intake.ReplyCrisis || !strings.Contains(last(rs).Text, "988") {
+	// The answer, or a "Did you mean…" about it, and the resources in one line.
+	if len(rs) < 2 || rs[0].Kind == intake.ReplyCrisis || !strings.Contains(text(rs), "If this is on your mind for yourself") {
 		t.Fatalf("replies = %+v; want an answer, then the resources in one line", rs)
 	}
 	if n := h.count("SELECT COUNT(*) FROM cases"); n != 0 {
@@ -285,6 +286,15 @@ func TestTopicLineComesBeforeTheScreeningResumes(t *testing.T) {
 		if strings.Contains(r.Text, "If this is on your mind for yourself") {
 			line = i
 		}
+	}
+	// Unsure which entry, the bot asks after the line; the screening
+	// question comes back once the patient has chosen.
+	if line >= 0 && pending(rs[line:]) == conversation.ClarifyQuestionID {
+		rs = h.say("1")
+		if !strings.Contains(text(rs), "From:") || pending(rs) != "phq9_2" {
+			t.Fatalf("after choosing: %+v; want the entry, then phq9_2 again", rs)
+		}
+		return
 	}
 	if line < 1 || pending(rs[line:]) != "phq9_2" {
 		t.Fatalf("replies = %+v; want the answer, the resources line, then phq9_2 again", rs)

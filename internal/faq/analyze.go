@@ -128,20 +128,37 @@ func stem(w string) string {
 
 // analyzer turns text into index terms: words, synonyms mapped to their
 // group, stopwords dropped, stemmed.
-type analyzer struct{ syn Synonyms }
+type analyzer struct {
+	syn Synonyms
+	// stems memoises stemming while an index is built (the bank repeats
+	// its words); nil afterwards, so queries never write to it.
+	stems map[string]string
+}
+
+func (a analyzer) stem(w string) string {
+	if a.stems == nil {
+		return stem(w)
+	}
+	s, ok := a.stems[w]
+	if !ok {
+		s = stem(w)
+		a.stems[w] = s
+	}
+	return s
+}
 
 func (a analyzer) terms(text string) []string {
 	var out []string
 	for _, w := range a.syn.replacePhrases(words(text)) {
 		if g, ok := a.syn.words[w]; ok {
 			w = g
-		} else if g, ok := a.syn.words[stem(w)]; ok {
+		} else if g, ok := a.syn.words[a.stem(w)]; ok {
 			w = g
 		}
 		if stopwords[w] || (len(w) < 2 && !unicode.IsDigit(rune(w[0]))) {
 			continue
 		}
-		out = append(out, stem(w))
+		out = append(out, a.stem(w))
 	}
 	return out
 }

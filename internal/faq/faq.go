@@ -3,11 +3,16 @@
 // the way patients actually ask, offline, with a confidence score so that a
 // weak match is reported as unknown rather than dressed up as an answer.
 //
-// Retrieval is a small in-memory BM25F index rather than a search library: the
-// corpus is a few dozen short entries, so a purpose-built index builds in well
-// under a millisecond, answers in microseconds, and lets stemming, synonyms and
-// typo tolerance work together (a library's fuzzy queries skip analysis, so
-// "insurence" and "covered" could not both reach "insurance").
+// Retrieval is a small in-memory index rather than a search library, so that
+// stemming, synonyms and typo tolerance work together (a library's fuzzy
+// queries skip analysis, so "insurence" and "covered" could not both reach
+// "insurance"). An entry's score mixes three readings of the question: BM25F
+// over the entry's title, example questions, tags, answer and its paraphrases
+// in the bank (faq/bank.tsv); the cosine similarity to its nearest
+// paraphrases; and a softmax classifier trained on the bank when the index is
+// built. The bank's off-topic questions and statements of feelings are
+// classes too, so "sleep on a plane" and "I feel so alone" are recognised as
+// what they are rather than matched to the entry they share a word with.
 //
 // It must not import database/sql, a driver, discordgo, go-openai or config.
 package faq
@@ -41,7 +46,10 @@ type Entry struct {
 // KB is the loaded knowledge base.
 type KB struct {
 	Entries []*Entry
-	byID    map[string]*Entry
+	// Bank holds the patient-style paraphrases of dir/bank.tsv: retrieval
+	// compares a question with them as well as with the entries.
+	Bank []BankRow
+	byID map[string]*Entry
 }
 
 // Entry returns the entry with id, or nil.
@@ -73,6 +81,9 @@ func Load(fsys fs.FS, dir string, render func(src string) (string, error)) (*KB,
 		kb.byID[e.ID] = e
 	}
 	if err := ps.Err(); err != nil {
+		return nil, err
+	}
+	if err := kb.loadBank(fsys, path.Join(dir, "bank.tsv")); err != nil {
 		return nil, err
 	}
 	return kb, nil

@@ -203,3 +203,19 @@ func BenchmarkRetrieval(b *testing.B) {
 		ix.Decide(qs[i%len(qs)])
 	}
 }
+
+func TestBankLabelsNameEntries(t *testing.T) {
+	fsys := fstest.MapFS{
+		"faq/one.md":   {Data: []byte("---\ntitle: One\nquestions: [a]\n---\nbody\n")},
+		"faq/bank.tsv": {Data: []byte("one\tfirst question\nnope\tsecond\nno tab here\ndeflect:one\tthird\nfeeling\tsad\n")},
+	}
+	_, err := faq.Load(fsys, "faq", func(s string) (string, error) { return s, nil })
+	if err == nil {
+		t.Fatal("a bank with an unknown label loaded")
+	}
+	for _, want := range []string{`faq/bank.tsv:2: label "nope" names no entry`, "faq/bank.tsv:3: a bank line is label<TAB>question"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("errors:\n%v\nlack %q", err, want)
+		}
+	}
+}

@@ -6,15 +6,71 @@ import (
 	"strings"
 )
 
-// Field weights: the title and example questions say what an entry is about
-// more reliably than the words of its answer.
-var fieldWeights = [numFields]float64{fieldTitle: 3, fieldQuestions: 2.5, fieldTags: 2.5, fieldBody: 1}
+// Params are retrieval's weights and thresholds. DefaultParams were tuned by
+// 5-fold cross-validation on the paraphrase bank (faq/bank.tsv) only
+// (TestTuneOnBank); the held-out paraphrases (testdata/faq-heldout.tsv) give
+// the figures reported by TestRetrievalHeldOut.
+type Params struct {
+	// FieldWeights weigh where a word matches in an entry: the title and
+	// example questions say what an entry is about more reliably than its answer.
+	FieldWeights [numFields]float64
+	// EntryWeight weighs the BM25F match of the entry's own text and its
+	// bank paraphrases taken together.
+	EntryWeight float64
+	// NearWeight weighs the entry's nearest paraphrases (cosine), and
+	// ClassWeight the classifier's probability for the entry.
+	NearWeight, ClassWeight float64
+	// Nearest is how many of an entry's closest paraphrases are averaged.
+	Nearest int
+	// Answer is the score at or above which the best entry is given outright
+	// (if it also leads the second by Gap); Unknown the score below which the
+	// bot says it does not know. In between, or when the best two are
+	// within Gap, the patient is asked which they meant (clarify).
+	Answer, Unknown, Gap float64
+	// OffTopic: a question whose nearest off-topic paraphrase beats the best
+	// entry's score by this margin is off-topic; Feeling likewise for
+	// statements of feelings.
+	OffTopic, Feeling float64
+	// UnknownWeight adds the share of the question's weight carried by
+	// words no entry or entry paraphrase has ("flight", "marathon") to its
+	// off-topic score.
+	UnknownWeight float64
+	// AnswerUnknown is the largest share of unknown words a question may
+	// have and still be answered outright; above it the patient is asked
+	// which entry they meant ("how much is a flight to Paris" shares only
+	// "how much" with the cost entry).
+	AnswerUnknown float64
+	// Agree: an entry is answered outright only when the classifier also
+	// likes it best. MaxOffTopic: nor when the classifier's belief that the
+	// question is off-topic is above this.
+	Agree       bool
+	MaxOffTopic float64
+}
+
+// DefaultParams are the shipped, tuned parameters.
+var DefaultParams = Params{
+	FieldWeights:  [numFields]float64{fieldTitle: 3, fieldQuestions: 2.5, fieldTags: 2.5, fieldBody: 1, fieldBank: 1},
+	EntryWeight:   0.4,
+	NearWeight:    0.3,
+	ClassWeight:   0.5,
+	Nearest:       6,
+	Answer:        0.4,
+	Unknown:       0.15,
+	Gap:           0.1,
+	OffTopic:      -0.1,
+	Feeling:       -0.1,
+	UnknownWeight: 0,
+	AnswerUnknown: 0.15,
+	Agree:         false,
+	MaxOffTopic:   0.05,
+}
 
 const (
 	fieldTitle = iota
 	fieldQuestions
 	fieldTags
 	fieldBody
+	fieldBank // the entry's paraphrases in the bank, all together
 	numFields
 )
 
@@ -23,18 +79,56 @@ const (
 	bm25B  = 0.6
 )
 
-// Index is an in-memory BM25F index over a knowledge base. It is immutable and
-// safe for concurrent use.
+// Index is an in-memory BM25F index over a knowledge base, beside a
+// nearest-neighbour index over its paraphrase bank. It is immutable and safe
+// for concurrent use.
 type Index struct {
 	kb     *KB
+	p      Params
 	an     analyzer
 	docs   []doc
 	df     map[string]int
 	avgLen [numFields]float64
-	// topic holds the terms of titles, questions and tags: a question sharing
-	// none of them is off-topic rather than an unanswered on-topic question.
+	// topic holds the terms of titles, questions, tags and the entries'
+	// paraphrases: a question sharing none of them is off-topic rather than an
+	// unanswered on-topic question.
 	topic map[string]bool
-	vocab []string
+	// feeling holds the terms of the bank's statements of feelings: a
+	// message with none of the topic words may still be one ("lonely").
+	feeling map[string]bool
+	vocab   []string
+
+	// The bank: each paraphrase is a unit tf-idf vector, reached by postings.
+	paras    []para
+	postings map[string][]posting
+	paraIDF  map[string]float64
+	entryPos map[string]int
+	clf      *classifier
+}
+
+// inDoc reports whether term t is in any field of doc i but the bank.
+func (ix *Index) inDoc(i int, t string) bool {
+	for f := 0; f < fieldBank; f++ {
+		if ix.docs[i].tf[f][t] > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+type para struct {
+	class int // entry index, or classOffTopic / classFeeling
+}
+
+const (
+	classOffTopic = -1
+	classFeeling  = -2
+	classNone     = -3
+)
+
+type posting struct {
+	para int
+	w    float64
 }
 
 type doc struct {
@@ -52,15 +146,41 @@ type Hit struct {
 type Result struct {
 	Hits     []Hit // best first
 	OffTopic bool  // the question shares no topic words with the knowledge base
+	// NearOffTopic and NearFeeling are the similarities of the question to
+	// the bank's off-topic questions and statements of feelings.
+	NearOffTopic, NearFeeling float64
+	// OffTopicScore and FeelingScore weigh the nearest off-topic question and
+	// statement of feelings, and the classifier's belief in them, like an
+	// entry's score is weighed.
+	OffTopicScore, FeelingScore float64
+	// UnknownShare is the share of the question's weight in words no entry
+	// or entry paraphrase has.
+	UnknownShare float64
+	// ClassBest is the class the classifier likes best: an entry's index,
+	// or -1 for off-topic and feelings. ClassOffTopic is its off-topic
+	// probability.
+	ClassBest     int
+	ClassOffTopic float64
 }
 
-// NewIndex indexes kb with the synonym groups.
-func NewIndex(kb *KB, syn Synonyms) *Index {
-	ix := &Index{kb: kb, an: analyzer{syn: syn}, df: map[string]int{}, topic: map[string]bool{}}
+// NewIndex indexes kb and its bank with the synonym groups and DefaultParams.
+func NewIndex(kb *KB, syn Synonyms) *Index { return NewIndexWith(kb, syn, DefaultParams) }
+
+// NewIndexWith indexes kb with the given parameters (for tuning).
+func NewIndexWith(kb *KB, syn Synonyms, p Params) *Index { return build(kb, syn, p, nil) }
+
+// build indexes kb, leaving out the bank rows keep rejects (cross-validation).
+func build(kb *KB, syn Synonyms, p Params, keep func(int) bool) *Index {
+	if p.Nearest < 1 {
+		p.Nearest = 1
+	}
+	ix := &Index{kb: kb, p: p, an: analyzer{syn: syn, stems: map[string]string{}}, df: map[string]int{}, topic: map[string]bool{}, feeling: map[string]bool{},
+		postings: map[string][]posting{}, paraIDF: map[string]float64{}, entryPos: map[string]int{}}
 	var total [numFields]int
-	for _, e := range kb.Entries {
+	for i, e := range kb.Entries {
+		ix.entryPos[e.ID] = i
 		var d doc
-		texts := [numFields]string{e.Title, strings.Join(e.Questions, " "), strings.Join(e.Tags, " "), e.Body}
+		texts := [numFields]string{e.Title, strings.Join(e.Questions, " "), strings.Join(e.Tags, " "), e.Body, ""}
 		seen := map[string]bool{}
 		for f, text := range texts {
 			d.tf[f] = map[string]int{}
@@ -79,14 +199,93 @@ func NewIndex(kb *KB, syn Synonyms) *Index {
 		}
 		ix.docs = append(ix.docs, d)
 	}
+	ix.indexBank(keep)
+	texts, classes := ix.trainingSet(keep)
+	ix.train(texts, classes, len(ix.docs)+2)
+	for i := range ix.docs {
+		total[fieldBank] += ix.docs[i].len[fieldBank]
+	}
 	for f := range total {
 		ix.avgLen[f] = math.Max(1, float64(total[f])/float64(max(1, len(kb.Entries))))
 	}
+	vocab := map[string]bool{}
 	for t := range ix.df {
+		vocab[t] = true
+	}
+	for t := range ix.paraIDF {
+		vocab[t] = true
+	}
+	for t := range vocab {
 		ix.vocab = append(ix.vocab, t)
 	}
 	sort.Strings(ix.vocab)
+	ix.an.stems = nil
 	return ix
+}
+
+// indexBank turns each paraphrase into a unit tf-idf vector.
+func (ix *Index) indexBank(keep func(int) bool) {
+	termsOf := make([][]string, len(ix.kb.Bank))
+	pdf := map[string]int{}
+	for i, r := range ix.kb.Bank {
+		cl := classNone
+		switch {
+		case r.Label == LabelOffTopic:
+			cl = classOffTopic
+		case r.Label == LabelFeeling:
+			cl = classFeeling
+		default:
+			if pos, ok := ix.entryPos[r.Entry()]; ok {
+				cl = pos
+			}
+		}
+		if keep != nil && !keep(i) {
+			cl = classNone
+		}
+		ix.paras = append(ix.paras, para{class: cl})
+		if cl == classNone {
+			continue
+		}
+		seen := map[string]bool{}
+		all := ix.an.terms(r.Text)
+		if cl >= 0 {
+			d := &ix.docs[cl]
+			for _, t := range all {
+				if d.tf[fieldBank][t] == 0 && !ix.inDoc(cl, t) {
+					ix.df[t]++
+				}
+				d.tf[fieldBank][t]++
+				d.len[fieldBank]++
+			}
+		}
+		for _, t := range all {
+			if !seen[t] {
+				seen[t] = true
+				termsOf[i] = append(termsOf[i], t)
+				pdf[t]++
+				switch {
+				case cl >= 0:
+					ix.topic[t] = true
+				case cl == classFeeling:
+					ix.feeling[t] = true
+				}
+			}
+		}
+	}
+	n := float64(len(ix.kb.Bank))
+	for t, df := range pdf {
+		ix.paraIDF[t] = math.Log(1 + n/float64(df))
+	}
+	for i, ts := range termsOf {
+		var norm float64
+		for _, t := range ts {
+			norm += ix.paraIDF[t] * ix.paraIDF[t]
+		}
+		norm = math.Sqrt(norm)
+		for _, t := range ts {
+			ix.postings[t] = append(ix.postings[t], posting{para: i, w: ix.paraIDF[t] / norm})
+		}
+	}
 }
 
 func (ix *Index) idf(t string) float64 {
@@ -114,7 +313,7 @@ func (ix *Index) query(text string) (terms []qterm, unknownMass float64) {
 			continue
 		}
 		seen[t] = true
-		if _, ok := ix.df[t]; ok {
+		if ix.known(t) {
 			terms = append(terms, qterm{t, 1})
 			continue
 		}
@@ -126,6 +325,14 @@ func (ix *Index) query(text string) (terms []qterm, unknownMass float64) {
 		unknownMass += ix.maxIDF()
 	}
 	return terms, unknownMass
+}
+
+func (ix *Index) known(t string) bool {
+	if _, ok := ix.df[t]; ok {
+		return true
+	}
+	_, ok := ix.paraIDF[t]
+	return ok
 }
 
 // correct finds the vocabulary term closest to t: one edit for terms of five
@@ -147,8 +354,8 @@ func (ix *Index) correct(t string) string {
 			continue
 		}
 		d := editDistance(t, v, maxD)
-		if d < bestD || (d == bestD && ix.df[v] > bestDF) {
-			best, bestD, bestDF = v, d, ix.df[v]
+		if d < bestD || (d == bestD && ix.df[v]+ix.pdfOf(v) > bestDF) {
+			best, bestD, bestDF = v, d, ix.df[v]+ix.pdfOf(v)
 		}
 	}
 	if bestD > maxD {
@@ -157,42 +364,81 @@ func (ix *Index) correct(t string) string {
 	return best
 }
 
-// Search ranks entries for a question. An entry's confidence is the share of
-// the question's weight (idf, with unknown words counting against it) that the
-// entry matches, each matched word tempered by BM25 saturation.
+// pdfOf is a rough count of bank paraphrases holding t, for breaking ties
+// between typo corrections.
+func (ix *Index) pdfOf(t string) int {
+	return len(ix.postings[t])
+}
+
+// Search ranks entries for a question. An entry's confidence mixes two
+// readings: the share of the question's weight (idf, with unknown words
+// counting against it) that the entry's own text matches, each matched word
+// tempered by BM25 saturation; and the cosine similarity of the question to
+// the entry's nearest paraphrases in the bank.
 func (ix *Index) Search(question string, k int) Result {
 	terms, unknown := ix.query(question)
 	var r Result
-	onTopic := false
+	onTopic, feeling := false, false
 	for _, q := range terms {
-		if ix.topic[q.term] {
+		// A number alone ("2") is an answer to a question, not a topic.
+		if ix.topic[q.term] && !isNumber(q.term) {
 			onTopic = true
 		}
+		feeling = feeling || ix.feeling[q.term]
 	}
-	if !onTopic {
-		r.OffTopic = true
+	r.OffTopic = !onTopic
+	if !onTopic && !feeling {
 		return r
 	}
-	mass := unknown
+	// Words only off-topic or feeling paraphrases have ("flight") count as
+	// unknown to the entries.
+	mass, foreign := unknown, unknown
 	for _, q := range terms {
-		mass += ix.idf(q.term) * q.weight
+		if _, ok := ix.df[q.term]; ok {
+			mass += ix.idf(q.term) * q.weight
+		} else {
+			mass += ix.maxIDF() * q.weight
+			foreign += ix.maxIDF() * q.weight
+		}
 	}
+	near := ix.nearest(terms)
+	r.NearOffTopic, r.NearFeeling = near.offTopic, near.feeling
+	probs := ix.classify(question, terms)
+	nE := len(ix.docs)
+	if mass > 0 {
+		r.UnknownShare = foreign / mass
+	}
+	r.OffTopicScore = ix.p.NearWeight*near.offTopic + ix.p.ClassWeight*probs[nE] + ix.p.UnknownWeight*r.UnknownShare
+	r.FeelingScore = ix.p.NearWeight*near.feeling + ix.p.ClassWeight*probs[nE+1]
+	r.ClassOffTopic = probs[nE]
+	r.ClassBest = 0
+	for k, pk := range probs {
+		if pk > probs[r.ClassBest] {
+			r.ClassBest = k
+		}
+	}
+	if r.ClassBest >= nE {
+		r.ClassBest = -1
+	}
+	w := ix.p.EntryWeight
 	for i, d := range ix.docs {
 		var s float64
 		for _, q := range terms {
 			var tf float64
 			for f := 0; f < numFields; f++ {
-				if n := d.tf[f][q.term]; n > 0 {
-					norm := 1 - bm25B + bm25B*float64(d.len[f])/ix.avgLen[f]
-					tf += fieldWeights[f] * float64(n) / norm
+				n, l := d.tf[f][q.term], d.len[f]
+				if n > 0 {
+					norm := 1 - bm25B + bm25B*float64(l)/ix.avgLen[f]
+					tf += ix.p.FieldWeights[f] * float64(n) / norm
 				}
 			}
 			if tf > 0 {
 				s += q.weight * ix.idf(q.term) * tf / (tf + bm25K1)
 			}
 		}
-		if s > 0 {
-			r.Hits = append(r.Hits, Hit{Entry: ix.kb.Entries[i], Score: s / mass})
+		score := w*s/mass + ix.p.NearWeight*near.entry[i] + ix.p.ClassWeight*probs[i]
+		if score > 0 {
+			r.Hits = append(r.Hits, Hit{Entry: ix.kb.Entries[i], Score: score})
 		}
 	}
 	sort.SliceStable(r.Hits, func(i, j int) bool { return r.Hits[i].Score > r.Hits[j].Score })
@@ -200,6 +446,75 @@ func (ix *Index) Search(question string, k int) Result {
 		r.Hits = r.Hits[:k]
 	}
 	return r
+}
+
+type nearness struct {
+	entry             []float64 // mean of the top Nearest similarities per entry
+	offTopic, feeling float64   // best similarity
+}
+
+// nearest compares the query with every paraphrase sharing a term with it.
+func (ix *Index) nearest(terms []qterm) nearness {
+	out := nearness{entry: make([]float64, len(ix.docs))}
+	if len(ix.paras) == 0 {
+		return out
+	}
+	var qnorm float64
+	qw := make([]float64, len(terms))
+	for i, q := range terms {
+		qw[i] = q.weight * ix.paraIDF[q.term]
+		qnorm += qw[i] * qw[i]
+	}
+	if qnorm == 0 {
+		return out
+	}
+	qnorm = math.Sqrt(qnorm)
+	sims := map[int]float64{}
+	for i, q := range terms {
+		for _, p := range ix.postings[q.term] {
+			sims[p.para] += qw[i] / qnorm * p.w
+		}
+	}
+	k := ix.p.Nearest
+	top := make([][]float64, len(ix.docs))
+	for pi, s := range sims {
+		switch cl := ix.paras[pi].class; {
+		case cl >= 0:
+			top[cl] = insertTop(top[cl], s, k)
+		case cl == classOffTopic:
+			out.offTopic = max(out.offTopic, s)
+		case cl == classFeeling:
+			out.feeling = max(out.feeling, s)
+		}
+	}
+	for i, t := range top {
+		var sum float64
+		for _, s := range t {
+			sum += s
+		}
+		out.entry[i] = sum / float64(k)
+	}
+	return out
+}
+
+// insertTop keeps the k largest values, largest first.
+func insertTop(t []float64, s float64, k int) []float64 {
+	if len(t) == k && s <= t[k-1] {
+		return t
+	}
+	if len(t) < k {
+		t = append(t, s)
+	} else {
+		t[k-1] = s
+	}
+	for i := len(t) - 1; i > 0 && t[i] > t[i-1]; i-- {
+		t[i], t[i-1] = t[i-1], t[i]
+	}
+	return t
+}
+
+func isNumber(t string) bool {
+	return strings.IndexFunc(t, func(r rune) bool { return r < '0' || r > '9' }) < 0
 }
 
 func abs(x int) int {
@@ -241,23 +556,26 @@ func editDistance(a, b string, limit int) int {
 	return prev[len(rb)]
 }
 
-// Threshold is the confidence below which retrieval says "I don't know"
-// rather than offer the nearest entry. Set from the shipped evaluation table
-// (internal/faq/testdata): off-topic questions score below 0.17, and nearly
-// all on-topic questions well above.
-const Threshold = 0.2
+// Threshold is the confidence below which an entry is not worth showing,
+// even as a candidate (DefaultParams.Unknown).
+var Threshold = DefaultParams.Unknown
 
 // Verdict kinds.
 const (
 	KindAnswer   = "answer"
 	KindUnknown  = "unknown"
 	KindOffTopic = "offtopic"
+	// KindClarify: on topic, but the best two are close or the best is weak;
+	// the patient is asked which of Hits they meant.
+	KindClarify = "clarify"
+	// KindFeeling: a statement of feelings rather than a question.
+	KindFeeling = "feeling"
 )
 
 // Verdict is retrieval's decision on a question.
 type Verdict struct {
 	Kind  string
-	Hits  []Hit // up to three, best first
+	Hits  []Hit // best first: up to three, or the two or three clarify candidates
 	Score float64
 }
 
@@ -269,20 +587,49 @@ func (v Verdict) Best() *Entry {
 	return v.Hits[0].Entry
 }
 
-// Decide retrieves and applies the threshold.
+// Decide retrieves and applies the thresholds.
 func (ix *Index) Decide(question string) Verdict {
 	r := ix.Search(question, 3)
 	v := Verdict{Hits: r.Hits}
+	var best, second float64
+	if len(r.Hits) > 0 {
+		best = r.Hits[0].Score
+		v.Score = best
+	}
+	if len(r.Hits) > 1 {
+		second = r.Hits[1].Score
+	}
+	p := ix.p
 	switch {
+	case r.FeelingScore > 0 && r.FeelingScore >= best+p.Feeling && r.FeelingScore >= r.OffTopicScore:
+		v.Kind = KindFeeling
 	case r.OffTopic:
 		v.Kind = KindOffTopic
-	case len(r.Hits) == 0 || r.Hits[0].Score < Threshold:
+	case r.OffTopicScore > 0 && r.OffTopicScore >= best+p.OffTopic:
+		v.Kind = KindOffTopic
+	case best < p.Unknown:
 		v.Kind = KindUnknown
+	case best < p.Answer || (len(r.Hits) > 1 && best-second < p.Gap) || r.UnknownShare > p.AnswerUnknown ||
+		r.ClassOffTopic > p.MaxOffTopic || (p.Agree && r.ClassBest != ix.entryPos[r.Hits[0].Entry.ID]):
+		v.Kind = KindClarify
+		v.Hits = clarifyCandidates(r.Hits, p)
+		if len(v.Hits) < 2 {
+			v.Kind = KindAnswer
+		}
 	default:
 		v.Kind = KindAnswer
 	}
-	if len(r.Hits) > 0 {
-		v.Score = r.Hits[0].Score
-	}
 	return v
+}
+
+// clarifyCandidates keeps the hits worth offering: the best two, and a third
+// that is at least the unknown threshold.
+func clarifyCandidates(hits []Hit, p Params) []Hit {
+	var out []Hit
+	for i, h := range hits {
+		if i < 2 || (i < 3 && h.Score >= p.Unknown) {
+			out = append(out, h)
+		}
+	}
+	return out
 }

@@ -99,6 +99,9 @@ func (k *Kit) BuildEngine(t testing.TB) {
 	t.Helper()
 	cfg := k.cfg
 	cfg.Model, cfg.Relay = k.Model, k.Relay
+	if ch, ok := k.Model.(conversation.Chooser); ok {
+		cfg.Chooser = ch
+	}
 	if rm, ok := k.Model.(conversation.RiskModel); ok {
 		cfg.RiskModel = rm
 	}

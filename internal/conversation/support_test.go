@@ -1,0 +1,202 @@
+package conversation_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/intakebot/intakebot/internal/conversation"
+	"github.com/intakebot/intakebot/internal/faq"
+)
+
+func readLabelled(t *testing.T, name string) []faq.BankRow {
+	t.Helper()
+	src, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := faq.ReadBank(name, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rows
+}
+
+// safetyKinds are the replies of the crisis reading, which runs first and
+// may answer a statement of distress with a direct check or the resources.
+var safetyKinds = map[string]bool{
+	conversation.KindCheck: true, conversation.KindCrisis: true, conversation.KindEmergency: true, conversation.KindOtherPerson: true,
+}
+
+type replyFigures struct {
+	feelings, supported, feelingSafety, feelingEntry int
+	deflects, deflected, deflectRightGeneral         int
+	medqs, medqAnswered, medqClarified               int
+	entryQuestions, entryDeflected                   int
+	misses                                           []string
+}
+
+func (f replyFigures) String() string {
+	return fmt.Sprintf("feelings %d: support %d, safety reply %d, an entry %d; deflection requests %d: deflected %d (general information right %d); "+
+		"medicine questions %d: answered from the right entry %d, clarify holding it %d; other entry questions %d: deflected %d",
+		f.feelings, f.supported, f.feelingSafety, f.feelingEntry, f.deflects, f.deflected, f.deflectRightGeneral,
+		f.medqs, f.medqAnswered, f.medqClarified, f.entryQuestions, f.entryDeflected)
+}
+
+func replyFiguresOf(h *harness, rows []faq.BankRow) replyFigures {
+	var f replyFigures
+	for _, r := range rows {
+		label := r.Label
+		switch {
+		case label == faq.LabelFeeling:
+			f.feelings++
+			a := h.engine.Ask(context.Background(), r.Text)
+			switch {
+			case a.Kind == conversation.KindSupport:
+				f.supported++
+			case safetyKinds[a.Kind]:
+				f.feelingSafety++
+			default:
+				f.misses = append(f.misses, fmt.Sprintf("feeling -> %s %v: %q", a.Kind, a.Sources, r.Text))
+				if len(a.Sources) > 0 && a.Kind != conversation.KindClarify {
+					f.feelingEntry++
+				}
+			}
+		case strings.HasPrefix(label, "deflect:"):
+			f.deflects++
+			want := strings.TrimPrefix(label, "deflect:")
+			a := h.engine.Ask(context.Background(), r.Text)
+			got := "none"
+			if len(a.Sources) > 0 {
+				got = a.Sources[0]
+			}
+			if a.Kind == conversation.KindDeflect {
+				f.deflected++
+				if got == want {
+					f.deflectRightGeneral++
+				} else {
+					f.misses = append(f.misses, fmt.Sprintf("deflect general %s (want %s): %q", got, want, r.Text))
+				}
+			} else {
+				f.misses = append(f.misses, fmt.Sprintf("not deflected (%s %s, want %s): %q", a.Kind, got, want, r.Text))
+			}
+		case label != faq.LabelOffTopic && r.Entry() == label:
+			f.entryQuestions++
+			if a := h.engine.Ask(context.Background(), r.Text); a.Kind == conversation.KindDeflect {
+				f.entryDeflected++
+				f.misses = append(f.misses, fmt.Sprintf("entry question deflected (%s, want %s): %q", a.Advice, label, r.Text))
+			}
+		case strings.HasPrefix(label, "medq:"):
+			f.medqs++
+			want := strings.TrimPrefix(label, "medq:")
+			a := h.engine.Ask(context.Background(), r.Text)
+			switch {
+			case a.Kind == conversation.KindAnswer && len(a.Sources) > 0 && a.Sources[0] == want:
+				f.medqAnswered++
+			case a.Kind == conversation.KindClarify && contains(a.Sources, want):
+				f.medqClarified++
+			default:
+				f.misses = append(f.misses, fmt.Sprintf("medq %s %v (want %s): %q", a.Kind, a.Sources, want, r.Text))
+			}
+		}
+	}
+	return f
+}
+
+func contains(xs []string, x string) bool {
+	for _, y := range xs {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}
+
+// TestFeelingsDeflectionsAndMedicineQuestions reports, on the bank and on the
+// held-out set, how statements of feelings, requests only a clinician may
+// answer, and ordinary questions about medicines are replied to. No feeling
+// gets an entry; every deflection shows the entry covering its topic or none.
+func TestFeelingsDeflectionsAndMedicineQuestions(t *testing.T) {
+	h := newHarness(t)
+	bank := replyFiguresOf(h, readLabelled(t, "../../prompts/faq/bank.tsv"))
+	held := replyFiguresOf(h, readLabelled(t, "../faq/testdata/faq-heldout.tsv"))
+	t.Logf("bank: %v", bank)
+	t.Logf("held-out: %v", held)
+	if os.Getenv("FAQ_BANK_MISSES") != "" {
+		t.Logf("bank misses:\n%s", strings.Join(bank.misses, "\n"))
+	}
+	for name, f := range map[string]replyFigures{"bank": bank, "held-out": held} {
+		if f.feelingEntry > 0 {
+			t.Errorf("%s: %d statements of feelings answered with an entry", name, f.feelingEntry)
+		}
+	}
+	// Floors at the measured figures, so a regression shows; the issue's
+	// goal is every deflection request deflected.
+	if bank.deflected < bank.deflects || held.deflected < 30 {
+		t.Errorf("deflected: bank %d of %d, held-out %d of %d (floor 30)", bank.deflected, bank.deflects, held.deflected, held.deflects)
+	}
+	if held.medqAnswered < 20 || bank.medqAnswered < bank.medqs {
+		t.Errorf("medicine questions answered from the right entry: bank %d of %d, held-out %d of %d (floor 20)",
+			bank.medqAnswered, bank.medqs, held.medqAnswered, held.medqs)
+	}
+}
+
+func TestFeelingsMidScreeningGetSupportThenTheQuestion(t *testing.T) {
+	h := newHarness(t)
+	h.answerUntil(positive, "phq9_2")
+	rs := h.say("I feel so alone")
+	if !strings.Contains(text(rs), "You don't have to manage it alone") || strings.Contains(text(rs), "From:") || pending(rs) != "phq9_2" {
+		t.Fatalf("replies %q pending %q; want the support reply, no entry, then phq9_2 again", text(rs), pending(rs))
+	}
+}
+
+// TestIssueExamples: the questions quoted in issue 10, tried as a new user
+// would, get the right entry, a clarify that includes it, a support reply,
+// or a deflection (with the entry covering the topic, or none).
+func TestIssueExamples(t *testing.T) {
+	h := newHarness(t)
+	for _, tc := range []struct {
+		q     string
+		kinds []string // acceptable kinds
+		entry string   // the entry answered or among the candidates; "" for none
+	}{
+		{"when will I start noticing it working", []string{conversation.KindAnswer, conversation.KindClarify}, "how-fast"},
+		{"will a nurse be with me the whole time", []string{conversation.KindAnswer, conversation.KindClarify}, "safety-monitoring"},
+		{"how does ketamine affect glutamate", []string{conversation.KindAnswer, conversation.KindClarify}, "how-it-works"},
+		{"what is the best way to sleep on a plane", []string{conversation.KindOffTopic, conversation.KindUnknown}, ""},
+		{"I just feel really alone tonight", []string{conversation.KindSupport, conversation.KindCheck}, ""},
+		{"I feel so alone", []string{conversation.KindSupport, conversation.KindCheck}, ""},
+		{"I'm worn out from trying treatments", []string{conversation.KindSupport, conversation.KindCheck}, ""},
+		{"nothing ever gets better for me", []string{conversation.KindSupport, conversation.KindCheck}, ""},
+		{"should I take an ativan before the appointment", []string{conversation.KindDeflect}, "medications"},
+		{"can i take melatonin the night before", []string{conversation.KindDeflect}, "medications"},
+		// The crisis reading (internal/safety, tuned under another issue)
+		// answers this one first as crisis language; the medical-advice
+		// rule alone deflects it (checked below).
+		{"I'm thinking of stopping my lithium", []string{conversation.KindDeflect, conversation.KindCrisis, conversation.KindCheck}, ""},
+		{"how much ketamine will you give me?", []string{conversation.KindDeflect}, ""},
+		{"can you write me a prescription for xanax?", []string{conversation.KindDeflect}, ""},
+	} {
+		a := h.engine.Ask(context.Background(), tc.q)
+		if !contains(tc.kinds, a.Kind) {
+			t.Errorf("%q: kind %s %v; want one of %v", tc.q, a.Kind, a.Sources, tc.kinds)
+			continue
+		}
+		switch {
+		case tc.entry == "" && len(a.Sources) > 0:
+			t.Errorf("%q: %s shows %v; want no entry", tc.q, a.Kind, a.Sources)
+		case tc.entry != "" && a.Kind == conversation.KindClarify && !contains(a.Sources, tc.entry):
+			t.Errorf("%q: clarify %v; want it to include %s", tc.q, a.Sources, tc.entry)
+		case tc.entry != "" && a.Kind != conversation.KindClarify && (len(a.Sources) == 0 || a.Sources[0] != tc.entry):
+			t.Errorf("%q: %s %v; want %s", tc.q, a.Kind, a.Sources, tc.entry)
+		}
+		if a.Kind == conversation.KindSupport && (!strings.Contains(a.Text, "988") || !strings.Contains(a.Text, "/screen")) {
+			t.Errorf("%q: support reply %q; want the screening offer and 988", tc.q, a.Text)
+		}
+	}
+	if adv := h.kit.Safety.Advice("I'm thinking of stopping my lithium"); adv.Kind != "medication_change" {
+		t.Errorf("stopping lithium: advice %+v; want medication_change", adv)
+	}
+}
