@@ -170,3 +170,31 @@ func TestAdviceWordsMustBeDefined(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+// TestEverydayQuestionsReadAsNothing: questions every clinic gets, which
+// share words with risk (take me, hit, dead, shot, bottle, bridge), read as
+// no risk at all: not even a topic line.
+func TestEverydayQuestionsReadAsNothing(t *testing.T) {
+	d := detector(t)
+	for _, q := range []string{
+		"who takes me home after an infusion?",
+		"can someone take me home",
+		"how much does a session cost",
+		"do you take my insurance",
+		"is parking free at the clinic",
+		"can I drive myself home afterwards",
+		"my phone is almost dead, can you email me instead",
+		"do I need a referral from my doctor",
+		"what should I bring to my first appointment",
+		"how long does one infusion take",
+		"can I eat before the infusion",
+		"is there a bridge or a bus stop near the clinic",
+		"I had my flu shot yesterday, is that ok",
+		"can I bring a water bottle",
+		"what are your opening hours",
+	} {
+		if r := d.Assess(q); r.Level != safety.LevelNone {
+			t.Errorf("%q read as %s (%s)", q, r.Level, r.Rule)
+		}
+	}
+}
