@@ -8,6 +8,8 @@ import (
 	"math"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/blevesearch/snowballstem"
 	"github.com/blevesearch/snowballstem/english"
@@ -215,12 +217,31 @@ func hashOf(h uint32, parts ...string) uint32 {
 	return h
 }
 
+// stems caches stemWord for short words, which repeat from message to
+// message; it stops growing at stemCacheMax entries, so odd input cannot
+// make it grow without bound.
+var (
+	stems     sync.Map
+	stemCount atomic.Int64
+)
+
+const stemCacheMax = 50000
+
 // stemWord reduces a word to its Snowball (Porter2) stem.
 func stemWord(w string) string {
 	if len(w) <= 2 || strings.IndexFunc(w, func(r rune) bool { return r < 'a' || r > 'z' }) >= 0 {
 		return w
 	}
+	if s, ok := stems.Load(w); ok {
+		return s.(string)
+	}
 	env := snowballstem.NewEnv(w)
 	english.Stem(env)
-	return env.Current()
+	s := env.Current()
+	if len(w) <= 20 && stemCount.Load() < stemCacheMax {
+		if _, loaded := stems.LoadOrStore(w, s); !loaded {
+			stemCount.Add(1)
+		}
+	}
+	return s
 }
