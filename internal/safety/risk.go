@@ -421,7 +421,8 @@ func judge(cl clause) ruleResult {
 	topicWords := s.any(cSuicide, cDie, cKill, cEndSelf, cHarm) || (s.has(cIngest) && s.any(cDrug, cQuantity)) || cl.overdoseWord
 	selfStatement := s.any(cDesire, cIntent, cDecision, cFarewell, cPrepare, cNotSafe, cTrapped, cBurdenStrong, cSelfSuicidal)
 
-	attempt := s.has(cAttempt) && s.any(cSuicide, cKill, cEndSelf, cDie, cIngest, cHarm, cMeans, cDrug)
+	attempt := (s.has(cAttempt) && s.any(cSuicide, cKill, cEndSelf, cDie, cIngest, cHarm, cMeans, cDrug)) ||
+		(s.has(cIngest) && s.has(cDrug) && s.any(cDie, cKill, cEndSelf, cSuicide)) // "took a bottle of tylenol to die"
 	switch {
 	case attempt && neg && !s.any(cNow, cRecent):
 		// "no attempts": the patient says none.
