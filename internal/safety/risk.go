@@ -129,6 +129,7 @@ const (
 	cSelfSuicidal                // i am suicidal, my suicidal thoughts
 	cHypo                        // if, what if, in case
 	cRecent                      // just, now, tonight (weaker than cNow)
+	cRegimen                     // a day, prescribed, i take: a habit, not an event
 	numConcepts
 )
 
@@ -138,7 +139,7 @@ var conceptNames = [numConcepts]string{
 	"die", "suicide", "kill", "end_self", "life", "harm", "bleed", "means", "drug", "poison", "ingest",
 	"quantity", "now", "past", "timing", "decision", "farewell", "prepare", "attempt", "burden",
 	"burden_strong", "hopeless", "trapped", "not_safe", "negation", "question", "topic", "figure",
-	"self_suicidal", "hypothetical", "recent",
+	"self_suicidal", "hypothetical", "recent", "regimen",
 }
 
 type conceptSet uint64
@@ -618,6 +619,11 @@ var messageRules = map[string]bool{"rule:decision": true, "rule:intent_timing": 
 func overdose(cl clause) bool {
 	s := cl.set
 	if s.has(cPast) && !s.any(cNow, cRecent) {
+		return false
+	}
+	// "30 tablets a month", "i take 20mg daily": a prescription, not an
+	// overdose, unless something says it is happening now.
+	if s.has(cRegimen) && !s.has(cNow) && !cl.onPurpose && !s.has(cPoison) {
 		return false
 	}
 	lot := s.any(cQuantity, cPoison) || cl.bigNumber
