@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -14,6 +16,7 @@ import (
 	"github.com/intakebot/intakebot/bot"
 	"github.com/intakebot/intakebot/bot/discordfake"
 	"github.com/intakebot/intakebot/internal/intake"
+	"github.com/intakebot/intakebot/internal/seal"
 )
 
 const (
@@ -35,9 +38,27 @@ func runDemo(ctx context.Context, e env, args []string) int {
 	if !ok {
 		return code
 	}
-	if e.getenv("INTAKEBOT_LOG_LEVEL") == "" {
-		cfg.LogLevel = "warn"
+	if c.data == "" {
+		// A throwaway data directory: the demo never sees the real cases,
+		// audit log or key file (nor a key or log file set in the environment).
+		dir, err := demoDataDir(e)
+		if err != nil {
+			return fail(e, err)
+		}
+		defer os.RemoveAll(dir)
+		cfg.DataDir, cfg.KeyFile, cfg.DataKey = dir, filepath.Join(dir, "data.key"), ""
+		cfg.LogFile = filepath.Join(dir, "demo.log")
+		if _, _, err := seal.LoadKeys(cfg.KeyFile, true); err != nil {
+			return fail(e, err)
+		}
+		fmt.Fprintf(e.stdout, "Demo data (cases, audit log, data key) go to a new temporary directory, %s,\nremoved when the demo ends; --data DIR keeps them in DIR instead.\n", dir)
+	} else {
+		fmt.Fprintf(e.stdout, "Demo data (cases, audit log) go to %s, and stay there.\n", cfg.DataDir)
 	}
+	if cfg.LogFile == "" {
+		cfg.LogFile = filepath.Join(cfg.DataDir, "demo.log")
+	}
+	fmt.Fprintf(e.stdout, "Logs go to %s.\n", cfg.LogFile)
 	l, err := startStore(ctx, e, cfg, "")
 	if err != nil {
 		return fail(e, err)
@@ -62,14 +83,33 @@ func runDemo(ctx context.Context, e env, args []string) int {
 	disp := staff.disp
 	fmt.Fprintln(e.stdout, "Connected to a loopback Discord. You are a patient messaging the bot. Say hello.\nCards for staff appear as [staff channel] lines; act on them as staff with \"staff claim\",\n\"staff message TEXT\" and the like (type \"staff\" for the list).")
 	p := &demoPrinter{fake: fake, out: e.stdout, printed: map[string]bool{}, edits: map[string]string{}}
-	in := bufio.NewScanner(e.stdin)
+	// Lines are read aside, so an interrupt ends the demo (and removes
+	// its directory) even while it waits for one.
+	input := make(chan string)
+	go func() {
+		defer close(input)
+		in := bufio.NewScanner(e.stdin)
+		for in.Scan() {
+			select {
+			case input <- in.Text():
+			case <-dctx.Done():
+				return
+			}
+		}
+	}()
 	for {
 		fmt.Fprint(e.stdout, "you> ")
-		if !in.Scan() || ctx.Err() != nil {
+		var text string
+		more := false
+		select {
+		case text, more = <-input:
+		case <-ctx.Done():
+		}
+		if !more || ctx.Err() != nil {
 			fmt.Fprintln(e.stdout)
 			return exitOK
 		}
-		line := strings.TrimSpace(in.Text())
+		line := strings.TrimSpace(text)
 		if line == "" {
 			continue
 		}
@@ -101,6 +141,19 @@ func runDemo(ctx context.Context, e env, args []string) int {
 		}
 		p.show()
 	}
+}
+
+// demoDataDir makes a new private directory (mode 0700) under TMPDIR.
+func demoDataDir(e env) (string, error) {
+	dir, err := os.MkdirTemp(e.getenv("TMPDIR"), "intakebot-demo-")
+	if err != nil {
+		return "", fmt.Errorf("demo data dir: %w", err)
+	}
+	if err := os.Chmod(dir, 0o700); err != nil {
+		os.RemoveAll(dir)
+		return "", fmt.Errorf("demo data dir: %w", err)
+	}
+	return dir, nil
 }
 
 // demoPrinter prints the bot's DM messages and remembers the latest

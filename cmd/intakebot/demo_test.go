@@ -1,8 +1,18 @@
 package main
 
 import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -23,11 +33,19 @@ func TestDemoStaffJourneyMatchesHandoffsAndAudit(t *testing.T) {
 		"staff close unreachable Tried twice",
 		"staff list",
 	}, "\n") + "\n"
-	r := intakebot(t, script, nil, "demo", "--data", data)
+	r := intakebot(t, script, map[string]string{"INTAKEBOT_LOG_LEVEL": "debug"}, "demo", "--data", data)
 	if r.code != 0 {
 		t.Fatalf("demo exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 	out := r.stdout
+	// Logs go to a file in the data directory, never between the lines.
+	logPath := filepath.Join(data, "demo.log")
+	if log, err := os.ReadFile(logPath); err != nil || !strings.Contains(string(log), "level=") {
+		t.Errorf("no logs in %s: %v", logPath, err)
+	}
+	if strings.Contains(out+r.stderr, "level=") || !strings.Contains(out, "Logs go to "+logPath) || !strings.Contains(out, "go to "+data+", and stay there") {
+		t.Errorf("demo output, stderr:\n%s\n%s", out, r.stderr)
+	}
 	for _, want := range []string{
 		"[staff channel] new card: Case C-",
 		"is now looking after your request",            // the patient hears of the claim
@@ -70,4 +88,148 @@ func TestDemoStaffJourneyMatchesHandoffsAndAudit(t *testing.T) {
 	if strings.Join(actions, " ") != want {
 		t.Errorf("audit actions %v\nwant %s\n%s", actions, want, audit.stdout)
 	}
+}
+
+// firstRead calls hook once, on the demo's first read of its input: by then
+// the demo has said where its data are and opened them.
+type firstRead struct {
+	r    io.Reader
+	hook func()
+	once sync.Once
+}
+
+func (f *firstRead) Read(p []byte) (int, error) {
+	f.once.Do(f.hook)
+	return f.r.Read(p)
+}
+
+// snapshot is every file under dir with its size, mode and content.
+func snapshot(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		sum := ""
+		if !d.IsDir() {
+			b, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			sum = fmt.Sprintf("%x", sha256.Sum256(b))
+		}
+		out[path] = fmt.Sprintf("%v %d %s %v", fi.Mode(), fi.Size(), sum, fi.ModTime())
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// Without --data, the demo runs on a new private directory it names at the
+// start and removes at the end, twice in a row, and the real data
+// directory (its cases, audit log and key file, set in the environment)
+// is untouched.
+func TestDemoRunsOnAThrowawayDataDirectory(t *testing.T) {
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	t.Setenv("XDG_DATA_HOME", filepath.Join(home, "xdg"))
+	real := dataDir(t)
+	vars := map[string]string{"INTAKEBOT_DATA_DIR": real, "INTAKEBOT_KEY_FILE": filepath.Join(real, "data.key"), "INTAKEBOT_LOG_FILE": filepath.Join(real, "real.log")}
+	if r := intakebot(t, "/staff\n", vars, "chat", "--user", "realpatient"); r.code != 0 {
+		t.Fatalf("chat: %d %s", r.code, r.stderr)
+	}
+	before := snapshot(t, real)
+	tmp := t.TempDir()
+	vars["TMPDIR"] = tmp
+	script := "hello\ncan I talk to a real person?\nstaff claim\nstaff close unreachable\n"
+	for n := 1; n <= 2; n++ {
+		var dir string
+		var out, errb bytes.Buffer
+		in := &firstRead{r: strings.NewReader(script), hook: func() {
+			ents, err := os.ReadDir(tmp)
+			if err != nil || len(ents) != 1 {
+				t.Errorf("try %d: %s holds %v (%v); want one demo directory", n, tmp, ents, err)
+				return
+			}
+			dir = filepath.Join(tmp, ents[0].Name())
+			fi, err := os.Stat(dir)
+			if err != nil || fi.Mode().Perm() != 0o700 {
+				t.Errorf("try %d: demo directory %v %v; want mode 0700", n, fi, err)
+			}
+			for _, f := range []string{"intakebot.db", "data.key", "demo.log"} {
+				if !fileExists(filepath.Join(dir, f)) {
+					t.Errorf("try %d: no %s in the demo directory", n, f)
+				}
+			}
+		}}
+		e := env{stdin: in, stdout: &out, stderr: &errb, getenv: func(k string) string { return vars[k] }}
+		if code := run(context.Background(), e, []string{"demo"}); code != 0 {
+			t.Fatalf("demo exit %d\n%s\n%s", code, out.String(), errb.String())
+		}
+		if dir == "" {
+			t.Fatal("the demo never read its input")
+		}
+		if !strings.Contains(out.String(), "new temporary directory, "+dir) || !strings.Contains(out.String(), "Logs go to "+filepath.Join(dir, "demo.log")) {
+			t.Errorf("try %d: the demo did not say where its data and logs are (%s):\n%s", n, dir, out.String())
+		}
+		if !strings.Contains(out.String(), "[staff channel] new card: Case C-") {
+			t.Errorf("try %d: no card:\n%s", n, out.String())
+		}
+		if fileExists(dir) {
+			t.Errorf("try %d: the demo left %s behind", n, dir)
+		}
+		if errb.Len() != 0 {
+			t.Errorf("try %d: stderr: %s", n, errb.String())
+		}
+	}
+	if after := snapshot(t, real); !reflect.DeepEqual(before, after) {
+		t.Errorf("the real data directory changed:\nbefore %v\nafter  %v", before, after)
+	}
+	if fileExists(filepath.Join(home, "xdg", "intakebot")) || fileExists(filepath.Join(home, ".local")) {
+		t.Error("the demo created the default data directory")
+	}
+	list := intakebot(t, "", vars, "handoffs", "list")
+	if strings.Count(list.stdout, "C-") != 1 {
+		t.Errorf("the real cases changed:\n%s", list.stdout)
+	}
+}
+
+// An interrupt while the demo waits for input ends it and still removes
+// its directory.
+func TestDemoInterruptedRemovesItsDirectory(t *testing.T) {
+	tmp := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	release := make(chan struct{})
+	defer close(release)
+	var dir string
+	in := &firstRead{r: blockingReader(release), hook: func() {
+		if ents, err := os.ReadDir(tmp); err == nil && len(ents) == 1 {
+			dir = filepath.Join(tmp, ents[0].Name())
+		}
+		cancel()
+	}}
+	var out, errb bytes.Buffer
+	e := env{stdin: in, stdout: &out, stderr: &errb, getenv: func(k string) string { return map[string]string{"TMPDIR": tmp}[k] }}
+	if code := run(ctx, e, []string{"demo"}); code != 0 {
+		t.Fatalf("demo exit %d: %s", code, errb.String())
+	}
+	if dir == "" || fileExists(dir) {
+		t.Errorf("demo directory %q was not made, or is still there", dir)
+	}
+}
+
+// blockingReader returns EOF once release is closed, and nothing before.
+type blockingReader chan struct{}
+
+func (b blockingReader) Read([]byte) (int, error) {
+	<-b
+	return 0, io.EOF
 }
