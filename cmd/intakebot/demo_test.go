@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // The whole journey in the demo, as a new user would try it: the patient
@@ -48,13 +49,15 @@ func TestDemoStaffJourneyMatchesHandoffsAndAudit(t *testing.T) {
 	}
 	for _, want := range []string{
 		"[staff channel] new card: Case C-",
-		"is now looking after your request",            // the patient hears of the claim
-		"Hello from the clinic, when can we call?",     // the patient's DM
-		"Sent to the patient by User " + demoStaffUser, // the thread
-		"passed that on to the care team",              // the patient's reply relayed
-		"The patient wrote:** after 5pm works for me",  // in the thread
-		"Note from User " + demoStaffUser + ":** Patient prefers evenings",
-		"[staff, only you see] **Case C-",
+		"is now looking after your request",           // the patient hears of the claim
+		"Hello from the clinic, when can we call?",    // the patient's DM
+		"Sent to the patient by " + demoStaffName,     // the thread
+		"passed that on to the care team",             // the patient's reply relayed
+		"The patient wrote:** after 5pm works for me", // in the thread
+		"Note from " + demoStaffName + ":** Patient prefers evenings",
+		"[staff, only you see, case C-",
+		"Opened: a few seconds ago",
+		"opened a few seconds ago", // staff list
 		"closed — Could not reach",
 		"tried to reach you",
 	} {
@@ -62,17 +65,26 @@ func TestDemoStaffJourneyMatchesHandoffsAndAudit(t *testing.T) {
 			t.Errorf("demo output lacks %q", want)
 		}
 	}
+	if strings.Contains(out, "<t:") || strings.Contains(out, "User "+demoStaffUser) {
+		t.Error("demo output shows raw Discord markup or the staff member's id")
+	}
 	if t.Failed() {
 		t.Fatalf("demo output:\n%s", out)
 	}
 	id := regexp.MustCompile(`Case (C-[0-9A-Z]+)`).FindStringSubmatch(out)[1]
+	// Every staff action names the case it acted on.
+	for _, verb := range []string{"claim", "message", "note", "details", "close"} {
+		if !strings.Contains(out, "[staff] "+demoStaffName+": "+verb+" on case "+id) {
+			t.Errorf("staff %s does not name case %s", verb, id)
+		}
+	}
 
 	list := intakebot(t, "", nil, "handoffs", "list", "--data", data)
-	if list.code != 0 || !strings.Contains(list.stdout, id) || !strings.Contains(list.stdout, "closed (unreachable)") || !strings.Contains(list.stdout, "Closed by User "+demoStaffUser+": Could not reach") {
+	if list.code != 0 || !strings.Contains(list.stdout, id) || !strings.Contains(list.stdout, "closed (unreachable)") || !strings.Contains(list.stdout, "Closed by "+demoStaffName+": Could not reach") {
 		t.Errorf("handoffs list:\n%s%s", list.stdout, list.stderr)
 	}
 	show := intakebot(t, "", nil, "handoffs", "show", "--data", data, id)
-	if show.code != 0 || !strings.Contains(show.stdout, "Status:   closed (User "+demoStaffUser+"): Could not reach") || !strings.Contains(show.stdout, "Closing note:\n  Tried twice") {
+	if show.code != 0 || !strings.Contains(show.stdout, "Status:   closed ("+demoStaffName+"): Could not reach") || !strings.Contains(show.stdout, "Closing note:\n  Tried twice") {
 		t.Errorf("handoffs show:\n%s%s", show.stdout, show.stderr)
 	}
 	audit := intakebot(t, "", nil, "audit", "--case", id, "--data", data)
@@ -232,4 +244,85 @@ type blockingReader chan struct{}
 func (b blockingReader) Read([]byte) (int, error) {
 	<-b
 	return 0, io.EOF
+}
+
+// Staff commands act on the case named, or else on the newest case not
+// yet closed (not on the card printed last), and say which; a case that
+// does not exist, or none open, is said so.
+func TestDemoStaffCommandsTakeACaseReference(t *testing.T) {
+	data := dataDir(t)
+	// An older case, from the terminal, in the same data directory.
+	r := intakebot(t, "/staff\n", nil, "chat", "--json", "--user", "walkin", "--data", data)
+	older := ""
+	for _, l := range lines(t, r.stdout) {
+		if m := regexp.MustCompile(`C-[0-9A-Z]+`).FindString(l.Text); m != "" {
+			older = m
+		}
+	}
+	if older == "" {
+		t.Fatalf("chat opened no case:\n%s", r.stdout)
+	}
+	script := strings.Join([]string{
+		"hello",
+		"can I talk to a real person?", // the demo patient's case, the newest
+		"staff close unreachable",      // closes the newest
+		"staff claim",                  // the newest still open: the older one
+		"staff details " + strings.ToLower(older),
+		"staff claim C-NOPE1",
+		"staff close " + older + " withdrew Called back",
+		"staff claim",
+	}, "\n") + "\n"
+	r = intakebot(t, script, nil, "demo", "--data", data)
+	if r.code != 0 {
+		t.Fatalf("demo exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	out := r.stdout
+	m := regexp.MustCompile(`reference is (C-[0-9A-Z]+)`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("no case for the demo patient:\n%s", out)
+	}
+	newer := m[1]
+	for _, want := range []string{
+		"[staff] " + demoStaffName + ": close on case " + newer,
+		"[staff, only you see, case " + newer + "] Case " + newer + " closed: Could not reach",
+		"[staff] " + demoStaffName + ": claim on case " + older,
+		"Status: claimed — " + demoStaffName,
+		"[staff] " + demoStaffName + ": details on case " + older,
+		"[staff, only you see, case " + older + "] **Case " + older + "**",
+		"There is no case C-NOPE1",
+		"[staff, only you see, case " + older + "] Case " + older + " closed: Patient withdrew",
+		"There is no open case",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("demo output lacks %q", want)
+		}
+	}
+	if t.Failed() {
+		t.Fatalf("demo output:\n%s", out)
+	}
+	show := intakebot(t, "", nil, "handoffs", "show", "--data", data, older)
+	if !strings.Contains(show.stdout, "closed ("+demoStaffName+"): Patient withdrew") {
+		t.Errorf("handoffs show %s:\n%s", older, show.stdout)
+	}
+}
+
+// Discord markup reads in the terminal as Discord shows it.
+func TestDemoRendersDiscordMarkup(t *testing.T) {
+	now := time.Date(2026, 3, 14, 15, 0, 0, 0, time.UTC)
+	at := now.Add(-2 * time.Minute).Unix()
+	p := &demoPrinter{now: func() time.Time { return now }}
+	in := fmt.Sprintf("-# Question 3 of about 29\nOpened <t:%d:R>, due <t:%d:R>, on <t:%d:f>\n<@&%s> page", at, now.Add(5*time.Minute).Unix(), at, demoOncallRole)
+	want := fmt.Sprintf("· Question 3 of about 29\nOpened 2 minutes ago, due in 5 minutes, on %s\n@on-call page", time.Unix(at, 0).Local().Format("January 2, 2006 3:04 PM"))
+	if got := p.render(in); got != want {
+		t.Errorf("render:\n%s\nwant\n%s", got, want)
+	}
+	p.dim = true
+	if got := p.render("-# small\nplain"); got != "\x1b[2msmall\x1b[0m\nplain" {
+		t.Errorf("on a terminal: %q", got)
+	}
+	for d, want := range map[time.Duration]string{10 * time.Second: "a few seconds ago", time.Minute: "a minute ago", 3 * time.Hour: "3 hours ago", 30 * time.Hour: "a day ago", 72 * time.Hour: "3 days ago"} {
+		if got := relativeTime(d); got != want {
+			t.Errorf("relativeTime(%v) = %q; want %q", d, got, want)
+		}
+	}
 }
