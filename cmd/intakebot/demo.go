@@ -35,7 +35,8 @@ const (
 // code path, with no Discord account.
 func runDemo(ctx context.Context, e env, args []string) int {
 	var c common
-	fs := newFlags("demo", "Usage: intakebot demo [--data DIR]\n\nRun the Discord bot against a loopback Discord and play the patient here:\ntype a message to send it as a DM; type a number to press that button\n(several, like 1,3, for a menu where more than one may be chosen);\n/ask QUESTION and /screening run the slash commands; Ctrl-D ends.\n\nAct as staff on the latest case card with \"staff claim\", \"staff unclaim\",\n\"staff details\", \"staff message TEXT\", \"staff note TEXT\",\n\"staff close REASON [NOTE]\" and \"staff list\" (\"staff\" alone lists them).", &c)
+	fs := newFlags("demo", "Usage: intakebot demo [--data DIR]\n\nRun the Discord bot against a loopback Discord and play the patient here:\ntype a message to send it as a DM; type a number to press that button\n(several, like 1,3, for a menu where more than one may be chosen);\n/ask QUESTION and /screening run the slash commands; Ctrl-D ends.\n\nAct as staff, as "+demoStaffName+", with \"staff claim [C-…]\", \"staff unclaim [C-…]\",\n\"staff details [C-…]\", \"staff message [C-…] TEXT\", \"staff note [C-…] TEXT\",\n\"staff close [C-…] REASON [NOTE]\" and \"staff list\" (\"staff\" alone lists them):\non the case named, or else on the newest case not yet closed.\n\nThe demo's cases, audit log, key and log file go to a new private\ntemporary directory, removed at the end; with --data DIR they go to DIR\nand stay there (the real data directory is never used by default).", &c)
+	fs.Lookup("data").Usage = "data `dir` to use and keep (default: a new temporary directory, removed at the end; INTAKEBOT_DATA_DIR is not used)"
 	cfg, code, ok := c.setup(fs, e, args)
 	if !ok {
 		return code
@@ -84,7 +85,7 @@ func runDemo(ctx context.Context, e env, args []string) int {
 	defer stopDispatch()
 	staff.start(dctx, l)
 	disp := staff.disp
-	fmt.Fprintln(e.stdout, "Connected to a loopback Discord. You are a patient messaging the bot. Say hello.\nCards for staff appear as [staff channel] lines; act on them as staff with \"staff claim\",\n\"staff message TEXT\" and the like (type \"staff\" for the list).")
+	fmt.Fprintln(e.stdout, "Connected to a loopback Discord. You are a patient messaging the bot. Say hello.\nCards for staff appear as [staff channel] lines; act on them as "+demoStaffName+" with\n\"staff claim [C-…]\", \"staff message [C-…] TEXT\" and the like (type \"staff\" for the list);\nwithout C-…, a staff command acts on the newest case not yet closed.")
 	p := &demoPrinter{fake: fake, out: e.stdout, printed: map[string]bool{}, edits: map[string]string{}, st: l.st, kick: disp.Kick, now: time.Now, dim: isTerminal(e.stdout)}
 	// Lines are read aside, so an interrupt ends the demo (and removes
 	// its directory) even while it waits for one.
