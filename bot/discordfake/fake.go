@@ -119,6 +119,8 @@ type Server struct {
 	nonces    map[string]string // channel/nonce -> message id
 	// memberRoles are the roles of the next member interaction.
 	memberRoles []string
+	// names are display names set with SetName, by user id.
+	names map[string]string
 	// guildChannels are server channels GET /channels/{id} can read.
 	guildChannels map[string]map[string]any
 	// global holds the arrival times of requests under Discord's global

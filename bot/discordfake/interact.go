@@ -151,6 +151,26 @@ func user(id string) map[string]any {
 	return map[string]any{"id": id, "username": "user" + id, "discriminator": "0", "global_name": "User " + id}
 }
 
+// SetName gives userID a display name in the interactions they make
+// (instead of "User ID").
+func (s *Server) SetName(userID, name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.names == nil {
+		s.names = map[string]string{}
+	}
+	s.names[userID] = name
+}
+
+// named is user(id) with the display name set with SetName; s.mu is held.
+func (s *Server) named(id string) map[string]any {
+	u := user(id)
+	if n, ok := s.names[id]; ok {
+		u["global_name"] = n
+	}
+	return u
+}
+
 // SendDM dispatches a MESSAGE_CREATE from userID in their DM with the bot and
 // returns the message id. It is stored so the DM shows the conversation.
 func (s *Server) SendDM(userID, content string) string {
@@ -238,6 +258,7 @@ func (s *Server) interactIn(userID, channelID, guildID string, typ int, data, me
 		in.messageID, _ = message["id"].(string)
 	}
 	s.inter[in.token] = in
+	author := s.named(userID)
 	s.mu.Unlock()
 	payload := map[string]any{"id": in.id, "application_id": s.AppID, "type": typ, "data": data, "channel_id": channelID,
 		"token": in.token, "version": 1, "locale": "en-US", "app_permissions": "0", "entitlements": []any{}}
@@ -250,10 +271,10 @@ func (s *Server) interactIn(userID, channelID, guildID string, typ int, data, me
 		if roles == nil {
 			roles = []string{}
 		}
-		payload["member"] = map[string]any{"user": user(userID), "roles": roles, "permissions": "0", "joined_at": time.Now().UTC().Format(time.RFC3339)}
+		payload["member"] = map[string]any{"user": author, "roles": roles, "permissions": "0", "joined_at": time.Now().UTC().Format(time.RFC3339)}
 		payload["channel"] = map[string]any{"id": channelID, "type": channelTypeGuild}
 	} else {
-		payload["user"] = user(userID)
+		payload["user"] = author
 		payload["channel"] = map[string]any{"id": channelID, "type": channelTypeDM}
 	}
 	if message != nil {
