@@ -246,13 +246,13 @@ func TestStaffFollowUpThroughTheCard(t *testing.T) {
 	}
 	// Patient text reaches the thread as typed: markdown and mentions are
 	// escaped, control characters dropped, and nothing pings anyone.
-	s.fake.SendDM(patient, "@everyone **call me** <@123> now\x1b[2J")
-	if !s.fake.Await(wait, func() bool { return anyContains(s.thread(card.ID), "call me") }) {
+	s.fake.SendDM(patient, "@everyone **see you then** <@123> thanks\x1b[2J")
+	if !s.fake.Await(wait, func() bool { return anyContains(s.thread(card.ID), "see you then") }) {
 		t.Fatalf("hostile text not relayed: %s", dump(s.thread(card.ID)))
 	}
 	th := s.thread(card.ID)
 	hostile := th[len(th)-1]
-	if !strings.Contains(hostile.Content, `\@everyone \*\*call me\*\* \<\@123> now\[2J`) || strings.Contains(hostile.Content, "\x1b") ||
+	if !strings.Contains(hostile.Content, `\@everyone \*\*see you then\*\* \<\@123> thanks\[2J`) || strings.Contains(hostile.Content, "\x1b") ||
 		len(hostile.AllowedParse) != 0 || len(hostile.AllowedRoles) != 0 {
 		t.Errorf("relayed hostile text = %q (allowed parse %v, roles %v); want it escaped, without ESC, pinging no one",
 			hostile.Content, hostile.AllowedParse, hostile.AllowedRoles)
