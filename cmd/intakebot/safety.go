@@ -55,14 +55,16 @@ func runSafety(_ context.Context, e env, args []string) int {
 	return exitOK
 }
 
+// report prints the misses and false alarms first and the table and
+// totals last, so the end of the output is the summary.
 func report(e env, title string, r safety.Report) {
 	fmt.Fprintf(e.stdout, "== %s\n", title)
-	r.Write(e.stdout)
 	for _, m := range r.Misses {
 		fmt.Fprintln(e.stdout, "missed: "+m)
 	}
 	for _, m := range r.FalseAlarms {
 		fmt.Fprintln(e.stdout, "false alarm: "+m)
 	}
+	r.Write(e.stdout)
 	fmt.Fprintln(e.stdout)
 }

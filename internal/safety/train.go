@@ -428,4 +428,11 @@ var shippedCorpus embed.FS
 
 // ShippedCorpus is the labelled corpus the classifier was trained on (its
 // training part) and measured on (its held-out part).
-func ShippedCorpus() ([]Sample, error) { return ReadCorpusDir(shippedCorpus, "testdata/corpus") }
+// Each sample's Where is a path from the repository's root.
+func ShippedCorpus() ([]Sample, error) {
+	samples, err := ReadCorpusDir(shippedCorpus, "testdata/corpus")
+	for i := range samples {
+		samples[i].Where = "internal/safety/" + samples[i].Where
+	}
+	return samples, err
+}
