@@ -364,22 +364,31 @@ func TestAskReportsTheSafetyLevel(t *testing.T) {
 	}
 }
 
+// sequence sums up a chat's JSON lines: "q:ID" for each question, and what
+// mark says of the other lines (nothing when it returns "").
+func sequence(ls []jsonLine, mark func(jsonLine) string) string {
+	var seq []string
+	for _, l := range ls {
+		if l.Question != "" {
+			seq = append(seq, "q:"+l.Question)
+		} else if m := mark(l); m != "" {
+			seq = append(seq, m)
+		}
+	}
+	return strings.Join(seq, " ")
+}
+
 func TestChatAsksDirectlyAndCarriesOn(t *testing.T) {
 	data := dataDir(t)
 	// Mid-screening: a possible risk, answered No (2), then again, answered Yes (1).
 	in := "/screen\nyes\nyes\nI feel so hopeless lately\n2\nI feel so hopeless lately\n1\n"
 	r := intakebot(t, in, nil, "chat", "--json", "--user", "checked", "--data", data)
-	ls := lines(t, r.stdout)
-	var seq []string
-	for _, l := range ls {
-		switch {
-		case l.Question != "":
-			seq = append(seq, "q:"+l.Question)
-		case l.Type == "crisis":
-			seq = append(seq, "crisis")
+	got := sequence(lines(t, r.stdout), func(l jsonLine) string {
+		if l.Type == "crisis" {
+			return "crisis"
 		}
-	}
-	got := strings.Join(seq, " ")
+		return ""
+	})
 	want := "q:consent q:age_18 q:reasons q:risk_check q:reasons q:risk_check crisis"
 	if !strings.Contains(got, want) {
 		t.Fatalf("sequence %q; want it to contain %q\n%s", got, want, r.stdout)
@@ -398,16 +407,12 @@ func TestChatClarifyMidScreening(t *testing.T) {
 	in := "/screen\nyes\nyes\nhow long does it take?\n1\n"
 	r := intakebot(t, in, nil, "chat", "--json", "--user", "unsure", "--data", data)
 	ls := lines(t, r.stdout)
-	var seq []string
-	for _, l := range ls {
-		switch {
-		case l.Question != "":
-			seq = append(seq, "q:"+l.Question)
-		case strings.Contains(l.Text, "From: How fast it works"):
-			seq = append(seq, "answer:how-fast")
+	got := sequence(ls, func(l jsonLine) string {
+		if strings.Contains(l.Text, "From: How fast it works") {
+			return "answer:how-fast"
 		}
-	}
-	got := strings.Join(seq, " ")
+		return ""
+	})
 	if want := "q:consent q:age_18 q:reasons q:faq_clarify answer:how-fast q:reasons"; got != want {
 		t.Fatalf("sequence %q; want %q\n%s", got, want, r.stdout)
 	}

@@ -7,8 +7,8 @@ import (
 )
 
 // Params are retrieval's weights and thresholds. DefaultParams were tuned by
-// 5-fold cross-validation on the paraphrase bank (faq/bank.tsv) only
-// (TestTuneOnBank); the held-out paraphrases (testdata/faq-heldout.tsv) give
+// a grid search scored by 5-fold cross-validation on the paraphrase bank
+// (faq/bank.tsv) only; the held-out paraphrases (testdata/faq-heldout.tsv) give
 // the figures reported by TestRetrievalHeldOut.
 type Params struct {
 	// FieldWeights weigh where a word matches in an entry: the title and

@@ -19,69 +19,66 @@ func corpus(t testing.TB) (train, held []safety.Sample) {
 	return safety.Split(samples)
 }
 
-// floors are the figures the detector reached when last tuned (on the
-// training part only), less a margin: a change that falls below one has
-// made the detector worse on sentences it was never tuned on. They are not
+// floors are the figures the detector reached when last tuned, less a
+// margin: a change that falls below one has made it worse. They are not
 // the goals (99% caught, 95% at crisis, 2% false crises, 10% false checks).
-var floors = struct{ caught, crisis, falseCrisis, falseCheck, emergency float64 }{
-	caught: 97, crisis: 80, falseCrisis: 4.5, falseCheck: 10, emergency: 80,
-}
+type floors struct{ caught, crisis, falseCrisis, falseCheck, emergency float64 }
 
-func TestHeldOutFloors(t *testing.T) {
-	_, held := corpus(t)
-	s := detector(t).Evaluate(held).Summary()
+// checkFloors fails where the report falls below the floors, and logs it.
+func checkFloors(t *testing.T, name string, rep safety.Report, f floors) {
+	t.Helper()
+	var b strings.Builder
+	rep.Write(&b)
+	t.Logf("%s:\n%s", name, b.String())
+	s := rep.Summary()
 	pct := func(a, b int) float64 { return 100 * float64(a) / float64(b) }
-	checks := []struct {
-		name      string
+	for _, c := range []struct {
+		what      string
 		got, want float64
 		atLeast   bool
 	}{
-		{"at-risk caught (check or above)", pct(s.CaughtAtRisk, s.AtRisk), floors.caught, true},
-		{"at-risk at crisis or emergency", pct(s.CrisisAtRisk, s.AtRisk), floors.crisis, true},
-		{"overdoses read as emergency", pct(s.Emergencies, s.EmergencyN), floors.emergency, true},
-		{"harmless read as crisis", pct(s.HarmlessCrisis, s.Harmless), floors.falseCrisis, false},
-		{"harmless read as check", pct(s.HarmlessCheck, s.Harmless), floors.falseCheck, false},
-	}
-	for _, c := range checks {
+		{"at-risk caught (check or above)", pct(s.CaughtAtRisk, s.AtRisk), f.caught, true},
+		{"at-risk at crisis or emergency", pct(s.CrisisAtRisk, s.AtRisk), f.crisis, true},
+		{"overdoses read as emergency", pct(s.Emergencies, s.EmergencyN), f.emergency, true},
+		{"harmless read as crisis", pct(s.HarmlessCrisis, s.Harmless), f.falseCrisis, false},
+		{"harmless read as check", pct(s.HarmlessCheck, s.Harmless), f.falseCheck, false},
+	} {
 		if (c.atLeast && c.got < c.want) || (!c.atLeast && c.got > c.want) {
-			t.Errorf("held-out %s: %.1f%%, floor %.1f%%", c.name, c.got, c.want)
+			t.Errorf("%s, %s: %.1f%%, floor %.1f%%", name, c.what, c.got, c.want)
 		}
 	}
 }
 
-func TestCorpusReport(t *testing.T) {
-	d := detector(t)
-	train, held := corpus(t)
-	for _, part := range []struct {
-		name    string
-		samples []safety.Sample
-	}{{"training", train}, {"held-out", held}} {
-		var b strings.Builder
-		rep := d.Evaluate(part.samples)
-		rep.Write(&b)
-		t.Logf("%s part (%d sentences):\n%s", part.name, len(part.samples), b.String())
-		if part.name == "training" && os.Getenv("SAFETY_CV") != "" {
-			cv, err := d.CrossValidate(train, 5)
-			if err != nil {
-				t.Fatal(err)
-			}
-			b.Reset()
-			cv.Write(&b)
-			t.Logf("training part, 5-fold cross-validated:\n%s", b.String())
-			if err := os.WriteFile(os.TempDir()+"/safety-cv-rows.tsv", []byte(strings.Join(cv.Rows, "\n")), 0o600); err != nil {
-				t.Fatal(err)
-			}
-			if os.Getenv("SAFETY_CV") == "misses" {
-				t.Logf("misses:\n%s\nfalse alarms:\n%s", strings.Join(cv.Misses, "\n"), strings.Join(cv.FalseAlarms, "\n"))
-			}
-		}
+// TestHeldOutFloors reads the held-out part, which nothing was tuned on.
+func TestHeldOutFloors(t *testing.T) {
+	_, held := corpus(t)
+	checkFloors(t, "held-out part", detector(t).Evaluate(held),
+		floors{caught: 97, crisis: 80, falseCrisis: 4.5, falseCheck: 10, emergency: 80})
+}
+
+// TestCrossValidatedFloors reads the training part with a classifier trained
+// without each sentence (5 folds), so the classifier's figures are not
+// inflated by memory (the rules were tuned on these sentences, so theirs are).
+func TestCrossValidatedFloors(t *testing.T) {
+	t.Parallel()
+	d, err := safety.LoadRules(os.DirFS("../../prompts"), "safety.yaml")
+	if err != nil {
+		t.Fatal(err)
 	}
+	train, _ := corpus(t)
+	cv, err := d.CrossValidate(train, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkFloors(t, "training part, cross-validated", cv,
+		floors{caught: 96.5, crisis: 83, falseCrisis: 2.5, falseCheck: 8.5, emergency: 90})
 }
 
 // TestClassifierRegenerates trains the classifier again from the corpus and
 // the shipped lexicon and checks it gives the checked-in weights byte for
 // byte (run `go generate ./internal/safety` after changing either).
 func TestClassifierRegenerates(t *testing.T) {
+	t.Parallel()
 	d, err := safety.LoadRules(os.DirFS("../../prompts"), "safety.yaml")
 	if err != nil {
 		t.Fatal(err)

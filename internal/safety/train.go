@@ -263,9 +263,6 @@ type Report struct {
 	// Misses are the at-risk sentences read below check, and false alarms
 	// the harmless ones read at crisis or above (file:line and levels only).
 	Misses, FalseAlarms []string
-	// Rows has one line per sample: file:line, wanted and given level, rule
-	// and classifier score, tab-separated (for tuning on the training part).
-	Rows []string
 }
 
 // Evaluate reads each sample on its own and tallies the levels by
@@ -283,7 +280,6 @@ func (d *Detector) Evaluate(samples []Sample) Report {
 		}
 		t.N++
 		t.ByLevel[r.Level]++
-		rep.Rows = append(rep.Rows, fmt.Sprintf("%s\t%s\t%s\t%s\t%.3f", s.Where, s.Level, r.Level, r.Rule, r.Score))
 		switch {
 		case s.Level >= LevelCrisis && r.Level < LevelCheck:
 			rep.Misses = append(rep.Misses, fmt.Sprintf("%s: want %s, got %s", s.Where, s.Level, r.Level))
@@ -416,7 +412,6 @@ func merge(a, b Report) Report {
 			}
 		}
 		out.Misses = append(out.Misses, r.Misses...)
-		out.Rows = append(out.Rows, r.Rows...)
 		out.FalseAlarms = append(out.FalseAlarms, r.FalseAlarms...)
 	}
 	out.Tallies = sortedTallies(by)
