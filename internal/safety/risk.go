@@ -130,6 +130,8 @@ const (
 	cHypo                        // if, what if, in case
 	cRecent                      // just, now, tonight (weaker than cNow)
 	cRegimen                     // a day, prescribed, i take: a habit, not an event
+	cCut                         // cut, carve, slice: harm only when oneself is cut (cutObject)
+	cBody                        // arm, wrist, thigh, skin: what self-harm is done to
 	numConcepts
 )
 
@@ -139,7 +141,7 @@ var conceptNames = [numConcepts]string{
 	"die", "suicide", "kill", "end_self", "life", "harm", "bleed", "means", "drug", "poison", "ingest",
 	"quantity", "now", "past", "timing", "decision", "farewell", "prepare", "attempt", "burden",
 	"burden_strong", "hopeless", "trapped", "not_safe", "negation", "question", "topic", "figure",
-	"self_suicidal", "hypothetical", "recent", "regimen",
+	"self_suicidal", "hypothetical", "recent", "regimen", "cut", "body",
 }
 
 type conceptSet uint64
@@ -317,6 +319,12 @@ func (d *Detector) tag(raw string, toks []token) clause {
 			cl.set |= 1 << cFigure
 		}
 	}
+	for i := range toks {
+		if hits[i].has(cCut) && cutsOneself(toks, hits, i) {
+			hits[i] |= 1 << cHarm
+			cl.set |= 1 << cHarm
+		}
+	}
 	low := strings.ToLower(raw)
 	cl.onPurpose = strings.Contains(low, "on purpose") || strings.Contains(low, "intentionally") || strings.Contains(low, "deliberately")
 	// A question: a question mark, or a question word first.
@@ -369,6 +377,31 @@ func (d *Detector) tag(raw string, toks []token) clause {
 	}
 	return cl
 }
+
+// cutsOneself reports whether the cutting word at i is done to oneself:
+// its object is the body or oneself ("cut my arm", "cutting myself"), or
+// it has none ("been cutting again", "i cut last night", "cut too deep").
+// A named object that is not the body ("cut my zoloft in half", "cut meat",
+// "cut in line") is something else.
+func cutsOneself(toks []token, hits []conceptSet, i int) bool {
+	j := i + 1
+	for j < len(toks) && cutFiller[toks[j].word] {
+		j++
+	}
+	if j == len(toks) {
+		return true
+	}
+	h := hits[j]
+	return h.any(cBody, cSelfReflex, cNow, cRecent, cTiming, cPast, cBleed) || cutAfter[toks[j].word]
+}
+
+// cutFiller are the words skipped before a cut's object; cutAfter the
+// words that end a cut with no object ("cut again", "cut and").
+var (
+	cutFiller = map[string]bool{"my": true, "the": true, "a": true, "up": true, "open": true, "into": true, "on": true}
+	cutAfter  = map[string]bool{"again": true, "and": true, "but": true, "so": true, "because": true, "when": true, "till": true, "until": true,
+		"to": true, "too": true, "every": true, "it": true, "more": true, "some": true, "badly": true, "bad": true, "lately": true, "since": true}
+)
 
 // ruleResult is what the clause rules decided.
 type ruleResult struct {

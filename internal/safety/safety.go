@@ -70,6 +70,7 @@ type Detector struct {
 	ignore   []figure
 	advice   []advicePattern
 	model    *classifier
+	clusters map[string]wordCluster
 	window   Window
 }
 
@@ -234,6 +235,11 @@ func compile(doc *content.Doc, lx Lexicon, withModel bool) (*Detector, error) {
 	if d.window.Age <= 0 {
 		d.window.Age = 30 * time.Minute
 	}
+	wc, err := loadClusters()
+	if err != nil {
+		ps = append(ps, content.Problem{File: "internal/safety/wordclusters.bin", Msg: err.Error()})
+	}
+	d.clusters = wc
 	if withModel {
 		m, err := loadClassifier()
 		if err != nil {
