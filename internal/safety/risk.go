@@ -306,6 +306,10 @@ func (d *Detector) tag(raw string, toks []token) clause {
 		if isOrdinal(toks[i].word) {
 			cl.set |= 1 << cTiming // a date: "the 14th"
 		}
+		if drugName(toks[i].word) {
+			hits[i] |= 1 << cDrug
+			cl.set |= 1 << cDrug
+		}
 		if toks[i].stem == "overdos" {
 			cl.overdoseWord = true
 		}
@@ -378,6 +382,25 @@ func (d *Detector) tag(raw string, toks []token) clause {
 	return cl
 }
 
+// drugSuffixes end the generic names of medicines (alprazolam, oxycodone,
+// quetiapine, lamotrigine...), so that a medicine safety.yaml does not list
+// is still read as one. Each is long enough that no everyday word ends so.
+var drugSuffixes = []string{"azepam", "azolam", "oxone", "codone", "morphone", "apine", "oxetine", "triptyline", "pramine",
+	"profen", "etamol", "olol", "sartan", "dipine", "trigine", "barbital", "tadine", "faxine", "zodone", "peridone", "piprazole", "pentin", "abalin"}
+
+// drugName reports whether a word is shaped like a medicine's generic name.
+func drugName(w string) bool {
+	if len(w) < 7 {
+		return false
+	}
+	for _, suf := range drugSuffixes {
+		if strings.HasSuffix(w, suf) {
+			return true
+		}
+	}
+	return false
+}
+
 // cutsOneself reports whether the cutting word at i is done to oneself:
 // its object is the body or oneself ("cut my arm", "cutting myself"), or
 // it has none ("been cutting again", "i cut last night", "cut too deep").
@@ -445,6 +468,11 @@ func judge(cl clause) ruleResult {
 	// Emergency: something taken or done just now.
 	if overdose(cl) && !(cl.question && s.has(cGeneric)) {
 		selfRisk(LevelEmergency, "overdose_in_progress", "ingested")
+	}
+	// A cut or a blade and bleeding that will not stop, whatever else the
+	// clause says.
+	if s.has(cBleed) && s.any(cCut, cMeans) && !cl.question && !s.has(cGeneric) {
+		selfRisk(LevelEmergency, "overdose_in_progress", "bleeding")
 	}
 	if s.has(cHarm, cBleed) && !cl.question {
 		selfRisk(LevelEmergency, "overdose_in_progress", "bleeding")
