@@ -103,7 +103,9 @@ func (e *Engine) Ask(ctx context.Context, question string) Answer {
 			return Answer{Kind: KindCheck, Text: e.msgs.Render("check_question", nil)}
 		}
 	case safety.LevelOtherPerson:
-		return Answer{Kind: KindOtherPerson, Text: e.msgs.Render("other_person", nil)}
+		if !e.uncuedQuestion(question, r) {
+			return Answer{Kind: KindOtherPerson, Text: e.msgs.Render("other_person", nil)}
+		}
 	}
 	a := e.respond(ctx, e.log, question)
 	if r.Level == safety.LevelTopic {

@@ -190,6 +190,12 @@ func (e *Engine) riskStep(ctx context.Context, log *slog.Logger, p intake.Patien
 		out, err := e.askCheck(ctx, log, p, t, rd.risk)
 		return out, true, err
 	case safety.LevelOtherPerson:
+		// As for a check: the classifier alone, with no word of risk, gives
+		// way to a question about someone's care ("my daughter has bipolar
+		// 2, should she get this?").
+		if e.uncuedQuestion(t.Text, rd.risk) {
+			return nil, false, nil
+		}
 		log.Info("someone else at risk", slog.String("rule", rd.risk.Rule))
 		out := []intake.Reply{{Kind: intake.ReplyCrisis, Text: e.msgs.Render("other_person", nil)}}
 		out = append(out, e.pendingQuestion(ctx, log, p)...)
@@ -198,20 +204,21 @@ func (e *Engine) riskStep(ctx context.Context, log *slog.Logger, p intake.Patien
 	return nil, false, nil
 }
 
-// uncuedQuestion reports that a check raised by the classifier alone, with
-// not one word of risk in the text, gives way to a reading of what the text
-// is: an ordinary question the knowledge base answers with confidence ("can
+// uncuedQuestion reports that a check (or someone-else-at-risk reply)
+// raised by the classifier alone, with not one word of risk in the text,
+// gives way to a reading of what the text is: an ordinary question the knowledge base answers with confidence ("can
 // I book a consultation next week?"), or a request about one's medicines or
 // condition that only a clinician may answer ("im thinking of stopping my
 // lithium"), which is deflected to the care team.
 func (e *Engine) uncuedQuestion(text string, r safety.Risk) bool {
-	if r.Rule != "classifier" || r.Cued() {
+	if r.Rule != "classifier" {
 		return false
 	}
-	if e.safety.Advice(text).Kind != "" {
+	// A request about medicines names them; nothing else may carry risk.
+	if !r.CuedBeyondMedicine() && e.safety.Advice(text).Kind != "" {
 		return true
 	}
-	return e.faq != nil && e.faq.Decide(text).Kind == faq.KindAnswer
+	return !r.Cued() && e.faq != nil && e.faq.Decide(text).Kind == faq.KindAnswer
 }
 
 // answersPending reports whether the turn's text is a valid answer to the

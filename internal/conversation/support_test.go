@@ -175,10 +175,9 @@ func TestIssueExamples(t *testing.T) {
 		{"nothing ever gets better for me", []string{conversation.KindSupport, conversation.KindCheck}, ""},
 		{"should I take an ativan before the appointment", []string{conversation.KindDeflect}, "medications"},
 		{"can i take melatonin the night before", []string{conversation.KindDeflect}, "medications"},
-		// The crisis reading (internal/safety, tuned under another issue)
-		// answers this one first as crisis language; the medical-advice
-		// rule alone deflects it (checked below).
-		{"I'm thinking of stopping my lithium", []string{conversation.KindDeflect, conversation.KindCrisis, conversation.KindCheck}, ""},
+		// A request about a medicine, with no other word of risk: deflected
+		// with the medicines entry (the safety reading may still ask first).
+		{"I'm thinking of stopping my lithium", []string{conversation.KindDeflect, conversation.KindCrisis, conversation.KindCheck}, "medications"},
 		{"how much ketamine will you give me?", []string{conversation.KindDeflect}, ""},
 		{"can you write me a prescription for xanax?", []string{conversation.KindDeflect}, ""},
 	} {
@@ -188,6 +187,8 @@ func TestIssueExamples(t *testing.T) {
 			continue
 		}
 		switch {
+		case a.Kind == conversation.KindCrisis || a.Kind == conversation.KindCheck:
+			// The safety reply carries no entry.
 		case tc.entry == "" && len(a.Sources) > 0:
 			t.Errorf("%q: %s shows %v; want no entry", tc.q, a.Kind, a.Sources)
 		case tc.entry != "" && a.Kind == conversation.KindClarify && !contains(a.Sources, tc.entry):

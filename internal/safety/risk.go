@@ -71,11 +71,17 @@ type Risk struct {
 // riskWords are the concepts that let the classifier read a short message.
 const riskWords = conceptSet(1<<cDie | 1<<cSuicide | 1<<cKill | 1<<cEndSelf | 1<<cHarm | 1<<cMeans | 1<<cDrug | 1<<cIngest |
 	1<<cTrapped | 1<<cHopeless | 1<<cBurden | 1<<cBurdenStrong | 1<<cNotSafe | 1<<cFarewell | 1<<cPrepare | 1<<cAttempt |
-	1<<cLife | 1<<cDecision | 1<<cPoison | 1<<cSelfReflex)
+	1<<cLife | 1<<cDecision | 1<<cPoison | 1<<cSelfReflex | 1<<cGoodbye | 1<<cFarewellWeak)
 
 // Cued reports whether the message has any word of risk the rules know
 // (death, means, harm, despair...), whatever level they gave.
 func (r Risk) Cued() bool { return r.seen&riskWords != 0 }
+
+// CuedBeyondMedicine reports a word of risk other than a medicine's name or
+// taking one ("thinking of stopping my lithium" has none).
+func (r Risk) CuedBeyondMedicine() bool {
+	return r.seen&riskWords&^(1<<cDrug|1<<cIngest) != 0
+}
 
 // Raise returns r at level l when l is higher, keeping r otherwise.
 func (r Risk) Raise(l Level, construct, rule string) Risk {
@@ -132,6 +138,8 @@ const (
 	cRegimen                     // a day, prescribed, i take: a habit, not an event
 	cCut                         // cut, carve, slice: harm only when oneself is cut (cutObject)
 	cBody                        // arm, wrist, thigh, skin: what self-harm is done to
+	cGoodbye                     // goodbye, farewell: asked about alone, a crisis with another cue
+	cFarewellWeak                // paid off, made a will, gave away: a crisis only with another cue
 	numConcepts
 )
 
@@ -142,6 +150,7 @@ var conceptNames = [numConcepts]string{
 	"quantity", "now", "past", "timing", "decision", "farewell", "prepare", "attempt", "burden",
 	"burden_strong", "hopeless", "trapped", "not_safe", "negation", "question", "topic", "figure",
 	"self_suicidal", "hypothetical", "recent", "regimen", "cut", "body",
+	"goodbye", "farewell_weak",
 }
 
 type conceptSet uint64
@@ -166,7 +175,8 @@ func (s conceptSet) any(cs ...concept) bool {
 
 // cueMask are the concepts that add up across a patient's recent messages.
 const cueMask = conceptSet(1<<cDie | 1<<cSuicide | 1<<cEndSelf | 1<<cMeans | 1<<cPoison | 1<<cTiming | 1<<cDecision |
-	1<<cFarewell | 1<<cPrepare | 1<<cBurden | 1<<cBurdenStrong | 1<<cHopeless | 1<<cTrapped | 1<<cHarm)
+	1<<cFarewell | 1<<cPrepare | 1<<cBurden | 1<<cBurdenStrong | 1<<cHopeless | 1<<cTrapped | 1<<cHarm |
+	1<<cGoodbye | 1<<cFarewellWeak)
 
 // clause is one stretch of a message, read as concepts.
 type clause struct {
@@ -323,6 +333,17 @@ func (d *Detector) tag(raw string, toks []token) clause {
 			cl.set |= 1 << cFigure
 		}
 	}
+	// "i think i'm at the wrong building", "i thought it was friday": a
+	// hedge before a clause, not a thought about something.
+	for i := range toks {
+		if hits[i].has(cThink) && (toks[i].word == "think" || toks[i].word == "thought") && i+1 < len(toks) && hedgeNext[toks[i+1].word] {
+			hits[i] &^= 1 << cThink
+		}
+	}
+	cl.set &^= 1 << cThink
+	for i := range toks {
+		cl.set |= hits[i] & (1 << cThink)
+	}
 	for i := range toks {
 		if hits[i].has(cCut) && cutsOneself(toks, hits, i) {
 			hits[i] |= 1 << cHarm
@@ -381,6 +402,10 @@ func (d *Detector) tag(raw string, toks []token) clause {
 	}
 	return cl
 }
+
+// hedgeNext are the words that open the clause after a hedging "i think".
+var hedgeNext = map[string]bool{"i": true, "im": true, "it": true, "its": true, "you": true, "that": true, "so": true, "we": true,
+	"he": true, "she": true, "they": true, "this": true, "the": true, "my": true, "there": true, "maybe": true, "ill": true, "is": true, "was": true}
 
 // drugSuffixes end the generic names of medicines (alprazolam, oxycodone,
 // quetiapine, lamotrigine...), so that a medicine safety.yaml does not list
@@ -600,6 +625,20 @@ func judge(cl clause) ruleResult {
 	if s.has(cFarewell) {
 		selfRisk(LevelCrisis, "preparation", "farewell")
 	}
+	// A goodbye, or an act of putting things in order, with another cue of
+	// risk in the clause (or the message, or the recent messages) is a
+	// farewell; a goodbye alone is asked about; putting things in order
+	// alone is ordinary life, left to the classifier.
+	if s.any(cGoodbye, cFarewellWeak) && !(cl.question && !s.has(cSelf)) {
+		other := s &^ (1<<cGoodbye | 1<<cFarewellWeak)
+		switch {
+		case other.any(cDie, cKill, cEndSelf, cSuicide, cDecision, cTiming, cHopeless, cTrapped, cBurden, cBurdenStrong,
+			cPrepare, cMeans, cNotSafe, cIntent, cFarewell) || s.has(cGoodbye, cFarewellWeak):
+			selfRisk(LevelCrisis, "preparation", "farewell_cued")
+		case s.has(cGoodbye) && !cl.question:
+			selfRisk(LevelCheck, "preparation", "goodbye")
+		}
+	}
 	if s.has(cDecision) && s.any(cTiming, cEndSelf, cDie, cKill, cMeans, cIntent) {
 		selfRisk(LevelCrisis, "plan_intent_timing", "decision")
 	} else if s.has(cDecision) && !cl.question {
@@ -671,7 +710,7 @@ func isOrdinal(w string) bool {
 
 // messageRules are the rules also read across a message's clauses, where
 // a plan is often told in pieces ("done. saturday.").
-var messageRules = map[string]bool{"rule:decision": true, "rule:intent_timing": true, "rule:prepare": true, "rule:means": true,
+var messageRules = map[string]bool{"rule:farewell_cued": true, "rule:decision": true, "rule:intent_timing": true, "rule:prepare": true, "rule:means": true,
 	"rule:drug_quantity": true, "rule:ingested": true}
 
 // overdose: a lot of a medicine or a poison taken, or a medicine taken
