@@ -15,6 +15,7 @@ import (
 
 	"github.com/intakebot/intakebot/bot"
 	"github.com/intakebot/intakebot/bot/discordfake"
+	"github.com/intakebot/intakebot/internal/console"
 	"github.com/intakebot/intakebot/internal/intake"
 	"github.com/intakebot/intakebot/internal/seal"
 )
@@ -260,7 +261,11 @@ func (p *demoPrinter) showStaff() {
 			if p.acting != "" {
 				who = "[staff, only you see, case " + p.acting + "]"
 			}
-			fmt.Fprintf(p.out, "\n%s %s\n", who, strings.ReplaceAll(p.render(m.Content), "\n", "\n     "))
+			text := m.Content
+			for _, em := range m.Embeds {
+				text += "\n" + p.embedText(em)
+			}
+			fmt.Fprintf(p.out, "\n%s %s\n", who, strings.ReplaceAll(p.render(text), "\n", "\n     "))
 		default:
 			p.printed[m.ID] = true
 			fmt.Fprintf(p.out, "\n[staff channel] %s\n", strings.ReplaceAll(p.render(m.Content), "\n", " "))
@@ -472,6 +477,19 @@ func (p *demoPrinter) cardText(embed string) string {
 	return strings.Join(parts, " | ")
 }
 
+// embedText is an embed of a private answer as text: its title in bold,
+// then its description.
+func (p *demoPrinter) embedText(embed string) string {
+	var em struct {
+		Title       string `json:"title"`
+		Description string `json:"description"`
+	}
+	if json.Unmarshal([]byte(embed), &em) != nil {
+		return embed
+	}
+	return "**" + em.Title + "**\n" + em.Description
+}
+
 var (
 	// discordTimeTag is a Discord timestamp: <t:UNIX> or <t:UNIX:STYLE>.
 	discordTimeTag = regexp.MustCompile(`<t:(-?\d{1,12})(?::([tTdDfFR]))?>`)
@@ -515,7 +533,8 @@ func (p *demoPrinter) render(s string) string {
 			}
 		}
 	}
-	return strings.Join(lines, "\n")
+	// Bold, lists and escapes as Discord shows them (bold on a terminal).
+	return console.Markdown(strings.Join(lines, "\n"), p.dim)
 }
 
 // discordTimestamp is t as Discord shows a timestamp tag of that style (an

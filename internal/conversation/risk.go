@@ -123,6 +123,9 @@ func (e *Engine) answeringContact(ctx context.Context, p intake.Patient) bool {
 	if e.risk == nil {
 		return false
 	}
+	if _, ok := e.contacts.pending(p.ID); ok {
+		return true
+	}
 	sess, err := e.store.ActiveSession(ctx, p.ID)
 	if err != nil || sess.Paused {
 		return false
@@ -233,7 +236,11 @@ func (e *Engine) askCheck(ctx context.Context, log *slog.Logger, p intake.Patien
 // pending question is saved, a question is answered).
 func (e *Engine) checkAnswered(ctx context.Context, log *slog.Logger, p intake.Patient, t intake.Turn, answer string) ([]intake.Reply, error) {
 	if answer == CheckYes {
-		e.checks.take(p.ID, false)
+		// The message that raised the check is what staff need to read
+		// (and, typed at a free-text question, its answer), not the "yes".
+		if raised, ok := e.checks.take(p.ID, false); ok && strings.TrimSpace(raised.Text) != "" {
+			t.Text = raised.Text
+		}
 		log.Info("patient answered yes to the direct safety question")
 		return e.crisis(ctx, log, p, t, safety.Risk{Level: safety.LevelCrisis, Construct: "check_yes", Rule: "check"})
 	}
