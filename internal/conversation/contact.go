@@ -105,6 +105,11 @@ func readContact(text string) contactReading {
 	case "skip", "no", "no thanks", "no thank you", "nope", "not now", "later", "none", "n/a", "rather not", "i'd rather not":
 		return contactReading{skip: true}
 	}
+	switch strings.ToLower(strings.Trim(s, ".! ")) {
+	case "yes", "y", "yeah", "yep", "sure", "ok", "okay", "yes please", "please":
+		// Yes to being phoned or emailed, but no detail yet.
+		return contactReading{tried: true}
+	}
 	if m := detailKind(s); m != "" {
 		return contactReading{method: m, detail: s}
 	}

@@ -229,3 +229,34 @@ func TestCaseCarriesSafetyAnswersAndThePatientsWords(t *testing.T) {
 		t.Errorf("after /forget-me the case keeps said %v answers %v", cc.Said, cc.Answers)
 	}
 }
+
+// While a screening is paused, the pause is said once: a hello after the
+// greeting (or the crisis reply) that said it gets what can be done now,
+// "yes" continues as the welcome invites, and after /staff the contact
+// question is the last thing asked.
+func TestPausedScreeningIsNotAnnouncedTwice(t *testing.T) {
+	h := newHarness(t)
+	h.answerUntil(positive, "phq9_4")
+	h.say("i want to kill myself")
+	h.say("skip")
+	greet, err := h.engine.Greet(context.Background(), "console", h.user)
+	if err != nil || !strings.Contains(text(greet), "paused") {
+		t.Fatalf("greet = %q, %v", text(greet), err)
+	}
+	if rs := h.say("hello"); strings.Contains(text(rs), "paused") {
+		t.Errorf("hello after the paused greeting said it again: %q", text(rs))
+	}
+	rs := h.say("/staff")
+	if pending(rs) != conversation.ContactQuestionID && !strings.Contains(text(rs), "already has your request") {
+		t.Errorf("/staff while paused: %q pending %q", text(rs), pending(rs))
+	}
+	if last(rs).Kind == intake.ReplyMessage && strings.Contains(last(rs).Text, "paused") && pending(rs) != "" {
+		t.Errorf("the pause notice came after the contact question: %+v", rs)
+	}
+	if rs := h.say("skip"); pending(rs) != "" {
+		t.Errorf("skip: pending %q", pending(rs))
+	}
+	if rs := h.say("yes"); pending(rs) != "phq9_4" {
+		t.Errorf("yes while paused: %q pending %q; want the screening to continue", text(rs), pending(rs))
+	}
+}

@@ -284,6 +284,16 @@ func (e *Engine) handle(ctx context.Context, log *slog.Logger, p intake.Patient,
 		return append(out, e.replyTo(p, t.Text, e.respond(ctx, log, t.Text))), nil
 	}
 	if sess.Paused && t.QuestionID == "" {
+		if isGreeting(t.Text) {
+			// Greeted with the pause already (Greet, the crisis reply): a
+			// hello gets what can be done now, not the same notice again.
+			return append(out, e.welcome("idle")), nil
+		}
+		if startWords[strings.ToLower(strings.Trim(strings.TrimSpace(t.Text), ".!"))] {
+			// "yes", as the welcome invites: continue where it stopped.
+			r, err := e.command(ctx, log, p, "/screen", nil)
+			return append(out, r...), err
+		}
 		a := e.respond(ctx, log, t.Text)
 		switch a.Kind {
 		case KindOffTopic, KindUnknown:
@@ -455,12 +465,12 @@ func (e *Engine) staffTurn(ctx context.Context, log *slog.Logger, p intake.Patie
 		return out, nil
 	case err != nil:
 		return out, err
+	case out[len(out)-1].QuestionID == ContactQuestionID:
+		// The contact question is the last thing asked; the screening
+		// question (or the pause) comes back once it is answered or skipped.
+		return out, nil
 	case sess.Paused:
 		return append(out, e.message("screening_paused", nil)), nil
-	case out[len(out)-1].QuestionID == ContactQuestionID:
-		// The screening question comes back once the contact question is
-		// answered or skipped.
-		return out, nil
 	}
 	out = append(out, e.message("back_to_screening", nil))
 	q, err := e.advance(ctx, log, p, sess, false)
