@@ -49,10 +49,10 @@ func TestDemoStaffJourneyMatchesHandoffsAndAudit(t *testing.T) {
 	}
 	for _, want := range []string{
 		"[staff channel] new card: Case C-",
-		"is now looking after your request",           // the patient hears of the claim
-		"Hello from the clinic, when can we call?",    // the patient's DM
-		"Sent to the patient by " + demoStaffName,     // the thread
-		"passed that on to the care team",             // the patient's reply relayed
+		"is now looking after your request",         // the patient hears of the claim
+		"Hello from the clinic, when can we call?",  // the patient's DM
+		"Sent to the patient by " + demoStaffName,   // the thread
+		"passed that on to the care team",           // the patient's reply relayed
 		"The patient wrote: after 5pm works for me", // in the thread (bold as Discord shows it)
 		"Note from " + demoStaffName + ": Patient prefers evenings",
 		"[staff, only you see, case C-",
