@@ -245,7 +245,7 @@ func (p *demoPrinter) showStaff() {
 	}
 	for _, m := range p.fake.Channel(demoStaffChannel) {
 		switch {
-		case len(m.Embeds) > 0:
+		case len(m.Embeds) > 0 && !m.Ephemeral:
 			if p.edits["staff:"+m.ID] == m.Embeds[0] {
 				continue
 			}
