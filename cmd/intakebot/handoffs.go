@@ -113,7 +113,7 @@ func handoffsList(ctx context.Context, e env, args []string) int {
 		if cs.CloseReason != "" {
 			status += " (" + cs.CloseReason + ")"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", cs.ID, cs.Priority, cs.Outcome, status, orDash(cs.Assignee), age(time.Since(cs.CreatedAt)), orDash(cs.Contact.Method), len(cs.Flags), orDash(cs.LastAction))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", cs.ID, cs.Priority, cs.Outcome, status, orDash(cs.Assignee), age(time.Since(cs.CreatedAt)), orDash(cs.Contact.Method), len(cs.Flags), orDash(clipRunes(cs.LastAction, 40)))
 	}
 	tw.Flush()
 	return exitOK
@@ -282,4 +282,15 @@ func defaultStaff() string {
 		return u.Username
 	}
 	return "unknown"
+}
+
+// clipRunes keeps a list's last column short, so a row fits a terminal
+// and the columns stay lined up instead of wrapping; handoffs show has it
+// whole.
+func clipRunes(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
 }

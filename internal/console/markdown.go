@@ -15,15 +15,16 @@ const (
 var (
 	mdBold    = regexp.MustCompile(`\*\*([^*\n]+?)\*\*|__([^_\n]+?)__`)
 	mdLink    = regexp.MustCompile(`\[([^\]\n]+)\]\((https?://[^)\s]+)\)`)
+	mdCode    = regexp.MustCompile("`([^`\n]+)`")
 	mdEscaped = regexp.MustCompile(`\\([\\*_~|<>@\[\]` + "`" + `])`)
 )
 
 // Markdown renders the light markdown of the bot's copy and knowledge base
 // for a terminal: **bold** and __bold__ in bold (ansi) or plain, "- " and
 // "* " list items as bullets, "# " headings in bold, [text](url) links as
-// "text (url)", Discord's "-# " small text dimmed, and backslash escapes as
-// the character. Without ansi no escape sequence is written, so a pipe or
-// a file gets plain text.
+// "text (url)", `code` as its text, Discord's "-# " small text dimmed, and
+// backslash escapes as the character. Without ansi no escape sequence is
+// written, so a pipe or a file gets plain text.
 func Markdown(text string, ansi bool) string {
 	bold := func(s string) string {
 		if ansi {
@@ -51,6 +52,7 @@ func Markdown(text string, ansi bool) string {
 			return bold(sub[1] + sub[2])
 		})
 		l = mdLink.ReplaceAllString(l, "$1 ($2)")
+		l = mdCode.ReplaceAllString(l, "$1")
 		l = mdEscaped.ReplaceAllString(l, "$1")
 		lines[i] = l
 	}

@@ -19,6 +19,7 @@ func TestMarkdownForATerminal(t *testing.T) {
 		{"Link", "see [988](https://988lifeline.org)", "see 988 (https://988lifeline.org)", "see 988 (https://988lifeline.org)"},
 		{"Escapes", `bob\@example.com \*not bold\*`, "bob@example.com *not bold*", "bob@example.com *not bold*"},
 		{"SmallText", "-# Question 2 of about 29", "Question 2 of about 29", "\x1b[2mQuestion 2 of about 29\x1b[0m"},
+		{"Code", "`C-7YH06W6` URGENT", "C-7YH06W6 URGENT", "C-7YH06W6 URGENT"},
 		{"Arithmetic", "5 * 3 and a_b", "5 * 3 and a_b", "5 * 3 and a_b"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
