@@ -75,3 +75,32 @@ func TestChatHelpListsEveryCommand(t *testing.T) {
 		}
 	}
 }
+
+// In the demo, as a new user would try it: /screen (as the bot's messages
+// say) starts the screening, crisis language mid-screening opens an urgent
+// case, the patient is asked how to be reached and answers, and staff
+// Details name the patient and that way to reach them, with what they
+// wrote. No raw markdown reaches the terminal.
+func TestDemoCrisisCaseNamesThePatientAndAWayToReachThem(t *testing.T) {
+	data := dataDir(t)
+	script := strings.Join([]string{"/screen", "1", "1", "I want to kill myself", "my email is robin@example.com", "staff details"}, "\n") + "\n"
+	r := intakebot(t, script, nil, "demo", "--data", data)
+	if r.code != 0 {
+		t.Fatalf("demo exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	out := r.stdout
+	for _, want := range []string{"Question 2 of about", "741741", "phone or email you", "Contact by: no phone or email yet",
+		"card updated: Case C-", "Contact by: email (in Details)",
+		"Patient: @patient (Discord direct messages with the bot)", "Contact: email to robin@example.com",
+		"What the patient wrote", ": I want to kill myself"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("demo output lacks %q", want)
+		}
+	}
+	if strings.Contains(out, "**") || strings.Contains(out, `\@`) {
+		t.Errorf("demo output shows raw markdown")
+	}
+	if t.Failed() {
+		t.Fatalf("demo output:\n%s", out)
+	}
+}
