@@ -99,7 +99,9 @@ func (e *Engine) Ask(ctx context.Context, question string) Answer {
 		e.log.Warn("crisis language detected", slog.String("construct", r.Construct), slog.String("rule", r.Rule))
 		return Answer{Kind: KindCrisis, Text: e.msgs.Render("crisis_ask", nil)}
 	case safety.LevelCheck:
-		return Answer{Kind: KindCheck, Text: e.msgs.Render("check_question", nil)}
+		if !e.uncuedQuestion(question, r) {
+			return Answer{Kind: KindCheck, Text: e.msgs.Render("check_question", nil)}
+		}
 	case safety.LevelOtherPerson:
 		return Answer{Kind: KindOtherPerson, Text: e.msgs.Render("other_person", nil)}
 	}

@@ -177,6 +177,11 @@ func (e *Engine) turn(ctx context.Context, t intake.Turn) ([]intake.Reply, error
 	rd := e.read(ctx, log, p, t)
 	// 1. Safety first, on every piece of free text, whatever state we are in.
 	if out, ok, err := e.riskStep(ctx, log, p, t, rd); ok {
+		if tooLong && err == nil {
+			// The risk reply comes first; the limit is still said, before
+			// any question the risk step asks.
+			out = insertBeforeQuestion(out, e.message("too_long", map[string]any{"Limit": intake.MaxTextLength}))
+		}
 		return out, err
 	}
 	if tooLong {
@@ -194,6 +199,17 @@ func (e *Engine) turn(ctx context.Context, t intake.Turn) ([]intake.Reply, error
 		out = e.withTopicLine(out)
 	}
 	return out, err
+}
+
+// insertBeforeQuestion puts r before the first question of out, or at its
+// end.
+func insertBeforeQuestion(out []intake.Reply, r intake.Reply) []intake.Reply {
+	for i, x := range out {
+		if x.Kind == intake.ReplyQuestion {
+			return append(out[:i:i], append([]intake.Reply{r}, out[i:]...)...)
+		}
+	}
+	return append(out, r)
 }
 
 // withTopicLine adds the resources line after the answer, before the

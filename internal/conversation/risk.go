@@ -187,10 +187,7 @@ func (e *Engine) riskStep(ctx context.Context, log *slog.Logger, p intake.Patien
 		if (rd.risk.Rule == "classifier" || rd.risk.Rule == "model") && e.answersPending(ctx, p, t) {
 			return nil, false, nil
 		}
-		// Nor an ordinary question the knowledge base answers with
-		// confidence, when not one word of it is a word of risk ("can I book
-		// a consultation next week?").
-		if rd.risk.Rule == "classifier" && !rd.risk.Cued() && e.faq != nil && e.faq.Decide(t.Text).Kind == faq.KindAnswer {
+		if e.uncuedQuestion(t.Text, rd.risk) {
 			return nil, false, nil
 		}
 		out, err := e.askCheck(ctx, log, p, t, rd.risk)
@@ -204,6 +201,22 @@ func (e *Engine) riskStep(ctx context.Context, log *slog.Logger, p intake.Patien
 	return nil, false, nil
 }
 
+// uncuedQuestion reports that a check raised by the classifier alone, with
+// not one word of risk in the text, gives way to a reading of what the text
+// is: an ordinary question the knowledge base answers with confidence ("can
+// I book a consultation next week?"), or a request about one's medicines or
+// condition that only a clinician may answer ("im thinking of stopping my
+// lithium"), which is deflected to the care team.
+func (e *Engine) uncuedQuestion(text string, r safety.Risk) bool {
+	if r.Rule != "classifier" || r.Cued() {
+		return false
+	}
+	if e.safety.Advice(text).Kind != "" {
+		return true
+	}
+	return e.faq != nil && e.faq.Decide(text).Kind == faq.KindAnswer
+}
+
 // answersPending reports whether the turn's text is a valid answer to the
 // screening question waiting for one.
 func (e *Engine) answersPending(ctx context.Context, p intake.Patient, t intake.Turn) bool {
@@ -212,7 +225,10 @@ func (e *Engine) answersPending(ctx context.Context, p intake.Patient, t intake.
 		return false
 	}
 	step := e.script.Next(sess.Answers, sess.CrisisLanguage)
-	if step.Question == nil || step.Question.Kind == screening.KindText {
+	// Free text (notes) is read for risk as any message is; a text answer
+	// with a validator (a phone number, an email address) is an answer
+	// when it is valid.
+	if step.Question == nil || (step.Question.Kind == screening.KindText && step.Question.Validate == "") {
 		return false
 	}
 	_, err = step.Question.ParseText(t.Text, e.now())

@@ -130,6 +130,8 @@ const (
 	cHypo                        // if, what if, in case
 	cRecent                      // just, now, tonight (weaker than cNow)
 	cRegimen                     // a day, prescribed, i take: a habit, not an event
+	cCut                         // cut, carve, slice: harm only when oneself is cut (cutObject)
+	cBody                        // arm, wrist, thigh, skin: what self-harm is done to
 	numConcepts
 )
 
@@ -139,7 +141,7 @@ var conceptNames = [numConcepts]string{
 	"die", "suicide", "kill", "end_self", "life", "harm", "bleed", "means", "drug", "poison", "ingest",
 	"quantity", "now", "past", "timing", "decision", "farewell", "prepare", "attempt", "burden",
 	"burden_strong", "hopeless", "trapped", "not_safe", "negation", "question", "topic", "figure",
-	"self_suicidal", "hypothetical", "recent", "regimen",
+	"self_suicidal", "hypothetical", "recent", "regimen", "cut", "body",
 }
 
 type conceptSet uint64
@@ -304,6 +306,10 @@ func (d *Detector) tag(raw string, toks []token) clause {
 		if isOrdinal(toks[i].word) {
 			cl.set |= 1 << cTiming // a date: "the 14th"
 		}
+		if drugName(toks[i].word) {
+			hits[i] |= 1 << cDrug
+			cl.set |= 1 << cDrug
+		}
 		if toks[i].stem == "overdos" {
 			cl.overdoseWord = true
 		}
@@ -315,6 +321,12 @@ func (d *Detector) tag(raw string, toks []token) clause {
 		}
 		if toks[i].word == "figureofspeech" {
 			cl.set |= 1 << cFigure
+		}
+	}
+	for i := range toks {
+		if hits[i].has(cCut) && cutsOneself(toks, hits, i) {
+			hits[i] |= 1 << cHarm
+			cl.set |= 1 << cHarm
 		}
 	}
 	low := strings.ToLower(raw)
@@ -370,6 +382,50 @@ func (d *Detector) tag(raw string, toks []token) clause {
 	return cl
 }
 
+// drugSuffixes end the generic names of medicines (alprazolam, oxycodone,
+// quetiapine, lamotrigine...), so that a medicine safety.yaml does not list
+// is still read as one. Each is long enough that no everyday word ends so.
+var drugSuffixes = []string{"azepam", "azolam", "oxone", "codone", "morphone", "apine", "oxetine", "triptyline", "pramine",
+	"profen", "etamol", "olol", "sartan", "dipine", "trigine", "barbital", "tadine", "faxine", "zodone", "peridone", "piprazole", "pentin", "abalin"}
+
+// drugName reports whether a word is shaped like a medicine's generic name.
+func drugName(w string) bool {
+	if len(w) < 7 {
+		return false
+	}
+	for _, suf := range drugSuffixes {
+		if strings.HasSuffix(w, suf) {
+			return true
+		}
+	}
+	return false
+}
+
+// cutsOneself reports whether the cutting word at i is done to oneself:
+// its object is the body or oneself ("cut my arm", "cutting myself"), or
+// it has none ("been cutting again", "i cut last night", "cut too deep").
+// A named object that is not the body ("cut my zoloft in half", "cut meat",
+// "cut in line") is something else.
+func cutsOneself(toks []token, hits []conceptSet, i int) bool {
+	j := i + 1
+	for j < len(toks) && cutFiller[toks[j].word] {
+		j++
+	}
+	if j == len(toks) {
+		return true
+	}
+	h := hits[j]
+	return h.any(cBody, cSelfReflex, cNow, cRecent, cTiming, cPast, cBleed) || cutAfter[toks[j].word]
+}
+
+// cutFiller are the words skipped before a cut's object; cutAfter the
+// words that end a cut with no object ("cut again", "cut and").
+var (
+	cutFiller = map[string]bool{"my": true, "the": true, "a": true, "up": true, "open": true, "into": true, "on": true}
+	cutAfter  = map[string]bool{"again": true, "and": true, "but": true, "so": true, "because": true, "when": true, "till": true, "until": true,
+		"to": true, "too": true, "every": true, "it": true, "more": true, "some": true, "badly": true, "bad": true, "lately": true, "since": true}
+)
+
 // ruleResult is what the clause rules decided.
 type ruleResult struct {
 	level     Level
@@ -412,6 +468,11 @@ func judge(cl clause) ruleResult {
 	// Emergency: something taken or done just now.
 	if overdose(cl) && !(cl.question && s.has(cGeneric)) {
 		selfRisk(LevelEmergency, "overdose_in_progress", "ingested")
+	}
+	// A cut or a blade and bleeding that will not stop, whatever else the
+	// clause says.
+	if s.has(cBleed) && s.any(cCut, cMeans) && !cl.question && !s.has(cGeneric) {
+		selfRisk(LevelEmergency, "overdose_in_progress", "bleeding")
 	}
 	if s.has(cHarm, cBleed) && !cl.question {
 		selfRisk(LevelEmergency, "overdose_in_progress", "bleeding")
