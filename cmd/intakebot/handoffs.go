@@ -113,7 +113,7 @@ func handoffsList(ctx context.Context, e env, args []string) int {
 		if cs.CloseReason != "" {
 			status += " (" + cs.CloseReason + ")"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", cs.ID, cs.Priority, cs.Outcome, status, orDash(cs.Assignee), age(time.Since(cs.CreatedAt)), orDash(cs.Contact.Method), len(cs.Flags), orDash(clipRunes(cs.LastAction, 40)))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", cs.ID, cs.Priority, cs.Outcome, status, orDash(cs.Assignee), age(time.Since(cs.CreatedAt)), orDash(cs.Contact.Method), len(cs.Flags), orDash(clipRunes(cs.LastAction, 48)))
 	}
 	tw.Flush()
 	return exitOK

@@ -81,6 +81,12 @@ func (c *contactAsks) takeSwitch(patientID string) (pendingSwitch, bool) {
 	return s, ok
 }
 
+func (c *contactAsks) forgetAsk(patientID string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.cases, patientID)
+}
+
 func (c *contactAsks) forget(patientID string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -218,7 +224,15 @@ func (e *Engine) contactStep(ctx context.Context, log *slog.Logger, p intake.Pat
 	if t.QuestionID == ContactQuestionID && !ok {
 		return []intake.Reply{e.notice("stale_answer")}, true, nil
 	}
-	if !ok || (t.QuestionID != "" && t.QuestionID != ContactQuestionID) {
+	if !ok {
+		return nil, false, nil
+	}
+	if t.QuestionID != "" && t.QuestionID != ContactQuestionID {
+		// A click on another question (the screening's, on Discord): the
+		// patient moved on, and later text is not read as a contact.
+		if t.QuestionID != ContactSwitchQuestionID {
+			e.contacts.forgetAsk(p.ID)
+		}
 		return nil, false, nil
 	}
 	cr := readContact(t.Text)

@@ -45,6 +45,17 @@ func TestCrisisCaseAsksForAContactAfterTheResources(t *testing.T) {
 	if n := h.count("SELECT COUNT(*) FROM audit WHERE action = 'case.contact' AND case_id = ? AND result NOT LIKE '%555%'", c.ID); n != 1 {
 		t.Errorf("case.contact audit rows without the detail = %d; want 1", n)
 	}
+	// A detail in a sentence just after crisis language is the answer, not
+	// a reason for the classifier to ask the safety question.
+	h2 := newHarness(t)
+	h2.answerUntil(positive, "phq9_4")
+	h2.say("I want to kill myself")
+	if rs := h2.say("my email is robin@example.com"); !strings.Contains(text(rs), "robin@example.com") || pending(rs) == conversation.CheckQuestionID {
+		t.Errorf("an email in a sentence after the crisis reply: %q pending %q", text(rs), pending(rs))
+	}
+	if c := h2.onlyCase(); c.Contact.Detail != "robin@example.com" {
+		t.Errorf("contact = %+v", c.Contact)
+	}
 	// Answered: the next message is not read as a contact.
 	if rs := h.say("2"); pending(rs) == conversation.ContactQuestionID {
 		t.Errorf("the contact question stayed pending after its answer: %+v", rs)

@@ -220,6 +220,11 @@ func (e *Engine) uncuedQuestion(text string, r safety.Risk) bool {
 // answersPending reports whether the turn's text is a valid answer to the
 // screening question waiting for one.
 func (e *Engine) answersPending(ctx context.Context, p intake.Patient, t intake.Turn) bool {
+	// The contact question asked after the resources: a phone number or
+	// email address is its answer.
+	if _, ok := e.contacts.pending(p.ID); ok && t.QuestionID == "" {
+		return readContact(t.Text).detail != ""
+	}
 	sess, err := e.store.ActiveSession(ctx, p.ID)
 	if err != nil || sess.Paused {
 		return false
