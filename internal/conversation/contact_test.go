@@ -250,6 +250,12 @@ func TestPausedScreeningIsNotAnnouncedTwice(t *testing.T) {
 	h.answerUntil(positive, "phq9_4")
 	h.say("i want to kill myself")
 	h.say("skip")
+	// Crisis language again while paused: the resources, not a second
+	// "I've paused the screening".
+	if rs := h.say("i want to kill myself"); rs[0].Kind != intake.ReplyCrisis || strings.Contains(text(rs), "paused") {
+		t.Errorf("a second crisis message while paused: %q", text(rs))
+	}
+	h.say("skip")
 	greet, err := h.engine.Greet(context.Background(), "console", h.user)
 	if err != nil || !strings.Contains(text(greet), "paused") {
 		t.Fatalf("greet = %q, %v", text(greet), err)

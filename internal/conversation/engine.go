@@ -659,7 +659,8 @@ func (e *Engine) crisis(ctx context.Context, log *slog.Logger, p intake.Patient,
 		return out, fmt.Errorf("open urgent case: %w", err)
 	}
 	log.Info("urgent case opened", slog.String("case_id", stored.ID))
-	if active {
+	if active && !sess.Paused {
+		// Said once: a screening already paused is not paused again.
 		out = append(out, e.message("crisis_pause_offer", nil))
 	}
 	// After the resources, never before: how the care team can reach them.
