@@ -15,6 +15,7 @@ import (
 
 	"github.com/intakebot/intakebot/bot"
 	"github.com/intakebot/intakebot/bot/discordfake"
+	"github.com/intakebot/intakebot/internal/console"
 	"github.com/intakebot/intakebot/internal/intake"
 	"github.com/intakebot/intakebot/internal/seal"
 )
@@ -35,7 +36,7 @@ const (
 // code path, with no Discord account.
 func runDemo(ctx context.Context, e env, args []string) int {
 	var c common
-	fs := newFlags("demo", "Usage: intakebot demo [--data DIR]\n\nRun the Discord bot against a loopback Discord and play the patient here:\ntype a message to send it as a DM; type a number to press that button\n(several, like 1,3, for a menu where more than one may be chosen);\n/ask QUESTION and /screening run the slash commands; Ctrl-D ends.\n\nAct as staff, as "+demoStaffName+", with \"staff claim [C-…]\", \"staff unclaim [C-…]\",\n\"staff details [C-…]\", \"staff message [C-…] TEXT\", \"staff note [C-…] TEXT\",\n\"staff close [C-…] REASON [NOTE]\" and \"staff list\" (\"staff\" alone lists them):\non the case named, or else on the newest case not yet closed.\n\nThe demo's cases, audit log, key and log file go to a new private\ntemporary directory, removed at the end; with --data DIR they go to DIR\nand stay there (the real data directory is never used by default).", &c)
+	fs := newFlags("demo", "Usage: intakebot demo [--data DIR]\n\nRun the Discord bot against a loopback Discord and play the patient here:\ntype a message to send it as a DM; type a number to press that button\n(several, like 1,3, for a menu where more than one may be chosen);\n/ask QUESTION, /screen (Discord's /screening), /staff and /help run the slash\ncommands; other / commands (/cancel, /restart, /privacy) go as messages;\nCtrl-D ends.\n\nAct as staff, as "+demoStaffName+", with \"staff claim [C-…]\", \"staff unclaim [C-…]\",\n\"staff details [C-…]\", \"staff message [C-…] TEXT\", \"staff note [C-…] TEXT\",\n\"staff close [C-…] REASON [NOTE]\" and \"staff list\" (\"staff\" alone lists them):\non the case named, or else on the newest case not yet closed.\n\nThe demo's cases, audit log, key and log file go to a new private\ntemporary directory, removed at the end; with --data DIR they go to DIR\nand stay there (the real data directory is never used by default).", &c)
 	fs.Lookup("data").Usage = "data `dir` to use and keep (default: a new temporary directory, removed at the end; INTAKEBOT_DATA_DIR is not used)"
 	cfg, code, ok := c.setup(fs, e, args)
 	if !ok {
@@ -128,7 +129,11 @@ func runDemo(ctx context.Context, e env, args []string) int {
 			continue
 		case strings.HasPrefix(line, "/ask "):
 			fake.Command(demoUser, "", "", "ask", map[string]string{"question": strings.TrimSpace(line[5:])})
-		case line == "/screening" || line == "/staff" || line == "/help":
+		case line == "/screen" || line == "/screening":
+			// The bot's messages say /screen; on Discord, typing it picks
+			// the /screening slash command.
+			fake.Command(demoUser, "", "", "screening", nil)
+		case line == "/staff" || line == "/help":
 			fake.Command(demoUser, "", "", line[1:], nil)
 		default:
 			if !p.press(line) {
@@ -240,7 +245,7 @@ func (p *demoPrinter) showStaff() {
 	}
 	for _, m := range p.fake.Channel(demoStaffChannel) {
 		switch {
-		case len(m.Embeds) > 0:
+		case len(m.Embeds) > 0 && !m.Ephemeral:
 			if p.edits["staff:"+m.ID] == m.Embeds[0] {
 				continue
 			}
@@ -260,7 +265,11 @@ func (p *demoPrinter) showStaff() {
 			if p.acting != "" {
 				who = "[staff, only you see, case " + p.acting + "]"
 			}
-			fmt.Fprintf(p.out, "\n%s %s\n", who, strings.ReplaceAll(p.render(m.Content), "\n", "\n     "))
+			text := m.Content
+			for _, em := range m.Embeds {
+				text += "\n" + p.embedText(em)
+			}
+			fmt.Fprintf(p.out, "\n%s %s\n", who, strings.ReplaceAll(p.render(text), "\n", "\n     "))
 		default:
 			p.printed[m.ID] = true
 			fmt.Fprintf(p.out, "\n[staff channel] %s\n", strings.ReplaceAll(p.render(m.Content), "\n", " "))
@@ -472,6 +481,19 @@ func (p *demoPrinter) cardText(embed string) string {
 	return strings.Join(parts, " | ")
 }
 
+// embedText is an embed of a private answer as text: its title in bold,
+// then its description.
+func (p *demoPrinter) embedText(embed string) string {
+	var em struct {
+		Title       string `json:"title"`
+		Description string `json:"description"`
+	}
+	if json.Unmarshal([]byte(embed), &em) != nil {
+		return embed
+	}
+	return "**" + em.Title + "**\n" + em.Description
+}
+
 var (
 	// discordTimeTag is a Discord timestamp: <t:UNIX> or <t:UNIX:STYLE>.
 	discordTimeTag = regexp.MustCompile(`<t:(-?\d{1,12})(?::([tTdDfFR]))?>`)
@@ -515,7 +537,8 @@ func (p *demoPrinter) render(s string) string {
 			}
 		}
 	}
-	return strings.Join(lines, "\n")
+	// Bold, lists and escapes as Discord shows them (bold on a terminal).
+	return console.Markdown(strings.Join(lines, "\n"), p.dim)
 }
 
 // discordTimestamp is t as Discord shows a timestamp tag of that style (an

@@ -49,12 +49,12 @@ func TestDemoStaffJourneyMatchesHandoffsAndAudit(t *testing.T) {
 	}
 	for _, want := range []string{
 		"[staff channel] new card: Case C-",
-		"is now looking after your request",           // the patient hears of the claim
-		"Hello from the clinic, when can we call?",    // the patient's DM
-		"Sent to the patient by " + demoStaffName,     // the thread
-		"passed that on to the care team",             // the patient's reply relayed
-		"The patient wrote:** after 5pm works for me", // in the thread
-		"Note from " + demoStaffName + ":** Patient prefers evenings",
+		"is now looking after your request",         // the patient hears of the claim
+		"Hello from the clinic, when can we call?",  // the patient's DM
+		"Sent to the patient by " + demoStaffName,   // the thread
+		"passed that on to the care team",           // the patient's reply relayed
+		"The patient wrote: after 5pm works for me", // in the thread (bold as Discord shows it)
+		"Note from " + demoStaffName + ": Patient prefers evenings",
 		"[staff, only you see, case C-",
 		"Opened: a few seconds ago",
 		"opened a few seconds ago", // staff list
@@ -288,7 +288,7 @@ func TestDemoStaffCommandsTakeACaseReference(t *testing.T) {
 		"[staff] " + demoStaffName + ": claim on case " + older,
 		"Status: claimed — " + demoStaffName,
 		"[staff] " + demoStaffName + ": details on case " + older,
-		"[staff, only you see, case " + older + "] **Case " + older + "**",
+		"[staff, only you see, case " + older + "] Case " + older + " (",
 		"There is no case C-NOPE1",
 		"[staff, only you see, case " + older + "] Case " + older + " closed: Patient withdrew",
 		"There is no open case",

@@ -147,6 +147,8 @@ var requiredMessages = []string{
 	"faq_unknown", "faq_offtopic", "faq_clarify", "faq_clarify_none", "support", "deflect", "deflect_offer", "staff_requested", "staff_already_requested",
 	"back_to_screening", "privacy", "forget_confirm", "forgotten", "relayed", "relay_failed",
 	"notice_claimed", "notice_unreachable",
+	"contact_ask", "contact_saved", "contact_skipped", "contact_invalid", "contact_case_closed", "contact_switch", "contact_switch_no",
+	"screening_cancelled_safety",
 }
 
 // Messages is the bot's copy, compiled.
@@ -187,7 +189,8 @@ func LoadMessages(fsys fs.FS, name string, c *Clinic) (*Messages, error) {
 }
 
 var sample = map[string]any{"CaseID": "C-0000000", "ContactMethod": "phone", "Command": "/x", "Reason": "reason",
-	"Title": "Title", "Kind": "dose", "General": true, "Sessions": 1, "Answers": 2, "Pending": true, "Cases": "C-0000000", "Limit": 2000}
+	"Title": "Title", "Kind": "dose", "General": true, "Sessions": 1, "Answers": 2, "Pending": true, "Cases": "C-0000000", "Limit": 2000,
+	"Detail": "555-123-4567", "Switch": "email"}
 
 func (m *Messages) compile(name, src string) (*template.Template, error) {
 	t, err := m.parse(name, src)

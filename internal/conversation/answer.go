@@ -291,15 +291,22 @@ func (e *Engine) requestStaff(ctx context.Context, log *slog.Logger, p intake.Pa
 	}
 	for _, c := range open {
 		if c.Status != intake.CaseClosed {
-			return []intake.Reply{e.message("staff_already_requested", map[string]any{"CaseID": c.ID})}, nil
+			out := []intake.Reply{e.message("staff_already_requested", map[string]any{"CaseID": c.ID})}
+			return append(out, e.askContact(p, c)...), nil
 		}
 	}
-	c, err := e.store.OpenCase(ctx, intake.Case{PatientID: p.ID, Outcome: OutcomeRequested, Priority: intake.PriorityLow, ScriptVersion: e.script.Version})
+	var sess *intake.Session
+	if s, err := e.store.ActiveSession(ctx, p.ID); err == nil {
+		sess = &s
+	}
+	c, err := e.store.OpenCase(ctx, intake.Case{PatientID: p.ID, Outcome: OutcomeRequested, Priority: intake.PriorityLow, ScriptVersion: e.script.Version,
+		Contact: e.knownContact(ctx, p, sess)})
 	if err != nil {
 		return nil, fmt.Errorf("open case: %w", err)
 	}
 	log.Info("staff requested", slog.String("case_id", c.ID))
-	return []intake.Reply{e.message("staff_requested", map[string]any{"CaseID": c.ID})}, nil
+	out := []intake.Reply{e.message("staff_requested", map[string]any{"CaseID": c.ID})}
+	return append(out, e.askContact(p, c)...), nil
 }
 
 // looksLikeQuestion is a cheap signal that free text typed at a screening

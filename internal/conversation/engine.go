@@ -87,6 +87,8 @@ type Engine struct {
 	checks checks
 	// clarify remembers the last "Did you mean…" asked of each patient.
 	clarify clarifies
+	// contacts remembers the contact questions asked outside the script.
+	contacts contactAsks
 }
 
 // New checks that the content fits together (every outcome's message exists,
@@ -130,6 +132,11 @@ func CheckContent(s *screening.Script, m *clinic.Messages) error {
 		}
 	}
 	for _, q := range s.Questions {
+		if q.AfterAnswer != "" {
+			if p := m.Check(q.AfterAnswer, fmt.Sprintf("question %q after_answer in %s", q.ID, s.File)); p != nil {
+				ps = append(ps, *p)
+			}
+		}
 		for _, src := range []string{q.Preface, q.Text} {
 			if _, err := m.Text(src); err != nil {
 				ps = append(ps, content.Problem{File: s.File, Msg: fmt.Sprintf("question %q: text does not render: %v", q.ID, err)})
@@ -231,6 +238,7 @@ func (e *Engine) handle(ctx context.Context, log *slog.Logger, p intake.Patient,
 	// 2. Commands.
 	if cmd, ok := command(t.Text); ok {
 		e.clarify.forget(p.ID)
+		e.contacts.forget(p.ID)
 		r, err := e.command(ctx, log, p, cmd, strings.Fields(strings.ToLower(t.Text))[1:])
 		return append(out, r...), err
 	}
@@ -238,12 +246,22 @@ func (e *Engine) handle(ctx context.Context, log *slog.Logger, p intake.Patient,
 	if r, ok := e.clarifyStep(ctx, log, p, t); ok {
 		return append(out, r...), nil
 	}
+	// The answer to a contact question asked outside the script.
+	if r, ok, err := e.contactStep(ctx, log, p, t); ok || err != nil {
+		return append(out, r...), err
+	}
+	if r, ok, err := e.switchStep(ctx, log, p, t); ok || err != nil {
+		return append(out, r...), err
+	}
 
 	sess, err := e.store.ActiveSession(ctx, p.ID)
 	active := err == nil
 	if err != nil && intake.ErrorCode(err) != intake.ENOTFOUND {
 		return nil, fmt.Errorf("session: %w", err)
 	}
+	// A free-text screening question takes what is typed as its answer
+	// (validated), not as a request or a question for the knowledge base.
+	textPending := active && !sess.Paused && e.pendingKind(sess) == screening.KindText
 
 	// 3. A patient whose case is open is in touch with the care team: what
 	// they write (unless the knowledge base answers it) reaches staff, unless
@@ -255,7 +273,7 @@ func (e *Engine) handle(ctx context.Context, log *slog.Logger, p intake.Patient,
 	}
 
 	// 4. The screening, when one is in progress; otherwise questions.
-	if t.QuestionID == "" && IsStaffRequest(t.Text) {
+	if t.QuestionID == "" && !textPending && IsStaffRequest(t.Text) {
 		r, err := e.staffTurn(ctx, log, p)
 		return append(out, r...), err
 	}
@@ -282,6 +300,16 @@ func (e *Engine) handle(ctx context.Context, log *slog.Logger, p intake.Patient,
 		return append(out, e.replyTo(p, t.Text, e.respond(ctx, log, t.Text))), nil
 	}
 	if sess.Paused && t.QuestionID == "" {
+		if isGreeting(t.Text) {
+			// Greeted with the pause already (Greet, the crisis reply): a
+			// hello gets what can be done now, not the same notice again.
+			return append(out, e.welcome("idle")), nil
+		}
+		if startWords[strings.ToLower(strings.Trim(strings.TrimSpace(t.Text), ".!"))] {
+			// "yes", as the welcome invites: continue where it stopped.
+			r, err := e.command(ctx, log, p, "/screen", nil)
+			return append(out, r...), err
+		}
 		a := e.respond(ctx, log, t.Text)
 		switch a.Kind {
 		case KindOffTopic, KindUnknown:
@@ -453,6 +481,10 @@ func (e *Engine) staffTurn(ctx context.Context, log *slog.Logger, p intake.Patie
 		return out, nil
 	case err != nil:
 		return out, err
+	case out[len(out)-1].QuestionID == ContactQuestionID:
+		// The contact question is the last thing asked; the screening
+		// question (or the pause) comes back once it is answered or skipped.
+		return out, nil
 	case sess.Paused:
 		return append(out, e.message("screening_paused", nil)), nil
 	}
@@ -558,11 +590,18 @@ func (e *Engine) cancel(ctx context.Context, log *slog.Logger, p intake.Patient)
 	if res.ProvisionalPriority.Rank() >= intake.PriorityHigh.Rank() {
 		c := e.caseFor(p, sess, res, res.Provisional, res.ProvisionalPriority)
 		c.Flags = append(c.Flags, FlagScreeningIncomplete)
+		if !reachable(c.Contact) {
+			c.Contact = e.knownContact(ctx, p, nil)
+		}
 		stored, err := e.store.OpenCase(ctx, c)
 		if err != nil {
 			return nil, fmt.Errorf("open case: %w", err)
 		}
 		log.Info("case opened for stopped screening", slog.String("case_id", stored.ID), slog.String("priority", string(stored.Priority)))
+		log.Info("screening paused by patient", slog.String("session_id", sess.ID))
+		// The full resources, then how the care team can reach them.
+		out := []intake.Reply{e.message("screening_cancelled_safety", map[string]any{"CaseID": stored.ID})}
+		return append(out, e.askContact(p, stored)...), nil
 	}
 	log.Info("screening paused by patient", slog.String("session_id", sess.ID))
 	return []intake.Reply{e.message("screening_cancelled", nil)}, nil
@@ -581,6 +620,17 @@ func (e *Engine) crisis(ctx context.Context, log *slog.Logger, p intake.Patient,
 	active := err == nil
 	if err != nil && intake.ErrorCode(err) != intake.ENOTFOUND {
 		log.Error("read session during crisis", slog.Any("err", err))
+	}
+	if active {
+		c.Contact = e.knownContact(ctx, p, &sess)
+		c.Answers = e.caseAnswers(sess)
+	} else {
+		c.Contact = e.knownContact(ctx, p, nil)
+	}
+	// What they wrote goes on the case, sealed, for the staff member who
+	// calls them (Details only).
+	if text := strings.TrimSpace(intake.CleanText(t.Text)); text != "" {
+		c.Said = []intake.Said{{At: e.now(), Text: text}}
 	}
 	if active {
 		c.SessionID = sess.ID
@@ -609,10 +659,12 @@ func (e *Engine) crisis(ctx context.Context, log *slog.Logger, p intake.Patient,
 		return out, fmt.Errorf("open urgent case: %w", err)
 	}
 	log.Info("urgent case opened", slog.String("case_id", stored.ID))
-	if active {
+	if active && !sess.Paused {
+		// Said once: a screening already paused is not paused again.
 		out = append(out, e.message("crisis_pause_offer", nil))
 	}
-	return out, nil
+	// After the resources, never before: how the care team can reach them.
+	return append(out, e.askContact(p, stored)...), nil
 }
 
 // answer validates a turn as the answer to the pending question, persists it
@@ -627,7 +679,7 @@ func (e *Engine) answer(ctx context.Context, log *slog.Logger, p intake.Patient,
 	q := step.Question
 	// A hello while a question is pending (after a restart, or days later)
 	// gets the pending question again, not "that isn't one of the options".
-	if t.QuestionID == "" && isGreeting(t.Text) {
+	if t.QuestionID == "" && q.Kind != screening.KindText && isGreeting(t.Text) {
 		return []intake.Reply{e.message("screening_resume", nil), e.question(step, true)}, nil
 	}
 	if t.QuestionID != "" && t.QuestionID != q.ID {
@@ -651,10 +703,17 @@ func (e *Engine) answer(ctx context.Context, log *slog.Logger, p intake.Patient,
 		a, err = q.ParseText(t.Text, e.now())
 	}
 	// A question typed instead of an answer is answered, then the pending
-	// question is asked again. A free-text question takes any text as its
-	// answer unless it reads as a question we can answer.
+	// question is asked again. A free-text question takes any text that
+	// validates as its answer (notes may be a question for the care team);
+	// only text it refuses may be a question the knowledge base answers.
 	// Feelings typed instead of an answer get the support reply first.
-	if isQuestion := looksLikeQuestion(t.Text); t.QuestionID == "" && (err != nil || (q.Kind == screening.KindText && isQuestion)) {
+	if isQuestion := looksLikeQuestion(t.Text); t.QuestionID == "" && err != nil && q.Kind == screening.KindText {
+		if isQuestion {
+			if a := e.respond(ctx, log, t.Text); a.Kind == KindAnswer || a.Kind == KindDeflect {
+				return []intake.Reply{e.answerReply(a), e.message("back_to_screening", nil), e.question(step, false)}, nil
+			}
+		}
+	} else if t.QuestionID == "" && err != nil {
 		a := e.respond(ctx, log, t.Text)
 		switch {
 		case a.Kind == KindSupport:
@@ -673,6 +732,11 @@ func (e *Engine) answer(ctx context.Context, log *slog.Logger, p intake.Patient,
 	} else if err != nil {
 		return nil, err
 	}
+	// A phone number typed after choosing email (or the reverse) is not
+	// taken as it stands: the patient is asked which they meant.
+	if r, ok := e.mismatch(p, sess, q, a); ok {
+		return r, nil
+	}
 	sess.Answers[q.ID] = a
 	next := e.script.Next(sess.Answers, sess.CrisisLanguage)
 	if next.Result != nil && next.Result.DiscardAnswers {
@@ -690,6 +754,9 @@ func (e *Engine) answer(ctx context.Context, log *slog.Logger, p intake.Patient,
 	sess.Version++
 	if next.Result != nil {
 		return e.finishAttempt(ctx, log, p, sess, next.Result, race{clicked: t.QuestionID != ""})
+	}
+	if q.AfterAnswer != "" {
+		return []intake.Reply{e.message(q.AfterAnswer, nil), e.question(next, true)}, nil
 	}
 	return []intake.Reply{e.question(next, true)}, nil
 }
@@ -799,10 +866,26 @@ func (e *Engine) caseFor(p intake.Patient, sess intake.Session, res *screening.R
 			Detail:   sess.Answers[cf.ContactDetail].Text,
 			BestTime: sess.Answers[cf.BestTime].Choice,
 		},
-		Notes: sess.Answers[cf.Notes].Text,
+		Notes:   sess.Answers[cf.Notes].Text,
+		Answers: e.caseAnswers(sess),
 	}
 	e.markRisk(p.ID, &c)
 	return c
+}
+
+// caseAnswers are the answers staff see in Details whatever they are
+// (case_fields.answers), as far as the screening went.
+func (e *Engine) caseAnswers(sess intake.Session) []intake.CaseAnswer {
+	var out []intake.CaseAnswer
+	for _, id := range e.script.CaseFields.Answers {
+		a, ok := sess.Answers[id]
+		q := e.script.Question(id)
+		if !ok || q == nil {
+			continue
+		}
+		out = append(out, intake.CaseAnswer{Question: q.StaffLabel(), Answer: q.AnswerLabel(a)})
+	}
+	return out
 }
 
 func (e *Engine) contactLabel(answers map[string]intake.Answer) string {

@@ -123,6 +123,9 @@ func (e *Engine) answeringContact(ctx context.Context, p intake.Patient) bool {
 	if e.risk == nil {
 		return false
 	}
+	if _, ok := e.contacts.pending(p.ID); ok {
+		return true
+	}
 	sess, err := e.store.ActiveSession(ctx, p.ID)
 	if err != nil || sess.Paused {
 		return false
@@ -224,6 +227,11 @@ func (e *Engine) uncuedQuestion(text string, r safety.Risk) bool {
 // answersPending reports whether the turn's text is a valid answer to the
 // screening question waiting for one.
 func (e *Engine) answersPending(ctx context.Context, p intake.Patient, t intake.Turn) bool {
+	// The contact question asked after the resources: a phone number or
+	// email address is its answer.
+	if _, ok := e.contacts.pending(p.ID); ok && t.QuestionID == "" {
+		return readContact(t.Text).detail != ""
+	}
 	sess, err := e.store.ActiveSession(ctx, p.ID)
 	if err != nil || sess.Paused {
 		return false
@@ -256,7 +264,11 @@ func (e *Engine) askCheck(ctx context.Context, log *slog.Logger, p intake.Patien
 // pending question is saved, a question is answered).
 func (e *Engine) checkAnswered(ctx context.Context, log *slog.Logger, p intake.Patient, t intake.Turn, answer string) ([]intake.Reply, error) {
 	if answer == CheckYes {
-		e.checks.take(p.ID, false)
+		// The message that raised the check is what staff need to read
+		// (and, typed at a free-text question, its answer), not the "yes".
+		if raised, ok := e.checks.take(p.ID, false); ok && strings.TrimSpace(raised.Text) != "" {
+			t.Text = raised.Text
+		}
 		log.Info("patient answered yes to the direct safety question")
 		return e.crisis(ctx, log, p, t, safety.Risk{Level: safety.LevelCrisis, Construct: "check_yes", Rule: "check"})
 	}

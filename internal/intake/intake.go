@@ -180,21 +180,44 @@ type Contact struct {
 	BestTime string `json:"best_time,omitempty"`
 }
 
+// CaseAnswer is one screening answer as staff read it: the question's
+// short label and the answer's label(s).
+type CaseAnswer struct {
+	Question string `json:"q"`
+	Answer   string `json:"a"`
+}
+
+// Said is a message the patient wrote, kept on a case (sealed).
+type Said struct {
+	At   time.Time `json:"at"`
+	Text string    `json:"text"`
+}
+
+// MaxSaid bounds how many messages a case keeps in Said (the latest).
+const MaxSaid = 10
+
 // Case is a handoff to clinic staff. Details (scores, flags, contact, notes)
 // are sensitive: stores keep them sealed.
 type Case struct {
-	ID            string
-	PatientID     string
-	SessionID     string // empty for cases not tied to a screening
-	Outcome       string
-	Priority      Priority
-	Status        CaseStatus
-	Assignee      string // display name of the staff member who claimed it
-	AssigneeID    string
-	Flags         []string
-	Scores        map[string]Score
-	Contact       Contact
-	Notes         string
+	ID         string
+	PatientID  string
+	SessionID  string // empty for cases not tied to a screening
+	Outcome    string
+	Priority   Priority
+	Status     CaseStatus
+	Assignee   string // display name of the staff member who claimed it
+	AssigneeID string
+	Flags      []string
+	Scores     map[string]Score
+	Contact    Contact
+	Notes      string
+	// Answers are the screening answers staff see in Details whatever they
+	// are (safety and medical history: the script's case_fields.answers).
+	Answers []CaseAnswer
+	// Said is what the patient wrote when crisis language opened or raised
+	// the case, for the staff member who must call them: in Details only
+	// (audited, as every view), never on the card.
+	Said          []Said
 	ScriptVersion string
 	// CloseReason is one of CloseReasons' ids once the case is closed;
 	// CloseNote is staff's optional note (sealed with the details).

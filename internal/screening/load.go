@@ -103,6 +103,11 @@ func (v *validator) run() {
 			v.add("$.case_fields."+f.key, "case_fields.%s names unknown question %q", f.key, f.id)
 		}
 	}
+	for i, id := range cf.Answers {
+		if v.s.byID[id] == nil {
+			v.add(fmt.Sprintf("$.case_fields.answers[%d]", i), "case_fields.answers names unknown question %q", id)
+		}
+	}
 	if len(v.problems) > 0 {
 		// Conditions are checked against the ids above; with those broken,
 		// every condition would report noise.

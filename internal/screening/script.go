@@ -7,7 +7,12 @@
 package screening
 
 import (
+	"strconv"
+	"strings"
+
 	"github.com/expr-lang/expr/vm"
+
+	"github.com/intakebot/intakebot/internal/intake"
 )
 
 // Question kinds.
@@ -50,6 +55,9 @@ type CaseFields struct {
 	ContactDetail string `yaml:"contact_detail"`
 	BestTime      string `yaml:"best_time"`
 	Notes         string `yaml:"notes"`
+	// Answers are the questions whose answers staff see in a case's Details
+	// whatever they are (safety and medical history), in this order.
+	Answers []string `yaml:"answers"`
 }
 
 // Option is one answer a patient can choose.
@@ -75,9 +83,50 @@ type Question struct {
 	Integer   bool      `yaml:"integer"`
 	Validate  string    `yaml:"validate"`
 	MaxLength int       `yaml:"max_length"`
+	// Label is the short name staff read beside the answer in a case's
+	// Details ("Bipolar history"); the id when empty.
+	Label string `yaml:"label"`
+	// AfterAnswer is a messages.yaml key shown once the question is
+	// answered, before the next question (not when the screening ends
+	// there: its outcome message says what is needed).
+	AfterAnswer string `yaml:"after_answer"`
 
 	when *vm.Program
 	line int
+}
+
+// StaffLabel is the question's short name for staff: its label, or its id.
+func (q *Question) StaffLabel() string {
+	if q.Label != "" {
+		return q.Label
+	}
+	return q.ID
+}
+
+// AnswerLabel is how an answer to q reads for staff: the chosen options'
+// labels, the number or the text; "skipped" for a skipped answer.
+func (q *Question) AnswerLabel(a intake.Answer) string {
+	switch {
+	case a.Skipped:
+		return "skipped"
+	case a.Number != nil:
+		return strconv.FormatFloat(*a.Number, 'f', -1, 64)
+	case a.Text != "":
+		return a.Text
+	}
+	ids := a.Choices
+	if a.Choice != "" {
+		ids = []string{a.Choice}
+	}
+	labels := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if o := q.Option(id); o != nil {
+			labels = append(labels, o.Label)
+		} else {
+			labels = append(labels, id)
+		}
+	}
+	return strings.Join(labels, ", ")
 }
 
 // Option returns the option with id, or nil.

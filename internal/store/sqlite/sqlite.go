@@ -706,6 +706,8 @@ type caseDetails struct {
 	Scores  map[string]intake.Score `json:"scores,omitempty"`
 	Contact intake.Contact          `json:"contact"`
 	Notes   string                  `json:"notes,omitempty"`
+	Answers []intake.CaseAnswer     `json:"answers,omitempty"`
+	Said    []intake.Said           `json:"said,omitempty"`
 	// CloseNote is staff's note when closing: it may name health details.
 	CloseNote string `json:"close_note,omitempty"`
 }
@@ -769,6 +771,13 @@ func merge(old, c intake.Case) intake.Case {
 	if c.Notes != "" {
 		out.Notes = c.Notes
 	}
+	if len(c.Answers) > 0 {
+		out.Answers = c.Answers
+	}
+	out.Said = append(append([]intake.Said(nil), old.Said...), c.Said...)
+	if len(out.Said) > intake.MaxSaid {
+		out.Said = out.Said[len(out.Said)-intake.MaxSaid:]
+	}
 	if c.SessionID != "" {
 		out.SessionID, out.ScriptVersion = c.SessionID, c.ScriptVersion
 	}
@@ -776,7 +785,7 @@ func merge(old, c intake.Case) intake.Case {
 }
 
 func (s *Store) writeCase(ctx context.Context, tx *sql.Tx, c intake.Case, insert bool) error {
-	plain, err := json.Marshal(caseDetails{Flags: c.Flags, Scores: c.Scores, Contact: c.Contact, Notes: c.Notes, CloseNote: c.CloseNote})
+	plain, err := json.Marshal(caseDetails{Flags: c.Flags, Scores: c.Scores, Contact: c.Contact, Notes: c.Notes, Answers: c.Answers, Said: c.Said, CloseNote: c.CloseNote})
 	if err != nil {
 		return err
 	}
@@ -828,6 +837,7 @@ func (s *Store) scanCase(row scanner) (intake.Case, error) {
 		return c, fmt.Errorf("decode case %s: %w", c.ID, err)
 	}
 	c.Flags, c.Scores, c.Contact, c.Notes, c.CloseNote = d.Flags, d.Scores, d.Contact, d.Notes, d.CloseNote
+	c.Answers, c.Said = d.Answers, d.Said
 	return c, nil
 }
 
@@ -1002,6 +1012,7 @@ func (s *Store) ForgetPatient(ctx context.Context, patientID, actor string) ([]s
 	var ids []string
 	for _, c := range cases {
 		c.Flags, c.Scores, c.Contact, c.Notes, c.CloseNote = []string{intake.FlagPatientWithdrew}, nil, intake.Contact{}, "", ""
+		c.Answers, c.Said = nil, nil
 		c.UpdatedAt = now
 		if err := s.writeCase(ctx, tx, c, false); err != nil {
 			return nil, err
