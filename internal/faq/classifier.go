@@ -18,7 +18,7 @@ type classifier struct {
 }
 
 const (
-	clfEpochs = 40
+	clfEpochs = 25
 	clfRate   = 0.4
 	clfL2     = 1e-5
 )
