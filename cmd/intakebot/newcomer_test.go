@@ -1,11 +1,22 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/intakebot/intakebot/internal/intake"
+	"github.com/intakebot/intakebot/internal/screening"
+	"github.com/intakebot/intakebot/internal/store/sqlite"
+	"github.com/intakebot/intakebot/prompts"
 )
 
 // completeAnswers is a whole screening for an adult with depression whose
@@ -72,5 +83,189 @@ func TestScreenAnswersSkipsAnOptionalQuestionLeftOut(t *testing.T) {
 	r := intakebot(t, "", nil, "screen", "--answers", f)
 	if !strings.Contains(r.stdout, "incomplete") || !strings.Contains(r.stdout, "Missing answers: best_time") {
 		t.Errorf("best_time left out: exit %d\n%s", r.code, r.stdout)
+	}
+}
+
+// openTestStore opens (creating) the store of a data directory as the
+// commands do, with a clock the test moves.
+func openTestStore(t *testing.T, data string, now *time.Time) *sqlite.Store {
+	t.Helper()
+	c := common{data: data}
+	cfg, err := c.loadConfig(env{getenv: func(string) string { return "" }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := openStore(context.Background(), env{stderr: io.Discard}, cfg, true, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Now = func() time.Time { return *now }
+	return st
+}
+
+func TestHandoffsListPutsOpenCasesFirst(t *testing.T) {
+	data := dataDir(t)
+	ctx := context.Background()
+	now := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	st := openTestStore(t, data, &now)
+	open := func(user string, pr intake.Priority) string {
+		t.Helper()
+		p, err := st.Patient(ctx, "terminal", user)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := st.OpenCase(ctx, intake.Case{PatientID: p.ID, Outcome: "positive", Priority: pr, ScriptVersion: "test"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		now = now.Add(time.Minute)
+		return c.ID
+	}
+	// Created in this order, oldest first.
+	closedUrgent := open("a", intake.PriorityUrgent)
+	lowOld := open("b", intake.PriorityLow)
+	normal := open("c", intake.PriorityNormal)
+	high := open("d", intake.PriorityHigh)
+	lowNew := open("e", intake.PriorityLow)
+	claimedNormal := open("f", intake.PriorityNormal)
+	closedLow := open("g", intake.PriorityLow)
+	urgent := open("h", intake.PriorityUrgent)
+	if _, err := st.CloseCase(ctx, closedUrgent, "s1", "Sam", "consult_booked", ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.CloseCase(ctx, closedLow, "s1", "Sam", "duplicate", ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.ClaimCase(ctx, claimedNormal, "s1", "Sam", true); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+
+	want := []string{urgent, high, claimedNormal, normal, lowNew, lowOld, closedUrgent, closedLow}
+	r := intakebot(t, "", nil, "handoffs", "list", "--json", "--data", data)
+	var got []struct{ ID string }
+	if err := json.Unmarshal([]byte(r.stdout), &got); err != nil {
+		t.Fatalf("handoffs list --json: exit %d: %v\n%s%s", r.code, err, r.stdout, r.stderr)
+	}
+	var ids []string
+	for _, c := range got {
+		ids = append(ids, c.ID)
+	}
+	if !slices.Equal(ids, want) {
+		t.Errorf("JSON order = %v\nwant         %v", ids, want)
+	}
+	r = intakebot(t, "", nil, "handoffs", "list", "--data", data)
+	var rows []string
+	for _, l := range strings.Split(strings.TrimSpace(r.stdout), "\n")[1:] {
+		rows = append(rows, strings.Fields(l)[0])
+	}
+	if !slices.Equal(rows, want) {
+		t.Errorf("table order = %v\nwant          %v\n%s", rows, want, r.stdout)
+	}
+}
+
+func TestAuditOfAnUnknownCaseIsAnError(t *testing.T) {
+	data := dataDir(t)
+	r := intakebot(t, "/staff\nskip\n", nil, "chat", "--user", "robin", "--data", data)
+	if r.code != 0 {
+		t.Fatalf("chat: exit %d\n%s", r.code, r.stderr)
+	}
+	r = intakebot(t, "", nil, "audit", "--case", "C-NOPE", "--data", data)
+	if r.code != 1 || !strings.Contains(r.stderr, "no such case C-NOPE") || r.stdout != "" {
+		t.Errorf("audit --case C-NOPE: exit %d, stdout %q, stderr %q; want exit 1, \"no such case\"", r.code, r.stdout, r.stderr)
+	}
+	r = intakebot(t, "", nil, "handoffs", "show", "--data", data, "C-NOPE")
+	if r.code != 1 || !strings.Contains(r.stderr, "no such case C-NOPE") {
+		t.Errorf("handoffs show C-NOPE: exit %d, %q", r.code, r.stderr)
+	}
+}
+
+// /forget-me strips every case of the patient; the audit rows name each, so
+// the case's own log says what ended its details.
+func TestForgetMeAuditRowsNameTheirCases(t *testing.T) {
+	data := dataDir(t)
+	r := intakebot(t, "/staff\nskip\n/forget-me confirm\n", nil, "chat", "--user", "robin", "--data", data)
+	if r.code != 0 {
+		t.Fatalf("chat: exit %d\n%s", r.code, r.stderr)
+	}
+	m := regexp.MustCompile(`C-[0-9A-Z]+`).FindString(r.stdout)
+	if m == "" {
+		t.Fatalf("no case reference in the chat:\n%s", r.stdout)
+	}
+	r = intakebot(t, "", nil, "audit", "--case", m, "--json", "--data", data)
+	var rows []intake.AuditEntry
+	if err := json.Unmarshal([]byte(r.stdout), &rows); err != nil {
+		t.Fatalf("audit --json: exit %d: %v\n%s%s", r.code, err, r.stdout, r.stderr)
+	}
+	var forget *intake.AuditEntry
+	for i := range rows {
+		if rows[i].Action == "patient.forget" {
+			forget = &rows[i]
+		}
+	}
+	if forget == nil || forget.CaseID != m || strings.Contains(forget.Result, "robin") {
+		t.Errorf("audit --case %s = %+v; want a patient.forget row naming the case", m, rows)
+	}
+}
+
+func TestExtraArgumentIsAUsageError(t *testing.T) {
+	data := dataDir(t)
+	d := "--data=" + data
+	for _, args := range [][]string{
+		{"audit", d, "C-1"}, {"audit", d, "--case", "C-1", "extra"}, {"handoffs", "list", d, "open"}, {"handoffs", "show", d, "C-1", "C-2"},
+		{"chat", d, "robin"}, {"check", "prompts"}, {"purge", d, "now"}, {"rekey", d, "x"}, {"run", d, "x"}, {"demo", d, "x"},
+		{"screen", "test", "a", "b"}, {"safety", "test", "a", "b"}, {"version", "x"},
+	} {
+		r := intakebot(t, "", nil, args...)
+		if r.code != 2 || !strings.Contains(r.stderr, "Usage:") {
+			t.Errorf("%v: exit %d, stderr %q; want a usage error (exit 2)", args, r.code, r.stderr)
+		}
+	}
+	if r := intakebot(t, "", nil, "chat", d, "robin"); !strings.Contains(r.stderr, `unexpected argument "robin"`) {
+		t.Errorf("chat robin: stderr %q; want the argument named", r.stderr)
+	}
+}
+
+func TestVersionPrintsTheScriptHash(t *testing.T) {
+	script, err := screening.Load(prompts.Embedded(), "screening.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := intakebot(t, "", nil, "version")
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "intakebot "+version) || !strings.Contains(r.stdout, "screening script: "+script.Version+" (embedded prompts)") {
+		t.Errorf("version: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	// Another script, another hash: the one in use is the one printed.
+	dir := copyPrompts(t)
+	f := filepath.Join(dir, "screening.yaml")
+	src, _ := os.ReadFile(f)
+	os.WriteFile(f, append(src, []byte("\n# edited by the clinic\n")...), 0o644)
+	r = intakebot(t, "", nil, "version", "--prompts", dir)
+	if r.code != 0 || strings.Contains(r.stdout, script.Version) || !regexp.MustCompile(`screening script: [0-9a-f]{12} \(`+regexp.QuoteMeta(dir)+`\)`).MatchString(r.stdout) {
+		t.Errorf("version --prompts: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}
+
+func TestReadmeGoVersionMatchesGoMod(t *testing.T) {
+	mod, err := os.ReadFile("../../go.mod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	goLine := regexp.MustCompile(`(?m)^go (\S+)$`).FindSubmatch(mod)
+	if goLine == nil {
+		t.Fatal("go.mod has no go line")
+	}
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	said := regexp.MustCompile(`Go (1\.[0-9.]+)`).FindAllSubmatch(readme, -1)
+	if len(said) == 0 {
+		t.Fatal("the README names no Go version")
+	}
+	for _, s := range said {
+		if string(s[1]) != string(goLine[1]) {
+			t.Errorf("README says Go %s; go.mod says go %s", s[1], goLine[1])
+		}
 	}
 }

@@ -1030,8 +1030,17 @@ func (s *Store) ForgetPatient(ctx context.Context, patientID, actor string) ([]s
 		newID("erased:", 16), patientID); err != nil {
 		return nil, fmt.Errorf("forget patient: %w", err)
 	}
-	if err := audit(ctx, tx, intake.AuditEntry{Actor: actor, Action: "patient.forget", Result: fmt.Sprintf("erased; %d cases stripped", len(ids))}, now); err != nil {
-		return nil, err
+	// One row per case stripped, so `audit --case` shows what ended its
+	// details; one without a case when there was none.
+	for _, id := range ids {
+		if err := audit(ctx, tx, intake.AuditEntry{Actor: actor, Action: "patient.forget", CaseID: id, Result: "erased; case stripped"}, now); err != nil {
+			return nil, err
+		}
+	}
+	if len(ids) == 0 {
+		if err := audit(ctx, tx, intake.AuditEntry{Actor: actor, Action: "patient.forget", Result: "erased; no cases"}, now); err != nil {
+			return nil, err
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, err
