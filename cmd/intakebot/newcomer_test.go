@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -267,5 +268,64 @@ func TestReadmeGoVersionMatchesGoMod(t *testing.T) {
 		if string(s[1]) != string(goLine[1]) {
 			t.Errorf("README says Go %s; go.mod says go %s", s[1], goLine[1])
 		}
+	}
+}
+
+// The driving rule is clinic.yaml's policies.no_driving and nothing else:
+// a clinic that edits it changes what the FAQ and the screening both say,
+// and no other content file states a rule of its own ("you can't drive for
+// the rest of the day").
+func TestOneDrivingRuleFromClinicYAML(t *testing.T) {
+	dir := copyPrompts(t)
+	const rule = "Do not drive until noon on the day after each infusion (test clinic rule)."
+	f := filepath.Join(dir, "clinic.yaml")
+	src, err := os.ReadFile(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	re := regexp.MustCompile(`(?m)^  no_driving: .*$`)
+	if !re.Match(src) {
+		t.Fatal("clinic.yaml has no policies.no_driving")
+	}
+	os.WriteFile(f, re.ReplaceAll(src, []byte(`  no_driving: "`+rule+`"`)), 0o644)
+
+	r := intakebot(t, "", nil, "ask", "--prompts", dir, "can I drive myself home after an infusion?")
+	if r.code != 0 || !strings.Contains(r.stdout, rule) || strings.Contains(r.stdout, "24 hours") {
+		t.Errorf("ask: exit %d; want the clinic's rule and no other\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	// Up to the ride-home question.
+	in := positiveInput[:strings.Index(positiveInput, "phone\n")]
+	in = in[:strings.LastIndex(strings.TrimSuffix(in, "\n"), "\n")+1]
+	r = intakebot(t, in, nil, "chat", "--prompts", dir, "--data", dataDir(t), "--json")
+	ls := lines(t, r.stdout)
+	if q := ls[len(ls)-1]; q.Question != "ride_home" || !strings.Contains(q.Text, rule) {
+		t.Errorf("last line = %+v; want ride_home quoting the clinic's rule", q)
+	}
+	for _, l := range ls {
+		if strings.Contains(strings.ToLower(l.Text), "rest of the day") {
+			t.Errorf("the chat says %q", l.Text)
+		}
+	}
+
+	// Nothing else in the content says how long not to drive. (The FAQ's
+	// sentence on esketamine quotes that medicine's own label.)
+	duration := regexp.MustCompile(`(?i)\bdriv(e|ing)\b[^.]*\b(hours?|day|tomorrow|morning|night|tonight)\b|\b(hours?|day|tomorrow)\b[^.]*\bdriv(e|ing)\b`)
+	err = fs.WalkDir(prompts.Embedded(), ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || p == "clinic.yaml" || p == "faq/bank.tsv" || p == "safety.yaml" || strings.HasPrefix(p, "faq/synonyms") {
+			return err // the bank and the lexicon are what patients type
+		}
+		b, err := fs.ReadFile(prompts.Embedded(), p)
+		if err != nil {
+			return err
+		}
+		for _, sentence := range regexp.MustCompile(`[.!?\n]`).Split(string(b), -1) {
+			if duration.MatchString(sentence) && !regexp.MustCompile(`(?i)spravato|esketamine`).MatchString(sentence) {
+				t.Errorf("%s states a driving rule of its own: %q", p, strings.TrimSpace(sentence))
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
