@@ -86,7 +86,7 @@ func TestProgressHintRisesOnlyByTheBlockJustOpened(t *testing.T) {
 		}
 	}
 	walks := []chooser{first, lastOpt, all, gated(first), gated(lastOpt), gated(all)}
-	for i := 0; i < 400; i++ {
+	for i := 0; i < 150; i++ {
 		walks = append(walks, gated(random))
 	}
 
