@@ -60,6 +60,8 @@ const (
 	// warm acknowledgement, what the clinic can do and the resources, never
 	// a knowledge-base entry.
 	KindSupport = "support"
+	// KindSocial: thanks, a goodbye, "ok": a short reply in kind.
+	KindSocial = "social"
 )
 
 // Answer is the engine's reply to a free-text question.
@@ -134,6 +136,10 @@ func (e *Engine) respond(ctx context.Context, log *slog.Logger, question string)
 		return a
 	case faq.KindUnknown:
 		a.Text = e.msgs.Render("faq_unknown", nil)
+		return a
+	case faq.KindSocial:
+		a.Kind = KindSocial
+		a.Text = e.msgs.Render("social", nil)
 		return a
 	case faq.KindFeeling:
 		log.Info("feelings: support reply")

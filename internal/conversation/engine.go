@@ -721,7 +721,7 @@ func (e *Engine) answer(ctx context.Context, log *slog.Logger, p intake.Patient,
 	} else if t.QuestionID == "" && err != nil {
 		a := e.respond(ctx, log, t.Text)
 		switch {
-		case a.Kind == KindSupport:
+		case a.Kind == KindSupport || a.Kind == KindSocial:
 			return []intake.Reply{e.answerReply(a), e.message("back_to_screening", nil), e.question(p.Channel, step, false)}, nil
 		case !isQuestion:
 		case a.Kind == KindClarify:

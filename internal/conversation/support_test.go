@@ -204,3 +204,20 @@ func TestIssueExamples(t *testing.T) {
 		t.Errorf("stopping lithium: advice %+v; want medication_change", adv)
 	}
 }
+
+// TestThanksAndGoodbyesGetAReplyInKind: thanks, a goodbye or an "ok" gets a
+// short reply in kind, never an entry or a "did you mean"; typed while a
+// screening question waits, the question comes back.
+func TestThanksAndGoodbyesGetAReplyInKind(t *testing.T) {
+	h := newHarness(t)
+	for _, q := range []string{"thank you so much", "ok thanks, see you tomorrow", "tysm 🙏", "bye"} {
+		if a := h.engine.Ask(context.Background(), q); a.Kind != conversation.KindSocial || len(a.Sources) > 0 || !strings.Contains(a.Text, "/help") {
+			t.Errorf("%q: %s %v %q; want the social reply", q, a.Kind, a.Sources, a.Text)
+		}
+	}
+	h.answerUntil(positive, "phq9_2")
+	rs := h.say("ok thanks")
+	if !strings.Contains(text(rs), "You're welcome") || pending(rs) != "phq9_2" {
+		t.Errorf("thanks mid-screening: %q pending %q; want the reply, then phq9_2 again", text(rs), pending(rs))
+	}
+}

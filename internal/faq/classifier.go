@@ -198,6 +198,8 @@ func (ix *Index) trainingSet(keep func(int) bool) (texts []string, classes []int
 			cl = nE
 		case r.Label == LabelFeeling:
 			cl = nE + 1
+		case r.Label == LabelSocial:
+			cl = nE + 2
 		default:
 			if pos, ok := ix.entryPos[r.Entry()]; ok {
 				cl = pos
