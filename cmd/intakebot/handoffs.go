@@ -95,6 +95,7 @@ func handoffsList(ctx context.Context, e env, args []string) int {
 	if err != nil {
 		return fail(e, err)
 	}
+	handoff.SortForStaff(cases)
 	if *jsonOut {
 		out := make([]caseJSON, 0, len(cases))
 		for _, cs := range cases {
@@ -120,7 +121,7 @@ func handoffsList(ctx context.Context, e env, args []string) int {
 }
 
 func handoffsShow(ctx context.Context, e env, args []string) int {
-	var c common
+	c := common{args: 1}
 	fs := newFlags("handoffs show", "Usage: intakebot handoffs show [--json] ID\n\nShow one case in full (decrypted). Every view is written to the audit log.", &c)
 	jsonOut := fs.Bool("json", false, "print JSON")
 	cfg, code, ok := c.setup(fs, e, args)
@@ -138,7 +139,7 @@ func handoffsShow(ctx context.Context, e env, args []string) int {
 	defer st.Close()
 	cs, err := st.Case(ctx, fs.Arg(0))
 	if intake.ErrorCode(err) == intake.ENOTFOUND {
-		fmt.Fprintf(e.stderr, "intakebot: no case %s\n", fs.Arg(0))
+		fmt.Fprintf(e.stderr, "intakebot handoffs show: no such case %s\n", fs.Arg(0))
 		return exitFailure
 	} else if err != nil {
 		return fail(e, err)
@@ -214,7 +215,18 @@ func runAudit(ctx context.Context, e env, args []string) int {
 		return fail(e, err)
 	}
 	defer st.Close()
-	rows, err := st.AuditLog(ctx, strings.ToUpper(*caseID))
+	id := strings.ToUpper(strings.TrimSpace(*caseID))
+	if id != "" {
+		// An unknown case is an error, not an empty log that reads as
+		// "nobody touched it".
+		if _, err := st.Case(ctx, id); intake.ErrorCode(err) == intake.ENOTFOUND {
+			fmt.Fprintf(e.stderr, "intakebot audit: no such case %s\n", id)
+			return exitFailure
+		} else if err != nil {
+			return fail(e, err)
+		}
+	}
+	rows, err := st.AuditLog(ctx, id)
 	if err != nil {
 		return fail(e, err)
 	}

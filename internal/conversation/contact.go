@@ -359,11 +359,11 @@ func (e *Engine) switchStep(ctx context.Context, log *slog.Logger, p intake.Pati
 	}
 	cf := e.script.CaseFields
 	if answer == CheckNo {
-		return []intake.Reply{e.message("contact_switch_no", map[string]any{"ContactMethod": e.contactLabel(sess.Answers), "Kind": methodNoun(sess.Answers[cf.ContactMethod].Choice)}), e.question(step, false)}, true, nil
+		return []intake.Reply{e.message("contact_switch_no", map[string]any{"ContactMethod": e.contactLabel(sess.Answers), "Kind": methodNoun(sess.Answers[cf.ContactMethod].Choice)}), e.question(p.Channel, step, false)}, true, nil
 	}
 	method := intake.Answer{QuestionID: cf.ContactMethod, Choice: sw.method, At: e.now()}
 	if mq := e.script.Question(cf.ContactMethod); mq == nil || mq.Option(sw.method) == nil {
-		return []intake.Reply{e.question(step, false)}, true, nil
+		return []intake.Reply{e.question(p.Channel, step, false)}, true, nil
 	}
 	if err := e.store.SaveAnswer(ctx, sess.ID, sess.Version, method); intake.ErrorCode(err) == intake.ECONFLICT {
 		r, err := e.moved(ctx, log, p, race{})

@@ -137,7 +137,11 @@ func CheckContent(s *screening.Script, m *clinic.Messages) error {
 				ps = append(ps, *p)
 			}
 		}
-		for _, src := range []string{q.Preface, q.Text} {
+		srcs := []string{q.Preface, q.Text}
+		if in := s.InstrumentOf(q.ID); in != nil {
+			srcs = append(srcs, in.Stem)
+		}
+		for _, src := range srcs {
 			if _, err := m.Text(src); err != nil {
 				ps = append(ps, content.Problem{File: s.File, Msg: fmt.Sprintf("question %q: text does not render: %v", q.ID, err)})
 			}
@@ -313,11 +317,11 @@ func (e *Engine) handle(ctx context.Context, log *slog.Logger, p intake.Patient,
 		a := e.respond(ctx, log, t.Text)
 		switch a.Kind {
 		case KindOffTopic, KindUnknown:
-			return append(out, e.message("screening_paused", nil)), nil
+			return append(out, e.pausedNotice(sess)), nil
 		case KindClarify:
 			return append(out, e.replyTo(p, t.Text, a)), nil
 		}
-		return append(out, e.answerReply(a), e.message("screening_paused", nil)), nil
+		return append(out, e.answerReply(a), e.pausedNotice(sess)), nil
 	}
 	r, err := e.answer(ctx, log, p, sess, t)
 	return append(out, r...), err
@@ -443,6 +447,7 @@ func (e *Engine) privacy(ctx context.Context, p intake.Patient) ([]intake.Reply,
 	}
 	return []intake.Reply{e.message("privacy", map[string]any{
 		"Sessions": sum.Sessions, "Answers": sum.Answers, "Pending": sum.Pending, "Cases": strings.Join(sum.Cases, ", "),
+		"WhereAnswersGo": e.whereAnswersGo(p.Channel),
 	})}, nil
 }
 
@@ -486,7 +491,7 @@ func (e *Engine) staffTurn(ctx context.Context, log *slog.Logger, p intake.Patie
 		// question (or the pause) comes back once it is answered or skipped.
 		return out, nil
 	case sess.Paused:
-		return append(out, e.message("screening_paused", nil)), nil
+		return append(out, e.pausedNotice(sess)), nil
 	}
 	out = append(out, e.message("back_to_screening", nil))
 	q, err := e.advance(ctx, log, p, sess, false)
@@ -543,10 +548,10 @@ func (e *Engine) command(ctx context.Context, log *slog.Logger, p intake.Patient
 			return nil, err
 		}
 		if sess.Paused {
-			if err := e.store.SetPaused(ctx, sess.ID, false, false); err != nil {
+			if err := e.store.SetPaused(ctx, sess.ID, intake.PauseNone); err != nil {
 				return nil, err
 			}
-			sess.Paused = false
+			sess.Paused, sess.PauseReason = false, intake.PauseNone
 			sess.Version++
 		}
 		out := []intake.Reply{e.message("screening_resume", nil)}
@@ -583,7 +588,7 @@ func (e *Engine) cancel(ctx context.Context, log *slog.Logger, p intake.Patient)
 	} else if err != nil {
 		return nil, err
 	}
-	if err := e.store.SetPaused(ctx, sess.ID, true, false); err != nil {
+	if err := e.store.SetPaused(ctx, sess.ID, intake.PauseStopped); err != nil {
 		return nil, err
 	}
 	res := e.script.Evaluate(sess.Answers, sess.CrisisLanguage)
@@ -643,7 +648,7 @@ func (e *Engine) crisis(ctx context.Context, log *slog.Logger, p intake.Patient,
 				}
 			}
 		}
-		if err := e.store.SetPaused(ctx, sess.ID, true, true); err != nil {
+		if err := e.store.SetPaused(ctx, sess.ID, intake.PauseCrisis); err != nil {
 			log.Error("pause session during crisis", slog.Any("err", err))
 		}
 	}
@@ -680,7 +685,7 @@ func (e *Engine) answer(ctx context.Context, log *slog.Logger, p intake.Patient,
 	// A hello while a question is pending (after a restart, or days later)
 	// gets the pending question again, not "that isn't one of the options".
 	if t.QuestionID == "" && q.Kind != screening.KindText && isGreeting(t.Text) {
-		return []intake.Reply{e.message("screening_resume", nil), e.question(step, true)}, nil
+		return []intake.Reply{e.message("screening_resume", nil), e.question(p.Channel, step, true)}, nil
 	}
 	if t.QuestionID != "" && t.QuestionID != q.ID {
 		return []intake.Reply{e.notice("stale_answer")}, nil
@@ -690,10 +695,10 @@ func (e *Engine) answer(ctx context.Context, log *slog.Logger, p intake.Patient,
 		// another device answered it): not an answer to this one.
 		if looksLikeQuestion(t.Text) {
 			if a := e.respond(ctx, log, t.Text); a.Kind == KindAnswer || a.Kind == KindDeflect {
-				return []intake.Reply{e.answerReply(a), e.message("back_to_screening", nil), e.question(step, false)}, nil
+				return []intake.Reply{e.answerReply(a), e.message("back_to_screening", nil), e.question(p.Channel, step, false)}, nil
 			}
 		}
-		return []intake.Reply{e.message("answer_moved_on", nil), e.question(step, false)}, nil
+		return []intake.Reply{e.message("answer_moved_on", nil), e.question(p.Channel, step, false)}, nil
 	}
 	var a intake.Answer
 	var err error
@@ -710,25 +715,25 @@ func (e *Engine) answer(ctx context.Context, log *slog.Logger, p intake.Patient,
 	if isQuestion := looksLikeQuestion(t.Text); t.QuestionID == "" && err != nil && q.Kind == screening.KindText {
 		if isQuestion {
 			if a := e.respond(ctx, log, t.Text); a.Kind == KindAnswer || a.Kind == KindDeflect {
-				return []intake.Reply{e.answerReply(a), e.message("back_to_screening", nil), e.question(step, false)}, nil
+				return []intake.Reply{e.answerReply(a), e.message("back_to_screening", nil), e.question(p.Channel, step, false)}, nil
 			}
 		}
 	} else if t.QuestionID == "" && err != nil {
 		a := e.respond(ctx, log, t.Text)
 		switch {
 		case a.Kind == KindSupport || a.Kind == KindSocial:
-			return []intake.Reply{e.answerReply(a), e.message("back_to_screening", nil), e.question(step, false)}, nil
+			return []intake.Reply{e.answerReply(a), e.message("back_to_screening", nil), e.question(p.Channel, step, false)}, nil
 		case !isQuestion:
 		case a.Kind == KindClarify:
 			// The screening question comes back once the patient has chosen.
 			return []intake.Reply{e.replyTo(p, t.Text, a)}, nil
 		case a.Kind == KindAnswer || a.Kind == KindDeflect || (err != nil && a.Kind == KindUnknown):
-			return []intake.Reply{e.answerReply(a), e.message("back_to_screening", nil), e.question(step, false)}, nil
+			return []intake.Reply{e.answerReply(a), e.message("back_to_screening", nil), e.question(p.Channel, step, false)}, nil
 		}
 	}
 	if intake.ErrorCode(err) == intake.EINVALID {
 		out := []intake.Reply{e.message("invalid_answer", map[string]any{"Reason": intake.ErrorMessage(err)})}
-		return append(out, e.question(step, false)), nil
+		return append(out, e.question(p.Channel, step, false)), nil
 	} else if err != nil {
 		return nil, err
 	}
@@ -756,9 +761,9 @@ func (e *Engine) answer(ctx context.Context, log *slog.Logger, p intake.Patient,
 		return e.finishAttempt(ctx, log, p, sess, next.Result, race{clicked: t.QuestionID != ""})
 	}
 	if q.AfterAnswer != "" {
-		return []intake.Reply{e.message(q.AfterAnswer, nil), e.question(next, true)}, nil
+		return []intake.Reply{e.message(q.AfterAnswer, nil), e.question(p.Channel, next, true)}, nil
 	}
-	return []intake.Reply{e.question(next, true)}, nil
+	return []intake.Reply{e.question(p.Channel, next, true)}, nil
 }
 
 // moved answers a turn that lost a race with another turn of the same
@@ -779,12 +784,12 @@ func (e *Engine) moved(ctx context.Context, log *slog.Logger, p intake.Patient, 
 	case err != nil:
 		return nil, fmt.Errorf("session: %w", err)
 	case sess.Paused:
-		return []intake.Reply{e.message("screening_paused", nil)}, nil
+		return []intake.Reply{e.pausedNotice(sess)}, nil
 	}
 	out := []intake.Reply{e.message("answer_moved_on", nil)}
 	step := e.script.Next(sess.Answers, sess.CrisisLanguage)
 	if step.Result == nil {
-		return append(out, e.question(step, false)), nil
+		return append(out, e.question(p.Channel, step, false)), nil
 	}
 	// Every answer is in but the session is open: the other turn is about
 	// to end it, or crashed before it could. Try to end it; losing that
@@ -803,7 +808,7 @@ func (e *Engine) advance(ctx context.Context, log *slog.Logger, p intake.Patient
 	if step.Result != nil {
 		return e.finish(ctx, log, p, sess, step.Result)
 	}
-	return []intake.Reply{e.question(step, preface)}, nil
+	return []intake.Reply{e.question(p.Channel, step, preface)}, nil
 }
 
 func (e *Engine) finish(ctx context.Context, log *slog.Logger, p intake.Patient, sess intake.Session, res *screening.Result) ([]intake.Reply, error) {
@@ -905,9 +910,11 @@ func ContactLabel(s *screening.Script, method string) string {
 	return ""
 }
 
-// question renders a question reply. With preface, the question's preface and
-// (for an instrument's first item) its attribution come first.
-func (e *Engine) question(step screening.Step, preface bool) intake.Reply {
+// question renders a question reply for a patient on channel. With
+// preface, the question's preface and (for an instrument's first item) its
+// attribution come first. An instrument item always has its stem, so it is
+// shown whole after a side question or a resume as in the flow.
+func (e *Engine) question(channel string, step screening.Step, preface bool) intake.Reply {
 	q := step.Question
 	var parts []string
 	if preface {
@@ -915,14 +922,15 @@ func (e *Engine) question(step screening.Step, preface bool) intake.Reply {
 			parts = append(parts, p)
 		}
 	}
-	text, _ := e.msgs.Text(q.Text)
+	in := e.script.InstrumentOf(q.ID)
+	if in != nil && in.Stem != "" {
+		stem, _ := e.msgs.Text(in.Stem)
+		parts = append(parts, stem)
+	}
+	text, _ := e.msgs.TextWith(q.Text, map[string]any{"WhereAnswersGo": e.whereAnswersGo(channel)})
 	parts = append(parts, text)
-	if preface {
-		for _, in := range e.script.Instruments {
-			if in.Items[0] == q.ID && in.Attribution != "" {
-				parts = append(parts, "("+in.Attribution+")")
-			}
-		}
+	if preface && in != nil && in.Items[0] == q.ID && in.Attribution != "" {
+		parts = append(parts, "("+in.Attribution+")")
 	}
 	r := intake.Reply{
 		Kind: intake.ReplyQuestion, QuestionID: q.ID, Text: strings.Join(parts, "\n\n"),
@@ -942,6 +950,26 @@ func (e *Engine) welcome(key string) intake.Reply {
 	r := e.message(key, nil)
 	r.Actions = welcomeActions
 	return r
+}
+
+// pausedNotice tells a patient whose screening waits how to go on, in the
+// words for why it waits: a gentle "when you feel ready" after crisis
+// language, a plain "continue where you left off" after their /cancel.
+func (e *Engine) pausedNotice(sess intake.Session) intake.Reply {
+	if sess.PauseReason == intake.PauseStopped {
+		return e.message("screening_stopped", nil)
+	}
+	return e.message("screening_paused", nil)
+}
+
+// whereAnswersGo says where a patient's answers go and who can read them on
+// channel: messages.yaml's where_answers_go_<channel> when there is one
+// (Discord keeps a copy of a DM), else where_answers_go.
+func (e *Engine) whereAnswersGo(channel string) string {
+	if key := "where_answers_go_" + channel; e.msgs.Has(key) {
+		return e.msgs.Render(key, nil)
+	}
+	return e.msgs.Render("where_answers_go", nil)
 }
 
 func (e *Engine) notice(key string) intake.Reply {
@@ -990,7 +1018,7 @@ func (e *Engine) Greet(ctx context.Context, channel, userID string) ([]intake.Re
 	case err != nil:
 		return nil, fmt.Errorf("session: %w", err)
 	case sess.Paused:
-		return []intake.Reply{e.message("screening_paused", nil)}, nil
+		return []intake.Reply{e.pausedNotice(sess)}, nil
 	}
 	log := e.log.With(slog.String("patient_id", p.ID))
 	out := []intake.Reply{e.message("screening_resume", nil)}

@@ -321,7 +321,7 @@ func (e *Engine) pendingQuestion(ctx context.Context, log *slog.Logger, p intake
 	if step.Question == nil {
 		return nil
 	}
-	return []intake.Reply{e.message("back_to_screening", nil), e.question(step, false)}
+	return []intake.Reply{e.message("back_to_screening", nil), e.question(p.Channel, step, false)}
 }
 
 // markRisk adds what the engine knows of the patient's safety to a case

@@ -123,15 +123,27 @@ const (
 	SessionStopped   SessionStatus = "stopped" // ended early by a rule (declined, not eligible, urgent)
 )
 
+// PauseReason is why a screening waits for the patient.
+type PauseReason string
+
+// Pause reasons.
+const (
+	PauseNone    PauseReason = ""        // not paused
+	PauseCrisis  PauseReason = "crisis"  // crisis language: paused for them
+	PauseStopped PauseReason = "stopped" // the patient stopped it (/cancel)
+)
+
 // Session is one run of the screening script for one patient.
 type Session struct {
 	ID            string
 	PatientID     string
 	ScriptVersion string
 	Status        SessionStatus
-	// Paused is set after crisis language: the screening waits until the
-	// patient asks to continue.
+	// Paused is set after crisis language or /cancel: the screening waits
+	// until the patient asks to continue. PauseReason says which, so a
+	// returning patient is greeted for the reason they stopped.
 	Paused         bool
+	PauseReason    PauseReason
 	CrisisLanguage bool
 	Answers        map[string]Answer
 	// Version counts the changes to the session (answers, pause, crisis).
@@ -330,9 +342,10 @@ type Store interface {
 	// one the answer was checked against); otherwise ECONFLICT and nothing
 	// changes.
 	SaveAnswer(ctx context.Context, sessionID string, version int64, a Answer) error
-	// SetPaused records whether the session waits for the patient to
-	// continue; it moves the session to the next version.
-	SetPaused(ctx context.Context, sessionID string, paused, crisis bool) error
+	// SetPaused records whether, and why, the session waits for the patient
+	// to continue (PauseNone resumes it; PauseCrisis also records crisis
+	// language); it moves the session to the next version.
+	SetPaused(ctx context.Context, sessionID string, reason PauseReason) error
 	// EndSession closes a session with a status and outcome, if it is active
 	// and still at version (ECONFLICT otherwise). With
 	// discardAnswers the session's answers are deleted. With c non-nil a case

@@ -289,6 +289,11 @@ func (v *validator) instruments() {
 				}
 			}
 		}
+		for j, id := range in.Items {
+			if q := v.s.byID[id]; q != nil && in.Stem != "" && strings.TrimSpace(q.Preface) == strings.TrimSpace(in.Stem) {
+				v.add(fmt.Sprintf("%s.items[%d]", path, j), "question %q repeats the instrument's stem as its preface; the stem is already shown with every item", id)
+			}
+		}
 		if in.Gate != "" && v.s.byID[in.Gate] == nil {
 			v.add(path+".gate", "instrument %q names unknown gate question %q", in.ID, in.Gate)
 		}

@@ -167,6 +167,11 @@ type Instrument struct {
 	Cutoff      *int    `yaml:"cutoff"` // positive at or above
 	Bands       []*Band `yaml:"bands"`
 	Attribution string  `yaml:"attribution"`
+	// Stem is the question every item completes ("Over the last 2 weeks,
+	// how often have you been bothered by…"). It is shown with every item,
+	// whatever came before (a side question, a resume), since an item
+	// without it is not the instrument's question.
+	Stem string `yaml:"stem"`
 }
 
 // Scoring methods.
@@ -203,6 +208,19 @@ func (s *Script) Question(id string) *Question { return s.byID[id] }
 
 // Instrument returns the instrument with id, or nil.
 func (s *Script) Instrument(id string) *Instrument { return s.instBy[id] }
+
+// InstrumentOf returns the instrument that has question id among its items,
+// or nil.
+func (s *Script) InstrumentOf(id string) *Instrument {
+	for _, in := range s.Instruments {
+		for _, item := range in.Items {
+			if item == id {
+				return in
+			}
+		}
+	}
+	return nil
+}
 
 // Flag returns the flag rule with id, or nil.
 func (s *Script) Flag(id string) *FlagRule {

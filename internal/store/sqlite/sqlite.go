@@ -542,7 +542,7 @@ func (s *Store) ActiveSession(ctx context.Context, patientID string) (intake.Ses
 	} else if err != nil {
 		return sess, fmt.Errorf("find session: %w", err)
 	}
-	sess.Paused, sess.CrisisLanguage = paused == 1, crisis == 1
+	sess.Paused, sess.PauseReason, sess.CrisisLanguage = paused != 0, pauseReason(paused, crisis == 1), crisis == 1
 	sess.CreatedAt, sess.UpdatedAt = fromMS(created), fromMS(updated)
 	sess.Answers, err = s.answers(ctx, tx, sess.ID)
 	return sess, err
@@ -639,11 +639,40 @@ func (s *Store) sessionConflict(ctx context.Context, tx *sql.Tx, sessionID strin
 	return intake.Errorf(intake.ECONFLICT, "That answer was for a question that is no longer waiting.")
 }
 
+// The sessions.paused column: 0 not paused, 1 paused for crisis language, 2
+// stopped by the patient. Rows written before the reason was kept hold 1 for
+// both; those without crisis language were stopped by the patient.
+const (
+	pausedNone    = 0
+	pausedCrisis  = 1
+	pausedStopped = 2
+)
+
+func pauseReason(paused int, crisis bool) intake.PauseReason {
+	switch {
+	case paused == pausedNone:
+		return intake.PauseNone
+	case paused == pausedCrisis && crisis:
+		return intake.PauseCrisis
+	}
+	return intake.PauseStopped
+}
+
 // SetPaused implements intake.Store.
-func (s *Store) SetPaused(ctx context.Context, sessionID string, paused, crisis bool) error {
+func (s *Store) SetPaused(ctx context.Context, sessionID string, reason intake.PauseReason) error {
+	code := pausedNone
+	switch reason {
+	case intake.PauseNone:
+	case intake.PauseCrisis:
+		code = pausedCrisis
+	case intake.PauseStopped:
+		code = pausedStopped
+	default:
+		return fmt.Errorf("pause session: unknown reason %q", reason)
+	}
 	res, err := s.db.ExecContext(ctx, `UPDATE sessions SET paused = ?, crisis = MAX(crisis, ?), updated_at = ?, version = version + 1
 		WHERE id = ? AND status = 'active'`,
-		boolInt(paused), boolInt(crisis), ms(s.Now()), sessionID)
+		code, boolInt(reason == intake.PauseCrisis), ms(s.Now()), sessionID)
 	if err != nil {
 		return fmt.Errorf("pause session: %w", err)
 	}
@@ -1030,8 +1059,17 @@ func (s *Store) ForgetPatient(ctx context.Context, patientID, actor string) ([]s
 		newID("erased:", 16), patientID); err != nil {
 		return nil, fmt.Errorf("forget patient: %w", err)
 	}
-	if err := audit(ctx, tx, intake.AuditEntry{Actor: actor, Action: "patient.forget", Result: fmt.Sprintf("erased; %d cases stripped", len(ids))}, now); err != nil {
-		return nil, err
+	// One row per case stripped, so `audit --case` shows what ended its
+	// details; one without a case when there was none.
+	for _, id := range ids {
+		if err := audit(ctx, tx, intake.AuditEntry{Actor: actor, Action: "patient.forget", CaseID: id, Result: "erased; case stripped"}, now); err != nil {
+			return nil, err
+		}
+	}
+	if len(ids) == 0 {
+		if err := audit(ctx, tx, intake.AuditEntry{Actor: actor, Action: "patient.forget", Result: "erased; no cases"}, now); err != nil {
+			return nil, err
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, err
