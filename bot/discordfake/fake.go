@@ -104,15 +104,20 @@ type Server struct {
 	chanUser map[string]string // DM channel id -> user id
 	messages []*Message        // in creation order
 	byID     map[string]*Message
-	inter    map[string]*interaction // by token
-	commands []any
-	cmdScope string // "" global, else guild id
-	faults   map[string][]Fault
-	record   *os.File
-	gw       gateway
-	acks     []time.Duration
-	requests int
-	byRoute  map[string]int
+	// byChannel holds each channel's messages in creation order, so reading
+	// one DM costs that DM, not every message stored.
+	byChannel map[string][]*Message
+	inter     map[string]*interaction // by token
+	// interByID indexes inter by interaction id (AwaitAck polls it).
+	interByID map[string]*interaction
+	commands  []any
+	cmdScope  string // "" global, else guild id
+	faults    map[string][]Fault
+	record    *os.File
+	gw        gateway
+	acks      []time.Duration
+	requests  int
+	byRoute   map[string]int
 	// closedDMs are users whose DMs refuse the bot (50007).
 	closedDMs map[string]bool
 	threads   []Thread
@@ -216,7 +221,8 @@ func New(t TB) *Server {
 	const discordEpoch = 1420070400000
 	first := (time.Now().UnixMilli() - discordEpoch) << 22
 	s := &Server{t: t, spec: sp, AppID: "100000000000000001", BotID: "100000000000000001", nextID: first,
-		dms: map[string]string{}, chanUser: map[string]string{}, byID: map[string]*Message{}, inter: map[string]*interaction{},
+		dms: map[string]string{}, chanUser: map[string]string{}, byID: map[string]*Message{},
+		byChannel: map[string][]*Message{}, inter: map[string]*interaction{},
 		faults: map[string][]Fault{}, byRoute: map[string]int{}, nonces: map[string]string{}}
 	s.changed = sync.NewCond(&s.mu)
 	s.gw.init(s)
@@ -568,6 +574,7 @@ func (s *Server) createMessage(channelID, author string, body map[string]any, ep
 	applyMessage(msg, body)
 	s.messages = append(s.messages, msg)
 	s.byID[msg.ID] = msg
+	s.byChannel[channelID] = append(s.byChannel[channelID], msg)
 	s.changed.Broadcast()
 	return msg
 }
@@ -663,11 +670,21 @@ func strs(v any) []string {
 func (s *Server) DeleteMessage(id string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	msg, ok := s.byID[id]
 	delete(s.byID, id)
 	for i, m := range s.messages {
 		if m.ID == id {
 			s.messages = append(s.messages[:i], s.messages[i+1:]...)
 			break
+		}
+	}
+	if ok {
+		ch := s.byChannel[msg.ChannelID]
+		for i, m := range ch {
+			if m.ID == id {
+				s.byChannel[msg.ChannelID] = append(ch[:i:i], ch[i+1:]...)
+				break
+			}
 		}
 	}
 	s.changed.Broadcast()

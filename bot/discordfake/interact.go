@@ -258,6 +258,10 @@ func (s *Server) interactIn(userID, channelID, guildID string, typ int, data, me
 		in.messageID, _ = message["id"].(string)
 	}
 	s.inter[in.token] = in
+	if s.interByID == nil {
+		s.interByID = map[string]*interaction{}
+	}
+	s.interByID[in.id] = in
 	author := s.named(userID)
 	s.mu.Unlock()
 	payload := map[string]any{"id": in.id, "application_id": s.AppID, "type": typ, "data": data, "channel_id": channelID,
@@ -307,12 +311,18 @@ func (s *Server) Replay(interactionID string) {
 func (s *Server) DM(userID string) []Message {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ch := s.dms[userID]
+	ch, ok := s.dms[userID]
+	if !ok {
+		return nil
+	}
+	return s.channelLocked(ch)
+}
+
+// channelLocked copies a channel's messages; s.mu must be held.
+func (s *Server) channelLocked(channelID string) []Message {
 	var out []Message
-	for _, m := range s.messages {
-		if m.ChannelID == ch {
-			out = append(out, *m)
-		}
+	for _, m := range s.byChannel[channelID] {
+		out = append(out, *m)
 	}
 	return out
 }
@@ -332,10 +342,8 @@ func (s *Server) Message(id string) (Message, bool) {
 func (s *Server) Acked(interactionID string) (time.Duration, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, in := range s.inter {
-		if in.id == interactionID && !in.acked.IsZero() {
-			return in.acked.Sub(in.sent), true
-		}
+	if in, ok := s.interByID[interactionID]; ok && !in.acked.IsZero() {
+		return in.acked.Sub(in.sent), true
 	}
 	return 0, false
 }
@@ -452,13 +460,7 @@ func (s *Server) SendChannel(userID, guildID, channelID, content string, mention
 func (s *Server) Channel(channelID string) []Message {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []Message
-	for _, m := range s.messages {
-		if m.ChannelID == channelID {
-			out = append(out, *m)
-		}
-	}
-	return out
+	return s.channelLocked(channelID)
 }
 
 // CloseDMs makes Discord refuse messages to userID's DM (error 50007), as
