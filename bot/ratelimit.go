@@ -9,13 +9,15 @@ import (
 
 // GlobalRate is the adapter's own ceiling on REST requests per second,
 // under Discord's global limit of 50 so that network jitter cannot push a
-// burst of cards over it. Interaction responses and follow-ups (the
-// /interactions and /webhooks routes) are exempt from Discord's global limit
-// and from this one, so a burst of cards never delays a patient's
-// acknowledgement.
+// burst of cards over it: any second of sending holds at most GlobalRate +
+// globalBurst = 48 requests, and a second of arrivals stays within 50 while
+// the network's jitter is under about 40 ms. Interaction responses and
+// follow-ups (the /interactions and /webhooks routes) are exempt from
+// Discord's global limit and from this one, so a burst of cards never
+// delays a patient's acknowledgement.
 const (
-	GlobalRate  = 45
-	globalBurst = 3
+	GlobalRate  = 46
+	globalBurst = 2
 )
 
 // limiter is a token bucket shared by every request of one bot, whichever

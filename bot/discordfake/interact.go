@@ -463,6 +463,14 @@ func (s *Server) Channel(channelID string) []Message {
 	return s.channelLocked(channelID)
 }
 
+// ChannelLen is how many messages a channel holds (Channel's length,
+// without copying them).
+func (s *Server) ChannelLen(channelID string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.byChannel[channelID])
+}
+
 // CloseDMs makes Discord refuse messages to userID's DM (error 50007), as
 // when a user has turned off direct messages from server members.
 func (s *Server) CloseDMs(userID string) {

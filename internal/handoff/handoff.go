@@ -106,6 +106,10 @@ type Paging struct {
 	HighAfter time.Duration
 }
 
+// BurstWorkers is the Workers setting that lets a notifier paced at
+// Discord's rate limit keep its pace through a burst.
+const BurstWorkers = 4
+
 // Dispatcher delivers outbox events.
 type Dispatcher struct {
 	Store    intake.Store
@@ -130,6 +134,11 @@ type Dispatcher struct {
 	// Notice renders a patient notice (a messages.yaml key) for a case; nil
 	// means notices cannot be rendered and are reported undelivered.
 	Notice func(key string, c intake.Case) (string, error)
+	// Workers is how many events (each of a different case) are delivered
+	// at once (default 1, one after another). With a few, the notifier's
+	// rate limit, not a slow disk or a slow answer, sets the pace of a
+	// burst of cards; events of one case are still delivered in order.
+	Workers int
 	wake   chan struct{}
 	// planned is set once this dispatcher has dropped the alert plans made
 	// with other settings (ReplanAlerts); only the goroutine running Step
@@ -173,6 +182,9 @@ func (d *Dispatcher) setDefaults() {
 	}
 	if d.Paging.HighAfter <= 0 {
 		d.Paging.HighAfter = time.Hour
+	}
+	if d.Workers <= 0 {
+		d.Workers = 1
 	}
 }
 
@@ -357,45 +369,86 @@ func (d *Dispatcher) DeliverDue(ctx context.Context) (int, error) {
 }
 
 func (d *Dispatcher) deliverPass(ctx context.Context) (int, error) {
+	// The store offers one event per case (its queue's head), so the
+	// events of a pass can go out side by side.
 	events, err := d.Store.DueEvents(ctx, d.Now(), 100)
 	if err != nil {
 		return 0, err
 	}
-	delivered := 0
-	blocked := map[string]bool{}
-	for _, ev := range events {
-		if ctx.Err() != nil {
-			return delivered, ctx.Err()
-		}
-		if blocked[ev.CaseID] {
-			continue
-		}
-		err := d.deliver(ctx, ev)
-		if errors.Is(err, ErrUndeliverable) {
-			// Permanent: reported to staff through the audit log and the
-			// log, and not retried (it would hold the case's later events).
-			d.Log.Warn("case event undeliverable", slog.Int64("event_id", ev.ID), slog.String("case_id", ev.CaseID), slog.String("kind", ev.Kind), slog.Any("err", err))
-			if err := d.Store.Audit(ctx, intake.AuditEntry{Actor: "intakebot", Action: auditAction(ev.Kind), CaseID: ev.CaseID, Result: "failed: " + err.Error()}); err != nil {
+	if d.Workers == 1 {
+		delivered := 0
+		for _, ev := range events {
+			if ctx.Err() != nil {
+				return delivered, ctx.Err()
+			}
+			ok, err := d.deliverEvent(ctx, ev)
+			if err != nil {
 				return delivered, err
 			}
-			if err := d.Store.EventDelivered(ctx, ev.ID, ev.CaseID, ""); err != nil {
-				return delivered, err
+			if ok {
+				delivered++
 			}
-			continue
 		}
-		if err != nil {
-			blocked[ev.CaseID] = true
-			wait := d.backoff(ev.Attempts)
-			d.Log.Warn("case event not delivered; will retry", slog.Int64("event_id", ev.ID), slog.String("case_id", ev.CaseID),
-				slog.Int("attempt", ev.Attempts+1), slog.Duration("retry_in", wait))
-			if err := d.Store.EventFailed(ctx, ev.ID, d.Now().Add(wait)); err != nil {
-				return delivered, err
-			}
-			continue
-		}
-		delivered++
+		return delivered, nil
 	}
-	return delivered, nil
+	var (
+		wg        sync.WaitGroup
+		mu        sync.Mutex
+		delivered int
+		first     error // guarded by mu, as is delivered
+	)
+	slots := make(chan struct{}, d.Workers)
+	for _, ev := range events {
+		slots <- struct{}{}
+		mu.Lock()
+		stop := first != nil || ctx.Err() != nil
+		mu.Unlock()
+		if stop {
+			<-slots
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer func() { <-slots; wg.Done() }()
+			ok, err := d.deliverEvent(ctx, ev)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil && first == nil {
+				first = err
+			}
+			if ok {
+				delivered++
+			}
+		}()
+	}
+	wg.Wait()
+	if first == nil {
+		first = ctx.Err()
+	}
+	return delivered, first
+}
+
+// deliverEvent delivers one event and reports whether it was delivered; a
+// failed delivery is scheduled for its retry (no error), a store failure
+// is returned.
+func (d *Dispatcher) deliverEvent(ctx context.Context, ev intake.OutboxEvent) (bool, error) {
+	err := d.deliver(ctx, ev)
+	if errors.Is(err, ErrUndeliverable) {
+		// Permanent: reported to staff through the audit log and the
+		// log, and not retried (it would hold the case's later events).
+		d.Log.Warn("case event undeliverable", slog.Int64("event_id", ev.ID), slog.String("case_id", ev.CaseID), slog.String("kind", ev.Kind), slog.Any("err", err))
+		if err := d.Store.Audit(ctx, intake.AuditEntry{Actor: "intakebot", Action: auditAction(ev.Kind), CaseID: ev.CaseID, Result: "failed: " + err.Error()}); err != nil {
+			return false, err
+		}
+		return false, d.Store.EventDelivered(ctx, ev.ID, ev.CaseID, "")
+	}
+	if err != nil {
+		wait := d.backoff(ev.Attempts)
+		d.Log.Warn("case event not delivered; will retry", slog.Int64("event_id", ev.ID), slog.String("case_id", ev.CaseID),
+			slog.Int("attempt", ev.Attempts+1), slog.Duration("retry_in", wait))
+		return false, d.Store.EventFailed(ctx, ev.ID, d.Now().Add(wait))
+	}
+	return true, nil
 }
 
 func (d *Dispatcher) backoff(attempts int) time.Duration {
