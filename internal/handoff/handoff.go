@@ -139,7 +139,7 @@ type Dispatcher struct {
 	// rate limit, not a slow disk or a slow answer, sets the pace of a
 	// burst of cards; events of one case are still delivered in order.
 	Workers int
-	wake   chan struct{}
+	wake    chan struct{}
 	// planned is set once this dispatcher has dropped the alert plans made
 	// with other settings (ReplanAlerts); only the goroutine running Step
 	// reads or sets it.
