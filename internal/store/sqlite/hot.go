@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"log/slog"
 	"maps"
 	"net/url"
 	"strings"
@@ -192,7 +193,43 @@ func (s *Store) prepare(ctx context.Context, path string) error {
 		}
 		s.ws[name] = st
 	}
+	// Checkpoints move out of the commits: by default the commit that
+	// takes the WAL past 1,000 pages copies it into the database and
+	// syncs, a stall for whichever patient's answer it happens to be.
+	if _, err := s.db.ExecContext(ctx, `PRAGMA wal_autocheckpoint = 0`); err != nil {
+		return fmt.Errorf("checkpoint setting: %w", err)
+	}
+	cctx, stop := context.WithCancel(context.Background())
+	s.stopCkpt, s.ckptDone = stop, make(chan struct{})
+	go s.checkpointer(cctx)
 	return nil
+}
+
+// checkpointEvery is how often the background checkpointer copies the
+// WAL into the database.
+const checkpointEvery = 250 * time.Millisecond
+
+// checkpointer copies committed pages from the WAL into the database on
+// the read pool's side of the lock (a passive checkpoint waits for no one
+// and holds no writer up), until ctx ends.
+func (s *Store) checkpointer(ctx context.Context) {
+	defer close(s.ckptDone)
+	t := time.NewTicker(checkpointEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		s.ckptMu.Lock()
+		var busy, logPages, done int
+		err := s.rdb.QueryRowContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &logPages, &done)
+		s.ckptMu.Unlock()
+		if err != nil && ctx.Err() == nil {
+			s.log.Warn("background checkpoint", slog.Any("err", err))
+		}
+	}
 }
 
 // in returns the prepared write statement name bound to tx.
@@ -316,6 +353,8 @@ func (s *Store) PlanAlerts(ctx context.Context, plans []intake.AlertPlan) error 
 }
 
 func (s *Store) planAlerts(ctx context.Context, plans []intake.AlertPlan) error {
+	s.bg.Lock()
+	defer s.bg.Unlock()
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -335,8 +374,10 @@ func (s *Store) planAlerts(ctx context.Context, plans []intake.AlertPlan) error 
 // ReplanAlerts implements intake.Store, in short transactions.
 func (s *Store) ReplanAlerts(ctx context.Context) error {
 	for {
+		s.bg.Lock()
 		res, err := s.db.ExecContext(ctx, `UPDATE cases SET alert_check_at = 0 WHERE id IN
 			(SELECT id FROM cases WHERE status = 'open' AND alert_check_at > 0 LIMIT ?)`, planBatch)
+		s.bg.Unlock()
 		if err != nil {
 			return fmt.Errorf("replan alerts: %w", err)
 		}
@@ -348,6 +389,8 @@ func (s *Store) ReplanAlerts(ctx context.Context) error {
 
 // CardDeliveredWithPage implements intake.Store.
 func (s *Store) CardDeliveredWithPage(ctx context.Context, eventID int64, caseID, cardMessageID string) (bool, error) {
+	s.bg.Lock()
+	defer s.bg.Unlock()
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return false, err

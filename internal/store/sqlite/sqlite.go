@@ -22,6 +22,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -44,8 +45,16 @@ type Store struct {
 	rdb    *sql.DB
 	rs, ws map[string]*sql.Stmt // prepared hot statements on rdb and db
 	cache  answerCache
-	sealer *seal.Sealer
-	log    *slog.Logger
+	// bg admits one background write (the dispatcher's) at a time, so a
+	// patient's write queues behind at most one of them.
+	bg sync.Mutex
+	// ckptMu serialises checkpoints; stopCkpt ends the background
+	// checkpointer and ckptDone says it has ended.
+	ckptMu   sync.Mutex
+	stopCkpt context.CancelFunc
+	ckptDone chan struct{}
+	sealer   *seal.Sealer
+	log      *slog.Logger
 	// Now is the clock; tests may replace it before use.
 	Now func() time.Time
 }
@@ -257,6 +266,10 @@ func create(ctx context.Context, path string, sealer *seal.Sealer, log *slog.Log
 // checkpoint copies the WAL into the database file and truncates the WAL to
 // zero bytes; it fails if a reader kept part of it from being copied.
 func (s *Store) checkpoint(ctx context.Context) error {
+	// One checkpoint at a time in this process: a second one would make
+	// this one fail (SQLite gives up at once on the checkpoint lock).
+	s.ckptMu.Lock()
+	defer s.ckptMu.Unlock()
 	var busy, logPages, done int
 	if err := s.db.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &logPages, &done); err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
@@ -343,6 +356,10 @@ func checkFormat(ctx context.Context, path string) error {
 
 // Close closes the database.
 func (s *Store) Close() error {
+	if s.stopCkpt != nil {
+		s.stopCkpt()
+		<-s.ckptDone
+	}
 	for _, st := range s.rs {
 		st.Close()
 	}
@@ -1110,6 +1127,8 @@ func (s *Store) DueEvents(ctx context.Context, now time.Time, limit int) ([]inta
 
 // EventFailed implements intake.Store.
 func (s *Store) EventFailed(ctx context.Context, eventID int64, next time.Time) error {
+	s.bg.Lock()
+	defer s.bg.Unlock()
 	_, err := s.ws[qEventFailed].ExecContext(ctx, ms(next), eventID)
 	if err != nil {
 		return fmt.Errorf("event failed: %w", err)
@@ -1119,6 +1138,8 @@ func (s *Store) EventFailed(ctx context.Context, eventID int64, next time.Time) 
 
 // EventDelivered implements intake.Store.
 func (s *Store) EventDelivered(ctx context.Context, eventID int64, caseID, cardMessageID string) error {
+	s.bg.Lock()
+	defer s.bg.Unlock()
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -1324,6 +1345,8 @@ func (s *Store) CloseCase(ctx context.Context, caseID, actorID, actorName, reaso
 
 // QueueAlert implements intake.Store.
 func (s *Store) QueueAlert(ctx context.Context, caseID string, n int, kind, data string) (bool, error) {
+	s.bg.Lock()
+	defer s.bg.Unlock()
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return false, err
