@@ -44,7 +44,7 @@ var readSQL = map[string]string{
 	// their sealed details (INDEXED BY: not every open case through
 	// cases_list).
 	qDueAlerts: `SELECT id, priority, alert_from, alerts_sent, alert_check_at FROM cases INDEXED BY cases_alert_due
-		WHERE status = 'open' AND alert_check_at <= ? ORDER BY alert_check_at LIMIT ?`,
+		WHERE status = 'open' AND alert_check_at <= ? ORDER BY alert_check_at, priority_rank DESC LIMIT ?`,
 	qIdleSessions: `SELECT id, patient_id, updated_at FROM sessions INDEXED BY sessions_unswept
 		WHERE status = 'active' AND paused = 0 AND swept_at <> updated_at AND updated_at < ? ORDER BY updated_at LIMIT 500`,
 	qSummarySessions: `SELECT COUNT(*), COALESCE(SUM(status = 'active'), 0) FROM sessions WHERE patient_id = ?`,

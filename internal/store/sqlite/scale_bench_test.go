@@ -111,6 +111,10 @@ func measureScale(b *testing.B, n int, src string, key []byte) {
 		check = append(check, time.Since(t0))
 	}
 
+	// Answer turns with nothing in the background, for comparison (other
+	// patients than those measured below).
+	idle := answerTurns(ctx, b, kit, clock, n/2, 300)
+
 	// The dispatcher runs from here on.
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -121,42 +125,9 @@ func measureScale(b *testing.B, n int, src string, key []byte) {
 	defer wg.Wait()
 	b.StartTimer()
 
-	// Answer turns: four patients at a time, each answering its screening
-	// from where the population left it.
-	const workers, turnsEach = 1, 600
-	answers := make([][]time.Duration, workers)
-	var tw sync.WaitGroup
-	for w := range workers {
-		tw.Add(1)
-		go func() {
-			defer tw.Done()
-			next := w // patients w, w+workers, ... (even: screening in progress)
-			user := ""
-			q := "antidepressant_trials"
-			for len(answers[w]) < turnsEach {
-				if q == "" || user == "" {
-					user, q = scaleUser(2*next), "antidepressant_trials"
-					next += workers
-				}
-				turn := intake.Turn{Channel: bot.Channel, UserID: user, EventID: fmt.Sprintf("e-%s-%d", user, len(answers[w])),
-					Text: answerText(kit, q), At: clock()}
-				t0 := time.Now()
-				rs, err := kit.Engine.Handle(ctx, turn)
-				answers[w] = append(answers[w], time.Since(t0))
-				if err != nil {
-					b.Errorf("answer turn: %v", err)
-					return
-				}
-				nq := pendingQuestion(rs)
-				if nq == q {
-					b.Errorf("%s: %q re-asked after %q", user, q, turn.Text)
-					return
-				}
-				q = nq
-			}
-		}()
-	}
-	tw.Wait()
+	// Answer turns, one patient after another, each answering its
+	// screening from where the population left it.
+	all := answerTurns(ctx, b, kit, clock, 0, 600)
 
 	// Relayed messages, one patient after another (odd: case open, no
 	// screening in progress).
@@ -177,20 +148,44 @@ func measureScale(b *testing.B, n int, src string, key []byte) {
 	}
 	cancel()
 
-	var all []time.Duration
-	for _, a := range answers {
-		all = append(all, a...)
-	}
 	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 	b.ReportMetric(ms(quantile(batch, 0.5)), "outbox-batch-ms")
 	b.ReportMetric(ms(first), "alert-first-ms")
 	b.ReportMetric(ms(quantile(check, 0.5)), "alert-check-ms")
 	b.ReportMetric(ms(quantile(all, 0.5)), "answer-p50-ms")
 	b.ReportMetric(ms(quantile(all, 0.99)), "answer-p99-ms")
+	b.ReportMetric(ms(quantile(idle, 0.5)), "idle-answer-p50-ms")
+	b.ReportMetric(ms(quantile(idle, 0.99)), "idle-answer-p99-ms")
 	b.ReportMetric(ms(quantile(relay, 0.5)), "relay-p50-ms")
 	b.ReportMetric(ms(quantile(relay, 0.99)), "relay-p99-ms")
 	b.ReportMetric(float64(notifier.count()), "delivered")
 	b.ReportMetric(0, "ns/op")
+}
+
+// answerTurns answers turns screening questions, patient after patient
+// from the (even) patient first/2 on, and returns each turn's time.
+func answerTurns(ctx context.Context, b *testing.B, kit *testkit.Kit, clock func() time.Time, first, turns int) []time.Duration {
+	var out []time.Duration
+	next, user, q := first/2, "", ""
+	for len(out) < turns {
+		if q == "" {
+			user, q = scaleUser(2*next), "antidepressant_trials"
+			next++
+		}
+		turn := intake.Turn{Channel: bot.Channel, UserID: user, EventID: fmt.Sprintf("e-%s-%d", user, len(out)), Text: answerText(kit, q), At: clock()}
+		t0 := time.Now()
+		rs, err := kit.Engine.Handle(ctx, turn)
+		out = append(out, time.Since(t0))
+		if err != nil {
+			b.Fatalf("answer turn: %v", err)
+		}
+		nq := pendingQuestion(rs)
+		if nq == q {
+			b.Fatalf("%s: %q asked again after %q", user, q, turn.Text)
+		}
+		q = nq
+	}
+	return out
 }
 
 func quantile(ds []time.Duration, q float64) time.Duration {

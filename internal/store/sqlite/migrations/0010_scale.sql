@@ -15,9 +15,10 @@ CREATE INDEX sessions_unswept ON sessions (updated_at)
 
 -- When the dispatcher must next look at an open case's pages and reminders
 -- (0: not worked out yet, as after any change to the case's schedule). The
--- alert check reads only open cases whose time has come.
+-- alert check reads only open cases whose time has come, the most urgent
+-- first among those not worked out yet (after a restart, all of them).
 ALTER TABLE cases ADD COLUMN alert_check_at INTEGER NOT NULL DEFAULT 0;
-CREATE INDEX cases_alert_due ON cases (alert_check_at) WHERE status = 'open';
+CREATE INDEX cases_alert_due ON cases (alert_check_at, priority_rank DESC) WHERE status = 'open';
 
 -- The outbox's next batch: the head of each case's queue (its earliest
 -- undelivered event; the others wait behind it) in the case's priority
