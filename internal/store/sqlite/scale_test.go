@@ -10,6 +10,7 @@ import (
 
 	"github.com/intakebot/intakebot/internal/intake"
 	"github.com/intakebot/intakebot/internal/seal"
+	"github.com/intakebot/intakebot/internal/store/sqlite"
 )
 
 func dueIDs(t *testing.T, evs []intake.OutboxEvent) []string {
@@ -223,5 +224,43 @@ func TestMigrationSetsQueueHeads(t *testing.T) {
 	evs, _ = st.DueEvents(ctx, time.Now().Add(time.Second), 10)
 	if got := dueIDs(t, evs); len(got) != 2 || got[1] != a.ID+"/case_updated" {
 		t.Fatalf("after a's card = %v", got)
+	}
+}
+
+// A patient's answer does not wait for background reads: with the
+// dispatcher's read of due alerts still open (its rows not yet read), the
+// answer is saved and the session read back. With one connection for
+// everything, the answer would wait for that read to finish (here:
+// forever, so the deadline fails the test).
+func TestAnswerDoesNotWaitForAReadInProgress(t *testing.T) {
+	ctx := context.Background()
+	st := open(t, filepath.Join(t.TempDir(), "db"), seal.NewKey())
+	p, sess := startSession(t, st, "u1")
+	for i := range 3 {
+		q, _ := st.Patient(ctx, "discord", fmt.Sprint("other", i))
+		st.OpenCase(ctx, intake.Case{PatientID: q.ID, Outcome: "urgent", Priority: intake.PriorityUrgent})
+	}
+	// Reads held open on every connection of the read pool but one.
+	var held []*sql.Rows
+	for range 3 {
+		rows, err := sqlite.HoldRead(ctx, st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, rows)
+	}
+	defer func() {
+		for _, r := range held {
+			r.Close()
+		}
+	}()
+	dl, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	if err := st.SaveAnswer(dl, sess.ID, 0, intake.Answer{QuestionID: "q1", Choice: "yes", At: time.Now()}); err != nil {
+		t.Fatalf("answer while reads are in progress: %v", err)
+	}
+	got, err := st.ActiveSession(dl, p.ID)
+	if err != nil || got.Answers["q1"].Choice != "yes" {
+		t.Fatalf("session while reads are in progress: %+v, %v", got, err)
 	}
 }
