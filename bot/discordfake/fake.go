@@ -20,6 +20,8 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -128,8 +130,8 @@ type Server struct {
 	names map[string]string
 	// guildChannels are server channels GET /channels/{id} can read.
 	guildChannels map[string]map[string]any
-	// global holds the arrival times of requests under Discord's global
-	// rate limit in the last second.
+	// global holds the send times of recent requests under Discord's global
+	// rate limit in the last two seconds, oldest first.
 	global []time.Time
 	// maxGlobal is the most such requests seen in any one second.
 	maxGlobal int
@@ -163,22 +165,44 @@ func (s *Server) MaxGlobalRate() int {
 	return s.maxGlobal
 }
 
+// sentHeader carries the time a request left the client, stamped by the
+// fake's Transport.
+const sentHeader = "X-Discordfake-Sent"
+
+// sentAt is when r left the client: the Transport's stamp, or now for a
+// request from another transport.
+func sentAt(r *http.Request) time.Time {
+	if ns, err := strconv.ParseInt(r.Header.Get(sentHeader), 10, 64); err == nil {
+		return time.Unix(0, ns)
+	}
+	return time.Now()
+}
+
 // countGlobal records a request under the global limit and reports a
-// violation when a second holds more than GlobalLimit of them.
-func (s *Server) countGlobal(path string) {
+// violation when a second holds more than GlobalLimit of them. Requests
+// are counted by when they left the client, not when a handler got to
+// them: a fake starved of CPU (a loaded machine) would otherwise see a
+// backlog of requests sent at the limit's pace as a burst over it.
+func (s *Server) countGlobal(path string, sent time.Time) {
 	if strings.HasPrefix(path, "/interactions/") || strings.HasPrefix(path, "/webhooks/") {
 		return
 	}
-	now := time.Now()
 	s.mu.Lock()
-	keep := s.global[:0]
-	for _, t := range s.global {
-		if now.Sub(t) < time.Second {
-			keep = append(keep, t)
+	g := s.global // sorted
+	i := sort.Search(len(g), func(i int) bool { return g[i].After(sent) })
+	g = slices.Insert(g, i, sent)
+	newest := g[len(g)-1]
+	g = g[sort.Search(len(g), func(i int) bool { return newest.Sub(g[i]) < 2*time.Second }):]
+	// The busiest second among those starting at a request (a request
+	// handled late may fill a second that was counted before).
+	n := 0
+	for lo, hi := 0, 0; lo < len(g); lo++ {
+		for hi < len(g) && g[hi].Sub(g[lo]) < time.Second {
+			hi++
 		}
+		n = max(n, hi-lo)
 	}
-	s.global = append(keep, now)
-	n := len(s.global)
+	s.global = g
 	if n > s.maxGlobal {
 		s.maxGlobal = n
 	}
@@ -266,6 +290,7 @@ type rewrite struct {
 func (r rewrite) RoundTrip(req *http.Request) (*http.Response, error) {
 	req = req.Clone(req.Context())
 	req.URL.Scheme, req.URL.Host, req.Host = "http", r.host, r.host
+	req.Header.Set(sentHeader, strconv.FormatInt(time.Now().UnixNano(), 10))
 	return r.next.RoundTrip(req)
 }
 
@@ -317,7 +342,7 @@ func (s *Server) serveREST(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.recordRequest(r.Method, path, rawJSON)
-	s.countGlobal(path)
+	s.countGlobal(path, sentAt(r))
 	if f, ok := s.takeFault(tmpl); ok && f.AfterAccept {
 		if body != nil {
 			if err := s.spec.validate(r.Method, tmpl, body); err != nil {

@@ -41,6 +41,8 @@ var scaleEpoch = time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
 // It reports, as custom metrics:
 //
 //   - outbox-batch-ms: the outbox's next batch (100) with 20k pending events;
+//   - cases-of-patient-ms, case-of-card-ms: a patient's cases, and the case
+//     a card shows, looked up;
 //   - alert-check-ms: the dispatcher's alert check once its plans are made
 //     (alert-first-ms: its first check, which plans every open case);
 //   - answer-p50-ms, answer-p99-ms: an answer turn through the engine, four
@@ -48,7 +50,11 @@ var scaleEpoch = time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
 //     delivering the backlog at Discord's pace);
 //   - relay-p50-ms, relay-p99-ms: a message from a patient with an open case
 //     passed to staff (the relay itself is an in-memory recorder: this is
-//     the engine's and the store's share), with the dispatcher running.
+//     the engine's and the store's share), with the dispatcher running;
+//   - idle-answer-p50-ms, idle-answer-p99-ms: answer turns before the
+//     dispatcher starts, and commit-p50-ms, commit-p99-ms: a bare one-row
+//     commit with it running (the disk's share of every turn), so the
+//     dispatcher's cost can be told from the machine's.
 //
 // A population is built once (a minute or two for 100k) and cached under
 // the system's temporary directory; each run works on a private copy. Run:
@@ -86,6 +92,27 @@ func measureScale(b *testing.B, n int, src string, key []byte) {
 		batch = append(batch, time.Since(t0))
 		if err != nil || len(evs) != 100 {
 			b.Fatalf("next batch: %d events, %v", len(evs), err)
+		}
+	}
+
+	// A patient's cases, and the case of a card, looked up.
+	var lookup, byCard []time.Duration
+	for i := range 200 {
+		p, err := kit.Store.Patient(ctx, bot.Channel, scaleUser(i*(n/200)))
+		if err != nil {
+			b.Fatal(err)
+		}
+		t0 := time.Now()
+		cs, err := kit.Store.Cases(ctx, intake.CaseFilter{PatientID: p.ID})
+		lookup = append(lookup, time.Since(t0))
+		if err != nil || len(cs) != 1 {
+			b.Fatalf("cases of %s: %d, %v", p.ID, len(cs), err)
+		}
+		t0 = time.Now()
+		cs, err = kit.Store.Cases(ctx, intake.CaseFilter{CardMessageID: "m-" + cs[0].ID})
+		byCard = append(byCard, time.Since(t0))
+		if err != nil || len(cs) > 1 {
+			b.Fatalf("case of a card: %d, %v", len(cs), err)
 		}
 	}
 
@@ -142,6 +169,16 @@ func measureScale(b *testing.B, n int, src string, key []byte) {
 			b.Fatalf("relay: %+v, %v", rs, err)
 		}
 	}
+	// The disk's share: a bare one-row commit (synchronous=FULL, as every
+	// answer's), with the dispatcher running.
+	var commit []time.Duration
+	for i := range 300 {
+		t0 := time.Now()
+		if _, err := kit.Store.FirstSeen(ctx, fmt.Sprint("floor-", i)); err != nil {
+			b.Fatal(err)
+		}
+		commit = append(commit, time.Since(t0))
+	}
 	b.StopTimer()
 	if got := relays.count(); got != 200 {
 		b.Errorf("%d messages relayed, want 200", got)
@@ -150,6 +187,8 @@ func measureScale(b *testing.B, n int, src string, key []byte) {
 
 	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 	b.ReportMetric(ms(quantile(batch, 0.5)), "outbox-batch-ms")
+	b.ReportMetric(ms(quantile(lookup, 0.5)), "cases-of-patient-ms")
+	b.ReportMetric(ms(quantile(byCard, 0.5)), "case-of-card-ms")
 	b.ReportMetric(ms(first), "alert-first-ms")
 	b.ReportMetric(ms(quantile(check, 0.5)), "alert-check-ms")
 	b.ReportMetric(ms(quantile(all, 0.5)), "answer-p50-ms")
@@ -158,6 +197,8 @@ func measureScale(b *testing.B, n int, src string, key []byte) {
 	b.ReportMetric(ms(quantile(idle, 0.99)), "idle-answer-p99-ms")
 	b.ReportMetric(ms(quantile(relay, 0.5)), "relay-p50-ms")
 	b.ReportMetric(ms(quantile(relay, 0.99)), "relay-p99-ms")
+	b.ReportMetric(ms(quantile(commit, 0.5)), "commit-p50-ms")
+	b.ReportMetric(ms(quantile(commit, 0.99)), "commit-p99-ms")
 	b.ReportMetric(float64(notifier.count()), "delivered")
 	b.ReportMetric(0, "ns/op")
 }
