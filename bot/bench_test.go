@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -30,20 +29,13 @@ func percentiles(ds []time.Duration) (p50, p99 time.Duration) {
 	return at(0.50), at(0.99)
 }
 
-// newer reports whether snowflake a comes after b ("" is before all).
-func newer(a, b string) bool {
-	x, _ := strconv.ParseUint(a, 10, 64)
-	y, _ := strconv.ParseUint(b, 10, 64)
-	return x > y
-}
-
 // next finds what a patient does next in their DM, among the bot's
 // messages newer than after: a question to answer (a message with answer
 // buttons or a select; the welcome's suggested actions do not count), or
 // the end of what can be clicked (a free-text question, the outcome).
 func next(fake *discordfake.Server, user, after string) (msg discordfake.Message, click, end bool) {
-	dm := fake.DM(user)
-	for i := len(dm) - 1; i >= 0 && newer(dm[i].ID, after); i-- {
+	dm := fake.DMAfter(user, after)
+	for i := len(dm) - 1; i >= 0; i-- {
 		m := dm[i]
 		if m.AuthorID != fake.BotID {
 			continue

@@ -10,9 +10,8 @@ import (
 
 // GlobalRate is the adapter's own ceiling on REST requests per second,
 // under Discord's global limit of 50 so that network jitter cannot push a
-// burst of cards over it: any second of sending holds at most GlobalRate +
-// globalBurst = 48 requests, and a second of arrivals stays within 50 while
-// the network's jitter is under about 40 ms. Interaction responses and
+// burst of cards over it: no second of sending holds more than GlobalRate
+// requests (the limiter's cap), and the token bucket spaces them. Interaction responses and
 // follow-ups (the /interactions and /webhooks routes) are exempt from
 // Discord's global limit and from this one, so a burst of cards never
 // delays a patient's acknowledgement.
@@ -39,7 +38,10 @@ type limiter struct {
 }
 
 func newLimiter(rate, burst int) *limiter {
-	return &limiter{rate: float64(rate), burst: float64(burst), tokens: float64(burst), window: rate + burst}
+	// The cap is the rate itself: the bucket's burst smooths the pace, the
+	// cap keeps 4 requests of margin under Discord's 50 for requests the
+	// machine delays between this check and the wire.
+	return &limiter{rate: float64(rate), burst: float64(burst), tokens: float64(burst), window: rate}
 }
 
 // admit records a request sent at now if fewer than window were sent in

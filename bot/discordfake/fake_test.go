@@ -153,3 +153,29 @@ func TestGlobalLimitCountsSendTimes(t *testing.T) {
 		t.Fatalf("max = %d, violations %q; want 51 reported", got, rec.all())
 	}
 }
+
+// DMAfter returns what came after a message, oldest first.
+func TestDMAfter(t *testing.T) {
+	f := discordfake.New(t)
+	defer f.Close()
+	a := f.SendDM("200000000000000001", "one")
+	b := f.SendDM("200000000000000001", "two")
+	f.SendDM("200000000000000002", "elsewhere")
+	c := f.SendDM("200000000000000001", "three")
+	got := func(after string) string {
+		var out []string
+		for _, m := range f.DMAfter("200000000000000001", after) {
+			out = append(out, m.ID)
+		}
+		return strings.Join(out, ",")
+	}
+	if g := got(""); g != a+","+b+","+c {
+		t.Errorf("after nothing: %s", g)
+	}
+	if g := got(a); g != b+","+c {
+		t.Errorf("after the first: %s", g)
+	}
+	if g := got(c); g != "" {
+		t.Errorf("after the last: %s", g)
+	}
+}

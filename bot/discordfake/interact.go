@@ -318,6 +318,24 @@ func (s *Server) DM(userID string) []Message {
 	return s.channelLocked(ch)
 }
 
+// DMAfter returns the messages of userID's DM created after the message
+// afterID ("": all), oldest first: what a client polling for new messages
+// needs, without copying the whole conversation each time.
+func (s *Server) DMAfter(userID, afterID string) []Message {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ch := s.byChannel[s.dms[userID]]
+	i := len(ch)
+	for i > 0 && ch[i-1].ID != afterID {
+		i--
+	}
+	out := make([]Message, 0, len(ch)-i)
+	for _, m := range ch[i:] {
+		out = append(out, *m)
+	}
+	return out
+}
+
 // channelLocked copies a channel's messages; s.mu must be held.
 func (s *Server) channelLocked(channelID string) []Message {
 	var out []Message
