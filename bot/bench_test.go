@@ -3,7 +3,6 @@ package bot_test
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"sort"
 	"strings"
 	"sync"
@@ -50,20 +49,6 @@ func next(fake *discordfake.Server, user, after string) (msg discordfake.Message
 		}
 	}
 	return discordfake.Message{}, false, false
-}
-
-// paced is a RoundTripper that paces requests under Discord's global
-// limit, as the adapter's limiter does.
-type paced struct {
-	next http.RoundTripper
-	p    *pacer
-}
-
-func (t paced) RoundTrip(req *http.Request) (*http.Response, error) {
-	if !strings.Contains(req.URL.Path, "/interactions/") && !strings.Contains(req.URL.Path, "/webhooks/") {
-		t.p.wait()
-	}
-	return t.next.RoundTrip(req)
 }
 
 // pacer spaces events every `every`, from the first.
@@ -175,10 +160,8 @@ func BenchmarkAckLatency(b *testing.B) {
 	floor := discordfake.New(b)
 	defer floor.Close()
 	s, _ := discordgo.New("Bot " + discordfake.Token)
-	// Its REST calls are paced under the global limit as the adapter's are
-	// (interaction callbacks and webhooks exempt), a little below the
-	// adapter's rate: the floor has no burst allowance to absorb jitter.
-	s.Client.Transport = paced{next: floor.Transport(), p: &pacer{every: time.Second / (bot.GlobalRate - 6)}}
+	// Its REST calls go through the adapter's own limiter.
+	s.Client.Transport = bot.LimitedTransport(floor.Transport())
 	s.Identify.Intents = bot.Intents
 	var asked atomic.Int64
 	question := func(channelID string) {
