@@ -112,14 +112,18 @@ type Server struct {
 	inter     map[string]*interaction // by token
 	// interByID indexes inter by interaction id (AwaitAck polls it).
 	interByID map[string]*interaction
-	commands  []any
-	cmdScope  string // "" global, else guild id
-	faults    map[string][]Fault
-	record    *os.File
-	gw        gateway
-	acks      []time.Duration
-	requests  int
-	byRoute   map[string]int
+	// awaiting counts the Await calls in progress; while there are any,
+	// one ticker (stopped by closing tickStop) wakes them every 10ms.
+	awaiting int
+	tickStop chan struct{}
+	commands []any
+	cmdScope string // "" global, else guild id
+	faults   map[string][]Fault
+	record   *os.File
+	gw       gateway
+	acks     []time.Duration
+	requests int
+	byRoute  map[string]int
 	// closedDMs are users whose DMs refuse the bot (50007).
 	closedDMs map[string]bool
 	threads   []Thread

@@ -385,21 +385,20 @@ func (s *Server) Commands() ([]any, string) {
 // log line, a store) work too.
 func (s *Server) Await(timeout time.Duration, cond func() bool) bool {
 	deadline := time.Now().Add(timeout)
-	stop := make(chan struct{})
-	defer close(stop)
-	go func() {
-		t := time.NewTicker(10 * time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-t.C:
-				s.mu.Lock()
-				s.changed.Broadcast()
-				s.mu.Unlock()
-			}
+	s.mu.Lock()
+	s.awaiting++
+	if s.awaiting == 1 {
+		s.tickStop = make(chan struct{})
+		go s.tick(s.tickStop)
+	}
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.awaiting--
+		if s.awaiting == 0 {
+			close(s.tickStop)
 		}
+		s.mu.Unlock()
 	}()
 	for {
 		if cond() {
@@ -411,6 +410,24 @@ func (s *Server) Await(timeout time.Duration, cond func() bool) bool {
 		s.mu.Lock()
 		s.changed.Wait()
 		s.mu.Unlock()
+	}
+}
+
+// tick wakes every Await every 10ms until stop is closed: one ticker for
+// all of them (one each woke every waiter once per waiter: 50 patients
+// waiting made 250,000 wake-ups a second).
+func (s *Server) tick(stop chan struct{}) {
+	t := time.NewTicker(10 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+			s.mu.Lock()
+			s.changed.Broadcast()
+			s.mu.Unlock()
+		}
 	}
 }
 
