@@ -289,6 +289,11 @@ func population(b *testing.B, n int) (string, []byte) {
 			return base + ".db", key
 		}
 	}
+	// Populations built by older code or schemas are of no more use.
+	old, _ := filepath.Glob(filepath.Join(dir, fmt.Sprintf("pop-%d-*", n)))
+	for _, f := range old {
+		os.Remove(f)
+	}
 	t0 := time.Now()
 	tmp := filepath.Join(b.TempDir(), "pop.db")
 	key := seal.NewKey()
