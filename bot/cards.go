@@ -105,6 +105,13 @@ func (n *StaffNotifier) PostCard(ctx context.Context, c handoff.Card, nonce stri
 		"enforce_nonce":    true,
 		"allowed_mentions": map[string]any{"parse": []string{}},
 	}
+	if c.Page != nil {
+		// The first page of an urgent case rides in its card: one request
+		// instead of two when a burst of cases meets the rate limit.
+		content, roles := n.pageText(*c.Page)
+		body["content"] = content
+		body["allowed_mentions"] = map[string]any{"parse": []string{}, "roles": roles}
+	}
 	var msg discordgo.Message
 	err := n.b.retry(ctx, "POST /channels/{id}/messages (card)", func(ctx context.Context) error {
 		raw, err := n.b.session().RequestWithBucketID("POST", discordgo.EndpointChannelMessages(n.channel), body,

@@ -353,6 +353,28 @@ func (n *StaffNotifier) NotifyPatient(ctx context.Context, p intake.Patient, tex
 // Page implements handoff.Notifier: a reply to the card that mentions the
 // on-call role (or, escalated, every staff role), and only those roles.
 func (n *StaffNotifier) Page(ctx context.Context, p handoff.Page, nonce string) error {
+	content, roles := n.pageText(p)
+	body := map[string]any{
+		"content":           content,
+		"allowed_mentions":  map[string]any{"parse": []string{}, "roles": roles},
+		"message_reference": map[string]any{"message_id": p.CardMessageID, "fail_if_not_exists": false},
+		"nonce":             nonce,
+		"enforce_nonce":     true,
+	}
+	route := discordgo.EndpointChannelMessages(n.channel)
+	return n.b.retry(ctx, "POST /channels/{id}/messages (page)", func(ctx context.Context) error {
+		raw, err := n.b.session().RequestWithBucketID("POST", route, body, route, discordgo.WithContext(ctx))
+		if err != nil {
+			return err
+		}
+		var m discordgo.Message
+		return json.Unmarshal(raw, &m)
+	})
+}
+
+// pageText is a page's or reminder's text, with the mentions of the roles
+// it pings, and those roles.
+func (n *StaffNotifier) pageText(p handoff.Page) (string, []string) {
 	roles := nonEmpty([]string{n.b.cfg.OncallRoleID})
 	if p.Escalate {
 		roles = nonEmpty(n.b.cfg.StaffRoleIDs)
@@ -371,22 +393,7 @@ func (n *StaffNotifier) Page(ctx context.Context, p handoff.Page, nonce string) 
 	default:
 		text = fmt.Sprintf("**Urgent case %s** needs someone now (page %d, waiting %s). Claim it on the card.", p.CaseID, p.N, waited)
 	}
-	body := map[string]any{
-		"content":           clip(strings.Join(append(mention, text), " ")),
-		"allowed_mentions":  map[string]any{"parse": []string{}, "roles": roles},
-		"message_reference": map[string]any{"message_id": p.CardMessageID, "fail_if_not_exists": false},
-		"nonce":             nonce,
-		"enforce_nonce":     true,
-	}
-	route := discordgo.EndpointChannelMessages(n.channel)
-	return n.b.retry(ctx, "POST /channels/{id}/messages (page)", func(ctx context.Context) error {
-		raw, err := n.b.session().RequestWithBucketID("POST", route, body, route, discordgo.WithContext(ctx))
-		if err != nil {
-			return err
-		}
-		var m discordgo.Message
-		return json.Unmarshal(raw, &m)
-	})
+	return clip(strings.Join(append(mention, text), " ")), roles
 }
 
 // nonEmpty drops empty ids; the result is never nil (JSON [], not null).

@@ -374,10 +374,12 @@ func TestCloseWithEachReason(t *testing.T) {
 }
 
 // pages returns the pages and reminders posted in the staff channel.
+// pages are the pages and reminders in the staff channel: replies to a
+// card, and the first page of an urgent case, in its card's own message.
 func pages(f *discordfake.Server) []discordfake.Message {
 	var out []discordfake.Message
 	for _, m := range f.Channel(staffChannel) {
-		if len(m.Embeds) == 0 && !m.Ephemeral && m.ReplyTo != "" {
+		if !m.Ephemeral && (len(m.Embeds) == 0 && m.ReplyTo != "" || len(m.Embeds) > 0 && m.Content != "") {
 			out = append(out, m)
 		}
 	}
@@ -403,7 +405,7 @@ func TestUrgentCasePagedUntilClaimed(t *testing.T) {
 			t.Fatalf("%d pages, want %d: %s", len(ps), n, dump(ps))
 		}
 		p := ps[n-1]
-		if p.ReplyTo != card.ID || !strings.Contains(p.Content, c.ID) || !strings.Contains(p.Content, text) {
+		if p.ReplyTo != card.ID && p.ID != card.ID || !strings.Contains(p.Content, c.ID) || !strings.Contains(p.Content, text) {
 			t.Errorf("page %d = %+v", n, p)
 		}
 		if strings.Join(p.AllowedRoles, ",") != strings.Join(roles, ",") || len(p.AllowedParse) != 0 {
@@ -415,8 +417,11 @@ func TestUrgentCasePagedUntilClaimed(t *testing.T) {
 			}
 		}
 	}
-	// Paged at once, mentioning only the on-call role.
+	// Paged at once, in the card itself, mentioning only the on-call role.
 	check(1, []string{oncallRole}, "page 1")
+	if ps := pages(s.fake); ps[0].ID != card.ID {
+		t.Errorf("the first page is a message of its own, not the card: %+v", ps[0])
+	}
 	// Not again before the interval; then again.
 	s.clock.Add(4 * time.Minute)
 	s.step()

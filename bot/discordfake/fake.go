@@ -20,6 +20,8 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -104,7 +106,16 @@ type Server struct {
 	chanUser map[string]string // DM channel id -> user id
 	messages []*Message        // in creation order
 	byID     map[string]*Message
-	inter    map[string]*interaction // by token
+	// byChannel holds each channel's messages in creation order, so reading
+	// one DM costs that DM, not every message stored.
+	byChannel map[string][]*Message
+	inter     map[string]*interaction // by token
+	// interByID indexes inter by interaction id (AwaitAck polls it).
+	interByID map[string]*interaction
+	// awaiting counts the Await calls in progress; while there are any,
+	// one ticker (stopped by closing tickStop) wakes them every 10ms.
+	awaiting int
+	tickStop chan struct{}
 	commands []any
 	cmdScope string // "" global, else guild id
 	faults   map[string][]Fault
@@ -123,8 +134,8 @@ type Server struct {
 	names map[string]string
 	// guildChannels are server channels GET /channels/{id} can read.
 	guildChannels map[string]map[string]any
-	// global holds the arrival times of requests under Discord's global
-	// rate limit in the last second.
+	// global holds the send times of recent requests under Discord's global
+	// rate limit in the last two seconds, oldest first.
 	global []time.Time
 	// maxGlobal is the most such requests seen in any one second.
 	maxGlobal int
@@ -158,22 +169,44 @@ func (s *Server) MaxGlobalRate() int {
 	return s.maxGlobal
 }
 
+// sentHeader carries the time a request left the client, stamped by the
+// fake's Transport.
+const sentHeader = "X-Discordfake-Sent"
+
+// sentAt is when r left the client: the Transport's stamp, or now for a
+// request from another transport.
+func sentAt(r *http.Request) time.Time {
+	if ns, err := strconv.ParseInt(r.Header.Get(sentHeader), 10, 64); err == nil {
+		return time.Unix(0, ns)
+	}
+	return time.Now()
+}
+
 // countGlobal records a request under the global limit and reports a
-// violation when a second holds more than GlobalLimit of them.
-func (s *Server) countGlobal(path string) {
+// violation when a second holds more than GlobalLimit of them. Requests
+// are counted by when they left the client, not when a handler got to
+// them: a fake starved of CPU (a loaded machine) would otherwise see a
+// backlog of requests sent at the limit's pace as a burst over it.
+func (s *Server) countGlobal(path string, sent time.Time) {
 	if strings.HasPrefix(path, "/interactions/") || strings.HasPrefix(path, "/webhooks/") {
 		return
 	}
-	now := time.Now()
 	s.mu.Lock()
-	keep := s.global[:0]
-	for _, t := range s.global {
-		if now.Sub(t) < time.Second {
-			keep = append(keep, t)
+	g := s.global // sorted
+	i := sort.Search(len(g), func(i int) bool { return g[i].After(sent) })
+	g = slices.Insert(g, i, sent)
+	newest := g[len(g)-1]
+	g = g[sort.Search(len(g), func(i int) bool { return newest.Sub(g[i]) < 2*time.Second }):]
+	// The busiest second among those starting at a request (a request
+	// handled late may fill a second that was counted before).
+	n := 0
+	for lo, hi := 0, 0; lo < len(g); lo++ {
+		for hi < len(g) && g[hi].Sub(g[lo]) < time.Second {
+			hi++
 		}
+		n = max(n, hi-lo)
 	}
-	s.global = append(keep, now)
-	n := len(s.global)
+	s.global = g
 	if n > s.maxGlobal {
 		s.maxGlobal = n
 	}
@@ -216,7 +249,8 @@ func New(t TB) *Server {
 	const discordEpoch = 1420070400000
 	first := (time.Now().UnixMilli() - discordEpoch) << 22
 	s := &Server{t: t, spec: sp, AppID: "100000000000000001", BotID: "100000000000000001", nextID: first,
-		dms: map[string]string{}, chanUser: map[string]string{}, byID: map[string]*Message{}, inter: map[string]*interaction{},
+		dms: map[string]string{}, chanUser: map[string]string{}, byID: map[string]*Message{},
+		byChannel: map[string][]*Message{}, inter: map[string]*interaction{},
 		faults: map[string][]Fault{}, byRoute: map[string]int{}, nonces: map[string]string{}}
 	s.changed = sync.NewCond(&s.mu)
 	s.gw.init(s)
@@ -260,6 +294,7 @@ type rewrite struct {
 func (r rewrite) RoundTrip(req *http.Request) (*http.Response, error) {
 	req = req.Clone(req.Context())
 	req.URL.Scheme, req.URL.Host, req.Host = "http", r.host, r.host
+	req.Header.Set(sentHeader, strconv.FormatInt(time.Now().UnixNano(), 10))
 	return r.next.RoundTrip(req)
 }
 
@@ -311,7 +346,7 @@ func (s *Server) serveREST(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.recordRequest(r.Method, path, rawJSON)
-	s.countGlobal(path)
+	s.countGlobal(path, sentAt(r))
 	if f, ok := s.takeFault(tmpl); ok && f.AfterAccept {
 		if body != nil {
 			if err := s.spec.validate(r.Method, tmpl, body); err != nil {
@@ -568,6 +603,7 @@ func (s *Server) createMessage(channelID, author string, body map[string]any, ep
 	applyMessage(msg, body)
 	s.messages = append(s.messages, msg)
 	s.byID[msg.ID] = msg
+	s.byChannel[channelID] = append(s.byChannel[channelID], msg)
 	s.changed.Broadcast()
 	return msg
 }
@@ -663,11 +699,21 @@ func strs(v any) []string {
 func (s *Server) DeleteMessage(id string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	msg, ok := s.byID[id]
 	delete(s.byID, id)
 	for i, m := range s.messages {
 		if m.ID == id {
 			s.messages = append(s.messages[:i], s.messages[i+1:]...)
 			break
+		}
+	}
+	if ok {
+		ch := s.byChannel[msg.ChannelID]
+		for i, m := range ch {
+			if m.ID == id {
+				s.byChannel[msg.ChannelID] = append(ch[:i:i], ch[i+1:]...)
+				break
+			}
 		}
 	}
 	s.changed.Broadcast()

@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/intakebot/intakebot/bot/discordfake"
 )
@@ -113,5 +115,67 @@ func TestThreadsAndMessagesInThem(t *testing.T) {
 	}
 	if code := do(t, f, "POST", "/channels/"+th[0].ID+"/messages", `{"content":"note"}`); code != 200 || len(f.Channel(th[0].ID)) != 1 {
 		t.Errorf("message in thread: %d, %v", code, f.Channel(th[0].ID))
+	}
+}
+
+// The global limit is counted by when requests left the client (the
+// fake's Transport stamps them): requests sent at the limit's pace are
+// fine however late the fake handles them, and a 51st within one second
+// is a violation.
+func TestGlobalLimitCountsSendTimes(t *testing.T) {
+	rec := &recorder{}
+	f := discordfake.New(rec)
+	defer f.Close()
+	send := func(at time.Time) {
+		t.Helper()
+		req, _ := http.NewRequest("GET", f.URL()+"/api/v9/gateway", nil)
+		req.Header.Set("Authorization", "Bot "+discordfake.Token)
+		req.Header.Set("X-Discordfake-Sent", strconv.FormatInt(at.UnixNano(), 10))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	base := time.Now()
+	// 100 requests sent 25 ms apart (40 a second), handled all at once.
+	for i := range 100 {
+		send(base.Add(time.Duration(i) * 25 * time.Millisecond))
+	}
+	if got := f.MaxGlobalRate(); got != 40 || rec.all() != "" {
+		t.Fatalf("at 40 a second: at most %d in a second, violations %q", got, rec.all())
+	}
+	// Eleven more within the last second, out of order: 51.
+	for i := range 11 {
+		send(base.Add(2475*time.Millisecond - time.Duration(i)*10*time.Millisecond))
+	}
+	if got := f.MaxGlobalRate(); got != 51 || !strings.Contains(rec.all(), "51 requests within one second") {
+		t.Fatalf("max = %d, violations %q; want 51 reported", got, rec.all())
+	}
+}
+
+// DMAfter returns what came after a message, oldest first.
+func TestDMAfter(t *testing.T) {
+	f := discordfake.New(t)
+	defer f.Close()
+	a := f.SendDM("200000000000000001", "one")
+	b := f.SendDM("200000000000000001", "two")
+	f.SendDM("200000000000000002", "elsewhere")
+	c := f.SendDM("200000000000000001", "three")
+	got := func(after string) string {
+		var out []string
+		for _, m := range f.DMAfter("200000000000000001", after) {
+			out = append(out, m.ID)
+		}
+		return strings.Join(out, ",")
+	}
+	if g := got(""); g != a+","+b+","+c {
+		t.Errorf("after nothing: %s", g)
+	}
+	if g := got(a); g != b+","+c {
+		t.Errorf("after the first: %s", g)
+	}
+	if g := got(c); g != "" {
+		t.Errorf("after the last: %s", g)
 	}
 }

@@ -258,6 +258,10 @@ func (s *Server) interactIn(userID, channelID, guildID string, typ int, data, me
 		in.messageID, _ = message["id"].(string)
 	}
 	s.inter[in.token] = in
+	if s.interByID == nil {
+		s.interByID = map[string]*interaction{}
+	}
+	s.interByID[in.id] = in
 	author := s.named(userID)
 	s.mu.Unlock()
 	payload := map[string]any{"id": in.id, "application_id": s.AppID, "type": typ, "data": data, "channel_id": channelID,
@@ -307,12 +311,36 @@ func (s *Server) Replay(interactionID string) {
 func (s *Server) DM(userID string) []Message {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ch := s.dms[userID]
+	ch, ok := s.dms[userID]
+	if !ok {
+		return nil
+	}
+	return s.channelLocked(ch)
+}
+
+// DMAfter returns the messages of userID's DM created after the message
+// afterID ("": all), oldest first: what a client polling for new messages
+// needs, without copying the whole conversation each time.
+func (s *Server) DMAfter(userID, afterID string) []Message {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ch := s.byChannel[s.dms[userID]]
+	i := len(ch)
+	for i > 0 && ch[i-1].ID != afterID {
+		i--
+	}
+	out := make([]Message, 0, len(ch)-i)
+	for _, m := range ch[i:] {
+		out = append(out, *m)
+	}
+	return out
+}
+
+// channelLocked copies a channel's messages; s.mu must be held.
+func (s *Server) channelLocked(channelID string) []Message {
 	var out []Message
-	for _, m := range s.messages {
-		if m.ChannelID == ch {
-			out = append(out, *m)
-		}
+	for _, m := range s.byChannel[channelID] {
+		out = append(out, *m)
 	}
 	return out
 }
@@ -332,10 +360,8 @@ func (s *Server) Message(id string) (Message, bool) {
 func (s *Server) Acked(interactionID string) (time.Duration, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, in := range s.inter {
-		if in.id == interactionID && !in.acked.IsZero() {
-			return in.acked.Sub(in.sent), true
-		}
+	if in, ok := s.interByID[interactionID]; ok && !in.acked.IsZero() {
+		return in.acked.Sub(in.sent), true
 	}
 	return 0, false
 }
@@ -359,21 +385,20 @@ func (s *Server) Commands() ([]any, string) {
 // log line, a store) work too.
 func (s *Server) Await(timeout time.Duration, cond func() bool) bool {
 	deadline := time.Now().Add(timeout)
-	stop := make(chan struct{})
-	defer close(stop)
-	go func() {
-		t := time.NewTicker(10 * time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-t.C:
-				s.mu.Lock()
-				s.changed.Broadcast()
-				s.mu.Unlock()
-			}
+	s.mu.Lock()
+	s.awaiting++
+	if s.awaiting == 1 {
+		s.tickStop = make(chan struct{})
+		go s.tick(s.tickStop)
+	}
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.awaiting--
+		if s.awaiting == 0 {
+			close(s.tickStop)
 		}
+		s.mu.Unlock()
 	}()
 	for {
 		if cond() {
@@ -385,6 +410,24 @@ func (s *Server) Await(timeout time.Duration, cond func() bool) bool {
 		s.mu.Lock()
 		s.changed.Wait()
 		s.mu.Unlock()
+	}
+}
+
+// tick wakes every Await every 10ms until stop is closed: one ticker for
+// all of them (one each woke every waiter once per waiter: 50 patients
+// waiting made 250,000 wake-ups a second).
+func (s *Server) tick(stop chan struct{}) {
+	t := time.NewTicker(10 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+			s.mu.Lock()
+			s.changed.Broadcast()
+			s.mu.Unlock()
+		}
 	}
 }
 
@@ -452,13 +495,15 @@ func (s *Server) SendChannel(userID, guildID, channelID, content string, mention
 func (s *Server) Channel(channelID string) []Message {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []Message
-	for _, m := range s.messages {
-		if m.ChannelID == channelID {
-			out = append(out, *m)
-		}
-	}
-	return out
+	return s.channelLocked(channelID)
+}
+
+// ChannelLen is how many messages a channel holds (Channel's length,
+// without copying them).
+func (s *Server) ChannelLen(channelID string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.byChannel[channelID])
 }
 
 // CloseDMs makes Discord refuse messages to userID's DM (error 50007), as

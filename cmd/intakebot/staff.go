@@ -28,6 +28,9 @@ func newStaffSide(l *live, cfg config.Config, bc *bot.Config, channelID string, 
 	msgs := l.b.messages
 	disp := &handoff.Dispatcher{Store: l.st, Labels: labels, Log: l.log, ShowScores: cfg.StaffCard == "scores",
 		Paging: handoff.Paging{Interval: cfg.PageInterval, Limit: cfg.PageLimit},
+		// A few cards in flight: the rate limit, not one slow write, paces
+		// a burst (bot/burst_bench_test.go).
+		Workers: handoff.BurstWorkers,
 		Notice: func(key string, c intake.Case) (string, error) {
 			if !msgs.Has(key) {
 				return "", fmt.Errorf("no message %q in messages.yaml", key)

@@ -48,6 +48,9 @@ type Card struct {
 	CloseReason  string // the reason's label once closed
 	LastAction   string
 	LastActionAt time.Time
+	// Page, on a new card of an urgent case, is its first page, sent in the
+	// card's own message (one request, not two, at the rate limit).
+	Page *Page
 }
 
 // Page is a page or reminder about an unclaimed case, posted in the staff
@@ -105,6 +108,10 @@ type Paging struct {
 	HighAfter time.Duration
 }
 
+// BurstWorkers is the Workers setting that lets a notifier paced at
+// Discord's rate limit keep its pace through a burst.
+const BurstWorkers = 4
+
 // Dispatcher delivers outbox events.
 type Dispatcher struct {
 	Store    intake.Store
@@ -129,7 +136,16 @@ type Dispatcher struct {
 	// Notice renders a patient notice (a messages.yaml key) for a case; nil
 	// means notices cannot be rendered and are reported undelivered.
 	Notice func(key string, c intake.Case) (string, error)
-	wake   chan struct{}
+	// Workers is how many events (each of a different case) are delivered
+	// at once (default 1, one after another). With a few, the notifier's
+	// rate limit, not a slow disk or a slow answer, sets the pace of a
+	// burst of cards; events of one case are still delivered in order.
+	Workers int
+	wake    chan struct{}
+	// planned is set once this dispatcher has dropped the alert plans made
+	// with other settings (ReplanAlerts); only the goroutine running Step
+	// reads or sets it.
+	planned bool
 	// once fills in the defaults the first time any method runs, whichever
 	// goroutine that is (Kick runs on the adapter's, Run on its own); the
 	// fields above are set before the first call and never after.
@@ -169,6 +185,9 @@ func (d *Dispatcher) setDefaults() {
 	if d.Paging.HighAfter <= 0 {
 		d.Paging.HighAfter = time.Hour
 	}
+	if d.Workers <= 0 {
+		d.Workers = 1
+	}
 }
 
 // Kick asks the dispatcher to look for due events now.
@@ -198,14 +217,22 @@ func (d *Dispatcher) Run(ctx context.Context) {
 	}
 }
 
-// Step queues the pages and reminders that are due, then delivers the due
-// events; Run calls it on every poll, tests call it after moving the clock.
+// Step delivers the due events, queues the pages and reminders that are
+// due, and delivers those; Run calls it on every poll, tests call it after
+// moving the clock. New cards go first, so an urgent case's first page can
+// ride in its card.
 func (d *Dispatcher) Step(ctx context.Context) (int, error) {
 	d.defaults()
-	if err := d.QueueAlerts(ctx); err != nil {
-		return 0, err
+	n, err := d.DeliverDue(ctx)
+	if err != nil {
+		return n, err
 	}
-	return d.DeliverDue(ctx)
+	queued, err := d.queueAlerts(ctx)
+	if err != nil || queued == 0 {
+		return n, err
+	}
+	m, err := d.DeliverDue(ctx)
+	return n + m, err
 }
 
 // QueueAlerts queues the pages and reminders due now. Urgent cases are
@@ -213,47 +240,105 @@ func (d *Dispatcher) Step(ctx context.Context) (int, error) {
 // pages; high-priority cases get one reminder after HighAfter, normal ones
 // after one working day. What was queued is counted in the store, so a
 // restart or a second process neither loses nor doubles a page.
+//
+// It reads only the cases whose time has come (the store keeps when each
+// must next be looked at, worked out here), so its cost follows the pages
+// due, not the number of open cases.
 func (d *Dispatcher) QueueAlerts(ctx context.Context) error {
 	d.defaults()
-	cases, err := d.Store.Cases(ctx, intake.CaseFilter{Status: intake.CaseOpen})
-	if err != nil {
-		return err
+	_, err := d.queueAlerts(ctx)
+	return err
+}
+
+// alertBatch is how many due cases one read returns.
+const alertBatch = 1000
+
+// alertNever is the plan of a case that gets no more pages or reminders
+// (until its schedule changes, when the store forgets the plan).
+var alertNever = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
+
+func (d *Dispatcher) queueAlerts(ctx context.Context) (int, error) {
+	if !d.planned {
+		// Plans made by an earlier run may follow other paging settings.
+		if err := d.Store.ReplanAlerts(ctx); err != nil {
+			return 0, err
+		}
+		d.planned = true
 	}
 	now := d.Now()
-	for _, c := range cases {
-		n := c.AlertsSent + 1
-		var due time.Time
-		kind := intake.EventReminder
-		switch c.Priority {
-		case intake.PriorityUrgent:
-			kind = intake.EventPage
-			due = c.AlertFrom.Add(time.Duration(n-1) * d.Paging.Interval)
-		case intake.PriorityHigh:
-			if n > 1 {
-				continue
-			}
-			due = c.AlertFrom.Add(d.Paging.HighAfter)
-		case intake.PriorityNormal:
-			if n > 1 {
-				continue
-			}
-			due = d.workingDayAfter(c.AlertFrom)
-		default:
-			continue
-		}
-		if now.Before(due) {
-			continue
-		}
-		data, _ := json.Marshal(alertData{N: n, Escalate: kind == intake.EventPage && n > d.Paging.Limit})
-		ok, err := d.Store.QueueAlert(ctx, c.ID, n, kind, string(data))
+	queued := 0
+	seen := map[string]bool{}
+	for {
+		cases, err := d.Store.DueAlerts(ctx, now, alertBatch)
 		if err != nil {
-			return err
+			return queued, err
 		}
-		if ok {
-			d.Log.Info("case alert queued", slog.String("case_id", c.ID), slog.String("kind", kind), slog.Int("n", n))
+		var plans []intake.AlertPlan
+		fresh := 0
+		for _, c := range cases {
+			if seen[c.ID] {
+				continue // its plan did not hold (the case changed): the next check
+			}
+			seen[c.ID] = true
+			fresh++
+			due, kind, ok := d.nextAlert(c)
+			plan := intake.AlertPlan{CaseID: c.ID, AlertFrom: c.AlertFrom, AlertsSent: c.AlertsSent, At: due}
+			switch {
+			case !ok:
+				plan.At = alertNever
+			case now.Before(due):
+			default:
+				n := c.AlertsSent + 1
+				data, _ := json.Marshal(alertData{N: n, Escalate: kind == intake.EventPage && n > d.Paging.Limit})
+				sent, err := d.Store.QueueAlert(ctx, c.ID, n, kind, string(data))
+				if err != nil {
+					return queued, err
+				}
+				if !sent {
+					continue // claimed or counted meanwhile
+				}
+				queued++
+				d.Log.Info("case alert queued", slog.String("case_id", c.ID), slog.String("kind", kind), slog.Int("n", n))
+				// One alert per case per check: the next, even if it is
+				// already due (after a pause), waits for the next poll.
+				next := c
+				next.AlertsSent = n
+				plan = intake.AlertPlan{CaseID: c.ID, AlertFrom: c.AlertFrom, AlertsSent: n, At: alertNever}
+				if due, _, ok := d.nextAlert(next); ok {
+					plan.At = maxTime(due, now.Add(time.Millisecond))
+				}
+			}
+			plans = append(plans, plan)
+		}
+		if err := d.Store.PlanAlerts(ctx, plans); err != nil {
+			return queued, err
+		}
+		if len(cases) < alertBatch || fresh == 0 {
+			return queued, nil
 		}
 	}
-	return nil
+}
+
+// nextAlert says when the case's next page or reminder is due and its kind;
+// ok is false when it gets no more.
+func (d *Dispatcher) nextAlert(c intake.AlertCase) (due time.Time, kind string, ok bool) {
+	n := c.AlertsSent + 1
+	switch c.Priority {
+	case intake.PriorityUrgent:
+		return c.AlertFrom.Add(time.Duration(n-1) * d.Paging.Interval), intake.EventPage, true
+	case intake.PriorityHigh:
+		return c.AlertFrom.Add(d.Paging.HighAfter), intake.EventReminder, n == 1
+	case intake.PriorityNormal:
+		return d.workingDayAfter(c.AlertFrom), intake.EventReminder, n == 1
+	}
+	return time.Time{}, "", false
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 type alertData struct {
@@ -286,45 +371,86 @@ func (d *Dispatcher) DeliverDue(ctx context.Context) (int, error) {
 }
 
 func (d *Dispatcher) deliverPass(ctx context.Context) (int, error) {
+	// The store offers one event per case (its queue's head), so the
+	// events of a pass can go out side by side.
 	events, err := d.Store.DueEvents(ctx, d.Now(), 100)
 	if err != nil {
 		return 0, err
 	}
-	delivered := 0
-	blocked := map[string]bool{}
-	for _, ev := range events {
-		if ctx.Err() != nil {
-			return delivered, ctx.Err()
-		}
-		if blocked[ev.CaseID] {
-			continue
-		}
-		err := d.deliver(ctx, ev)
-		if errors.Is(err, ErrUndeliverable) {
-			// Permanent: reported to staff through the audit log and the
-			// log, and not retried (it would hold the case's later events).
-			d.Log.Warn("case event undeliverable", slog.Int64("event_id", ev.ID), slog.String("case_id", ev.CaseID), slog.String("kind", ev.Kind), slog.Any("err", err))
-			if err := d.Store.Audit(ctx, intake.AuditEntry{Actor: "intakebot", Action: auditAction(ev.Kind), CaseID: ev.CaseID, Result: "failed: " + err.Error()}); err != nil {
+	if d.Workers == 1 {
+		delivered := 0
+		for _, ev := range events {
+			if ctx.Err() != nil {
+				return delivered, ctx.Err()
+			}
+			ok, err := d.deliverEvent(ctx, ev)
+			if err != nil {
 				return delivered, err
 			}
-			if err := d.Store.EventDelivered(ctx, ev.ID, ev.CaseID, ""); err != nil {
-				return delivered, err
+			if ok {
+				delivered++
 			}
-			continue
 		}
-		if err != nil {
-			blocked[ev.CaseID] = true
-			wait := d.backoff(ev.Attempts)
-			d.Log.Warn("case event not delivered; will retry", slog.Int64("event_id", ev.ID), slog.String("case_id", ev.CaseID),
-				slog.Int("attempt", ev.Attempts+1), slog.Duration("retry_in", wait))
-			if err := d.Store.EventFailed(ctx, ev.ID, d.Now().Add(wait)); err != nil {
-				return delivered, err
-			}
-			continue
-		}
-		delivered++
+		return delivered, nil
 	}
-	return delivered, nil
+	var (
+		wg        sync.WaitGroup
+		mu        sync.Mutex
+		delivered int
+		first     error // guarded by mu, as is delivered
+	)
+	slots := make(chan struct{}, d.Workers)
+	for _, ev := range events {
+		slots <- struct{}{}
+		mu.Lock()
+		stop := first != nil || ctx.Err() != nil
+		mu.Unlock()
+		if stop {
+			<-slots
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer func() { <-slots; wg.Done() }()
+			ok, err := d.deliverEvent(ctx, ev)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil && first == nil {
+				first = err
+			}
+			if ok {
+				delivered++
+			}
+		}()
+	}
+	wg.Wait()
+	if first == nil {
+		first = ctx.Err()
+	}
+	return delivered, first
+}
+
+// deliverEvent delivers one event and reports whether it was delivered; a
+// failed delivery is scheduled for its retry (no error), a store failure
+// is returned.
+func (d *Dispatcher) deliverEvent(ctx context.Context, ev intake.OutboxEvent) (bool, error) {
+	err := d.deliver(ctx, ev)
+	if errors.Is(err, ErrUndeliverable) {
+		// Permanent: reported to staff through the audit log and the
+		// log, and not retried (it would hold the case's later events).
+		d.Log.Warn("case event undeliverable", slog.Int64("event_id", ev.ID), slog.String("case_id", ev.CaseID), slog.String("kind", ev.Kind), slog.Any("err", err))
+		if err := d.Store.Audit(ctx, intake.AuditEntry{Actor: "intakebot", Action: auditAction(ev.Kind), CaseID: ev.CaseID, Result: "failed: " + err.Error()}); err != nil {
+			return false, err
+		}
+		return false, d.Store.EventDelivered(ctx, ev.ID, ev.CaseID, "")
+	}
+	if err != nil {
+		wait := d.backoff(ev.Attempts)
+		d.Log.Warn("case event not delivered; will retry", slog.Int64("event_id", ev.ID), slog.String("case_id", ev.CaseID),
+			slog.Int("attempt", ev.Attempts+1), slog.Duration("retry_in", wait))
+		return false, d.Store.EventFailed(ctx, ev.ID, d.Now().Add(wait))
+	}
+	return true, nil
 }
 
 func (d *Dispatcher) backoff(attempts int) time.Duration {
@@ -361,8 +487,22 @@ func (d *Dispatcher) deliver(ctx context.Context, ev intake.OutboxEvent) error {
 	card := d.Card(c)
 	msgID := c.CardMessageID
 	if msgID == "" {
+		// An urgent case's first page, due the moment the case opens,
+		// goes in the card itself.
+		if c.Priority == intake.PriorityUrgent && c.Status == intake.CaseOpen && c.AlertsSent == 0 && !d.Now().Before(c.AlertFrom) {
+			card.Page = &Page{CaseID: c.ID, Priority: c.Priority, N: 1, Waiting: d.Now().Sub(c.AlertFrom).Round(time.Minute)}
+		}
 		if msgID, err = d.Notifier.PostCard(ctx, card, c.ID); err != nil {
 			return err
+		}
+		if card.Page != nil {
+			counted, err := d.Store.CardDeliveredWithPage(ctx, ev.ID, c.ID, msgID)
+			if err != nil {
+				return err
+			}
+			d.Log.Info("case card delivered with its first page", slog.Int64("event_id", ev.ID), slog.String("case_id", c.ID),
+				slog.Bool("page_counted", counted))
+			return nil
 		}
 	} else if err := d.Notifier.UpdateCard(ctx, msgID, card); errors.Is(err, ErrCardGone) {
 		// Someone deleted the card: the case must stay visible, so a new

@@ -20,7 +20,15 @@ type pager struct {
 
 func (p *pager) notifier() *notifier {
 	return &notifier{
-		post:   func(handoff.Card, string) (string, error) { return "card1", nil },
+		post: func(c handoff.Card, nonce string) (string, error) {
+			if c.Page != nil { // a first page in the card's own message
+				pg := *c.Page
+				pg.CardMessageID = "card1"
+				p.pages = append(p.pages, pg)
+				p.nonces = append(p.nonces, nonce)
+			}
+			return "card1", nil
+		},
 		update: func(string, handoff.Card) error { return nil },
 		page: func(pg handoff.Page, nonce string) error {
 			p.pages = append(p.pages, pg)

@@ -416,6 +416,42 @@ type Store interface {
 	// FirstSeen records a platform event id and reports whether this is the
 	// first time it was seen; a replayed event returns false.
 	FirstSeen(ctx context.Context, eventID string) (bool, error)
+	// DueAlerts lists up to limit open (unclaimed) cases whose next page
+	// or reminder must be looked at by now: its time has come, or it was
+	// never worked out (a new case, a raised priority, an unclaim, an alert
+	// just queued). It reads no sealed details.
+	DueAlerts(ctx context.Context, now time.Time, limit int) ([]AlertCase, error)
+	// PlanAlerts records when each case must next be looked at, for the
+	// cases whose schedule (AlertFrom, AlertsSent) is still the one the
+	// plan was made from; the others are left for the next DueAlerts.
+	PlanAlerts(ctx context.Context, plans []AlertPlan) error
+	// ReplanAlerts forgets every plan, so the next DueAlerts returns every
+	// open case: a dispatcher starting with other paging settings works
+	// them out again.
+	ReplanAlerts(ctx context.Context) error
+	// CardDeliveredWithPage is EventDelivered for a new card that carried
+	// the case's first page, in one transaction: the page is counted as
+	// sent (with its audit row) if the case is still open with no page
+	// queued. It reports whether it was counted.
+	CardDeliveredWithPage(ctx context.Context, eventID int64, caseID, cardMessageID string) (bool, error)
+}
+
+// AlertCase is what the alert check reads of an open case.
+type AlertCase struct {
+	ID         string
+	Priority   Priority
+	AlertFrom  time.Time
+	AlertsSent int
+}
+
+// AlertPlan says when an open case's next page or reminder is due (for a
+// case that gets no more, a time far ahead), given the schedule it was
+// worked out from.
+type AlertPlan struct {
+	CaseID     string
+	AlertFrom  time.Time
+	AlertsSent int
+	At         time.Time
 }
 
 // CaseActionEntry is one action on a case, for CaseAction.

@@ -16,11 +16,13 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -36,9 +38,23 @@ var _ intake.Store = (*Store)(nil)
 
 // Store implements intake.Store on a SQLite file.
 type Store struct {
+	// db is the one write connection (and the reads of rare paths); rdb
+	// is the read pool for the hot reads, which under WAL never wait for
+	// a write in progress.
 	db     *sql.DB
-	sealer *seal.Sealer
-	log    *slog.Logger
+	rdb    *sql.DB
+	rs, ws map[string]*sql.Stmt // prepared hot statements on rdb and db
+	cache  answerCache
+	// bg admits one background write (the dispatcher's) at a time, so a
+	// patient's write queues behind at most one of them.
+	bg sync.Mutex
+	// ckptMu serialises checkpoints; stopCkpt ends the background
+	// checkpointer and ckptDone says it has ended.
+	ckptMu   sync.Mutex
+	stopCkpt context.CancelFunc
+	ckptDone chan struct{}
+	sealer   *seal.Sealer
+	log      *slog.Logger
 	// Now is the clock; tests may replace it before use.
 	Now func() time.Time
 }
@@ -88,6 +104,10 @@ func Open(ctx context.Context, path string, sealer *seal.Sealer, log *slog.Logge
 	if err := s.init(ctx); err != nil {
 		s.db.Close()
 		return nil, describe(path, err)
+	}
+	if err := s.prepare(ctx, path); err != nil {
+		s.Close()
+		return nil, err
 	}
 	return s, nil
 }
@@ -246,6 +266,10 @@ func create(ctx context.Context, path string, sealer *seal.Sealer, log *slog.Log
 // checkpoint copies the WAL into the database file and truncates the WAL to
 // zero bytes; it fails if a reader kept part of it from being copied.
 func (s *Store) checkpoint(ctx context.Context) error {
+	// One checkpoint at a time in this process: a second one would make
+	// this one fail (SQLite gives up at once on the checkpoint lock).
+	s.ckptMu.Lock()
+	defer s.ckptMu.Unlock()
 	var busy, logPages, done int
 	if err := s.db.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &logPages, &done); err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
@@ -331,7 +355,22 @@ func checkFormat(ctx context.Context, path string) error {
 }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	if s.stopCkpt != nil {
+		s.stopCkpt()
+		<-s.ckptDone
+	}
+	for _, st := range s.rs {
+		st.Close()
+	}
+	for _, st := range s.ws {
+		st.Close()
+	}
+	if s.rdb != nil {
+		s.rdb.Close()
+	}
+	return s.db.Close()
+}
 
 // migrate applies the migrations not yet applied. It reads what was applied
 // first, without the write lock, so many processes opening an up-to-date
@@ -485,13 +524,12 @@ func (s *Store) Patient(ctx context.Context, channel, userID string) (intake.Pat
 	p := intake.Patient{Channel: channel, UserID: userID}
 	hashes := s.sealer.Hashes(userKey(channel, userID))
 	find := func() (bool, error) {
-		q := `SELECT id, created_at FROM patients WHERE channel = ? AND user_id IN (?` + strings.Repeat(", ?", len(hashes)-1) + `)`
 		args := []any{channel}
 		for _, h := range hashes {
 			args = append(args, h)
 		}
 		var created int64
-		err := s.db.QueryRowContext(ctx, q, args...).Scan(&p.ID, &created)
+		err := s.rs[qPatientFind].QueryRowContext(ctx, args...).Scan(&p.ID, &created)
 		if errors.Is(err, sql.ErrNoRows) {
 			return false, nil
 		} else if err != nil {
@@ -509,8 +547,7 @@ func (s *Store) Patient(ctx context.Context, channel, userID string) (intake.Pat
 		return p, err
 	}
 	// ON CONFLICT: a concurrent first contact from the same user wins the race.
-	res, err := s.db.ExecContext(ctx, `INSERT INTO patients (id, channel, user_id, user_sealed, hashed, created_at) VALUES (?, ?, ?, ?, 1, ?)
-		ON CONFLICT (channel, user_id) DO NOTHING`, id, channel, hashes[0], sealed, ms(created))
+	res, err := s.ws[qPatientInsert].ExecContext(ctx, id, channel, hashes[0], sealed, ms(created))
 	if err != nil {
 		return p, fmt.Errorf("create patient: %w", err)
 	}
@@ -526,7 +563,8 @@ func (s *Store) Patient(ctx context.Context, channel, userID string) (intake.Pat
 
 // ActiveSession implements intake.Store.
 func (s *Store) ActiveSession(ctx context.Context, patientID string) (intake.Session, error) {
-	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	// One read transaction: the answers are those of the version read.
+	tx, err := s.rdb.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return intake.Session{}, err
 	}
@@ -534,8 +572,7 @@ func (s *Store) ActiveSession(ctx context.Context, patientID string) (intake.Ses
 	var sess intake.Session
 	var paused, crisis int
 	var created, updated int64
-	err = tx.QueryRowContext(ctx, `SELECT id, patient_id, script_version, status, paused, crisis, outcome, created_at, updated_at, version
-		FROM sessions WHERE patient_id = ? AND status = 'active'`, patientID).
+	err = tx.StmtContext(ctx, s.rs[qSessionActive]).QueryRowContext(ctx, patientID).
 		Scan(&sess.ID, &sess.PatientID, &sess.ScriptVersion, &sess.Status, &paused, &crisis, &sess.Outcome, &created, &updated, &sess.Version)
 	if errors.Is(err, sql.ErrNoRows) {
 		return sess, intake.Errorf(intake.ENOTFOUND, "No screening in progress.")
@@ -544,12 +581,21 @@ func (s *Store) ActiveSession(ctx context.Context, patientID string) (intake.Ses
 	}
 	sess.Paused, sess.PauseReason, sess.CrisisLanguage = paused != 0, pauseReason(paused, crisis == 1), crisis == 1
 	sess.CreatedAt, sess.UpdatedAt = fromMS(created), fromMS(updated)
-	sess.Answers, err = s.answers(ctx, tx, sess.ID)
-	return sess, err
+	if a, ok := s.cache.get(sess.ID, sess.Version); ok {
+		sess.Answers = a
+		return sess, nil
+	}
+	answers, err := s.answers(ctx, tx, sess.ID)
+	if err != nil {
+		return sess, err
+	}
+	s.cache.put(sess.ID, sess.Version, answers)
+	sess.Answers = maps.Clone(answers)
+	return sess, nil
 }
 
 func (s *Store) answers(ctx context.Context, tx *sql.Tx, sessionID string) (map[string]intake.Answer, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT question_id, sealed FROM answers WHERE session_id = ?`, sessionID)
+	rows, err := tx.StmtContext(ctx, s.rs[qAnswers]).QueryContext(ctx, sessionID)
 	if err != nil {
 		return nil, fmt.Errorf("read answers: %w", err)
 	}
@@ -581,11 +627,10 @@ func (s *Store) StartSession(ctx context.Context, sess intake.Session) error {
 	}
 	defer tx.Rollback()
 	now := ms(s.Now())
-	if _, err := tx.ExecContext(ctx, `UPDATE sessions SET status = 'restarted', updated_at = ? WHERE patient_id = ? AND status = 'active'`, now, sess.PatientID); err != nil {
+	if _, err := s.in(ctx, tx, qSessionRestart).ExecContext(ctx, now, sess.PatientID); err != nil {
 		return fmt.Errorf("end old session: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO sessions (id, patient_id, script_version, status, created_at, updated_at) VALUES (?, ?, ?, 'active', ?, ?)`,
-		sess.ID, sess.PatientID, sess.ScriptVersion, now, now); err != nil {
+	if _, err := s.in(ctx, tx, qSessionInsert).ExecContext(ctx, sess.ID, sess.PatientID, sess.ScriptVersion, now, now); err != nil {
 		return fmt.Errorf("start session: %w", err)
 	}
 	return tx.Commit()
@@ -609,27 +654,36 @@ func (s *Store) SaveAnswer(ctx context.Context, sessionID string, version int64,
 	now := ms(s.Now())
 	// The compare-and-set: the answer was checked against the pending
 	// question of this version of the session.
-	res, err := tx.ExecContext(ctx, `UPDATE sessions SET updated_at = ?, paused = 0, version = version + 1
-		WHERE id = ? AND status = 'active' AND version = ?`, now, sessionID, version)
+	res, err := s.in(ctx, tx, qSessionTouch).ExecContext(ctx, now, sessionID, version)
 	if err != nil {
 		return fmt.Errorf("touch session: %w", err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return s.sessionConflict(ctx, tx, sessionID)
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO answers (session_id, question_id, sealed, answered_at) VALUES (?, ?, ?, ?)
-		ON CONFLICT (session_id, question_id) DO UPDATE SET sealed = excluded.sealed, answered_at = excluded.answered_at`,
-		sessionID, a.QuestionID, sealed, ms(a.At)); err != nil {
+	if _, err := s.in(ctx, tx, qAnswerUpsert).ExecContext(ctx, sessionID, a.QuestionID, sealed, ms(a.At)); err != nil {
 		return fmt.Errorf("save answer: %w", err)
 	}
-	return tx.Commit()
+	if err := tx.Commit(); err != nil {
+		s.cache.drop(sessionID)
+		return err
+	}
+	// What the next turn reads: the cached answers plus this one. The
+	// stored answer round-trips through JSON, as a read would return it.
+	var stored intake.Answer
+	if err := json.Unmarshal(plain, &stored); err != nil {
+		s.cache.drop(sessionID)
+		return nil
+	}
+	s.cache.advance(sessionID, version, version+1, &stored)
+	return nil
 }
 
 // sessionConflict says why a compare-and-set on a session changed nothing:
 // it ended, or another turn changed it first. Both are ECONFLICT.
 func (s *Store) sessionConflict(ctx context.Context, tx *sql.Tx, sessionID string) error {
 	var status string
-	err := tx.QueryRowContext(ctx, `SELECT status FROM sessions WHERE id = ?`, sessionID).Scan(&status)
+	err := s.in(ctx, tx, qSessionStatus).QueryRowContext(ctx, sessionID).Scan(&status)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("read session: %w", err)
 	}
@@ -670,15 +724,15 @@ func (s *Store) SetPaused(ctx context.Context, sessionID string, reason intake.P
 	default:
 		return fmt.Errorf("pause session: unknown reason %q", reason)
 	}
-	res, err := s.db.ExecContext(ctx, `UPDATE sessions SET paused = ?, crisis = MAX(crisis, ?), updated_at = ?, version = version + 1
-		WHERE id = ? AND status = 'active'`,
-		code, boolInt(reason == intake.PauseCrisis), ms(s.Now()), sessionID)
-	if err != nil {
+	var version int64
+	err := s.ws[qSessionPause].QueryRowContext(ctx, code, boolInt(reason == intake.PauseCrisis), ms(s.Now()), sessionID).Scan(&version)
+	if errors.Is(err, sql.ErrNoRows) {
+		return intake.Errorf(intake.ENOTFOUND, "No screening in progress.")
+	} else if err != nil {
+		s.cache.drop(sessionID)
 		return fmt.Errorf("pause session: %w", err)
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return intake.Errorf(intake.ENOTFOUND, "No screening in progress.")
-	}
+	s.cache.advance(sessionID, version-1, version, nil)
 	return nil
 }
 
@@ -690,9 +744,8 @@ func (s *Store) EndSession(ctx context.Context, sessionID string, version int64,
 		return nil, err
 	}
 	defer tx.Rollback()
-	res, err := tx.ExecContext(ctx, `UPDATE sessions SET status = ?, outcome = ?, paused = 0, updated_at = ?, version = version + 1
-		WHERE id = ? AND status = 'active' AND version = ?`,
-		status, outcome, ms(s.Now()), sessionID, version)
+	s.cache.drop(sessionID)
+	res, err := s.in(ctx, tx, qSessionEnd).ExecContext(ctx, status, outcome, ms(s.Now()), sessionID, version)
 	if err != nil {
 		return nil, fmt.Errorf("end session: %w", err)
 	}
@@ -700,7 +753,7 @@ func (s *Store) EndSession(ctx context.Context, sessionID string, version int64,
 		return nil, s.sessionConflict(ctx, tx, sessionID)
 	}
 	if discard {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM answers WHERE session_id = ?`, sessionID); err != nil {
+		if _, err := s.in(ctx, tx, qAnswersDiscard).ExecContext(ctx, sessionID); err != nil {
 			return nil, fmt.Errorf("discard answers: %w", err)
 		}
 	}
@@ -745,7 +798,7 @@ type caseDetails struct {
 // queues the outbox event, inside tx.
 func (s *Store) openCase(ctx context.Context, tx *sql.Tx, c intake.Case) (intake.Case, error) {
 	now := s.Now().UTC()
-	existing, err := s.scanCase(tx.QueryRowContext(ctx, caseSelect+` WHERE patient_id = ? AND status <> 'closed'`, c.PatientID))
+	existing, err := s.scanCase(s.in(ctx, tx, qCaseOpenOf).QueryRowContext(ctx, c.PatientID))
 	kind := intake.EventCaseOpened
 	switch {
 	case intake.ErrorCode(err) == intake.ENOTFOUND:
@@ -769,7 +822,7 @@ func (s *Store) openCase(ctx context.Context, tx *sql.Tx, c intake.Case) (intake
 			return c, err
 		}
 	}
-	if err := queueEvent(ctx, tx, c.ID, kind, "", now); err != nil {
+	if err := s.queueEvent(ctx, tx, c.ID, kind, "", now); err != nil {
 		return c, err
 	}
 	return c, nil
@@ -823,13 +876,15 @@ func (s *Store) writeCase(ctx context.Context, tx *sql.Tx, c intake.Case, insert
 		return err
 	}
 	if insert {
-		_, err = tx.ExecContext(ctx, `INSERT INTO cases (id, patient_id, session_id, outcome, priority, priority_rank, status, details, script_version, created_at, updated_at, alert_from, alerts_sent)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		_, err = s.in(ctx, tx, qCaseInsert).ExecContext(ctx,
 			c.ID, c.PatientID, c.SessionID, c.Outcome, c.Priority, c.Priority.Rank(), c.Status, details, c.ScriptVersion, ms(c.CreatedAt), ms(c.UpdatedAt), ms(c.AlertFrom), c.AlertsSent)
 	} else {
-		_, err = tx.ExecContext(ctx, `UPDATE cases SET session_id = ?, outcome = ?, priority = ?, priority_rank = ?, status = ?, details = ?, script_version = ?, updated_at = ?,
-			alert_from = ?, alerts_sent = ? WHERE id = ?`,
+		_, err = s.in(ctx, tx, qCaseUpdate).ExecContext(ctx,
 			c.SessionID, c.Outcome, c.Priority, c.Priority.Rank(), c.Status, details, c.ScriptVersion, ms(c.UpdatedAt), ms(c.AlertFrom), c.AlertsSent, c.ID)
+		if err == nil {
+			// Pending events follow their case's priority.
+			_, err = s.in(ctx, tx, qOutboxRerank).ExecContext(ctx, c.Priority.Rank(), c.ID, c.Priority.Rank())
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("write case: %w", err)
@@ -872,11 +927,19 @@ func (s *Store) scanCase(row scanner) (intake.Case, error) {
 
 // Case implements intake.Store.
 func (s *Store) Case(ctx context.Context, id string) (intake.Case, error) {
-	return s.scanCase(s.db.QueryRowContext(ctx, caseSelect+` WHERE id = ?`, strings.ToUpper(strings.TrimSpace(id))))
+	return s.scanCase(s.rs[qCaseByID].QueryRowContext(ctx, strings.ToUpper(strings.TrimSpace(id))))
 }
 
 // Cases implements intake.Store.
 func (s *Store) Cases(ctx context.Context, f intake.CaseFilter) ([]intake.Case, error) {
+	// The lookups on hot paths (a patient's cases, the case of a card)
+	// are prepared; other filters (staff listing cases) are built here.
+	switch {
+	case f.PatientID != "" && f.Status == "" && f.CardMessageID == "" && f.Limit == 0:
+		return s.caseRows(s.rs[qCasesOfPatient].QueryContext(ctx, f.PatientID))
+	case f.CardMessageID != "" && f.Status == "" && f.PatientID == "" && f.Limit == 0:
+		return s.caseRows(s.rs[qCaseByCard].QueryContext(ctx, f.CardMessageID))
+	}
 	q, args := caseSelect+` WHERE 1=1`, []any{}
 	if f.Status != "" {
 		q += ` AND status = ?`
@@ -887,14 +950,17 @@ func (s *Store) Cases(ctx context.Context, f intake.CaseFilter) ([]intake.Case, 
 		args = append(args, f.PatientID)
 	}
 	if f.CardMessageID != "" {
-		q += ` AND card_message_id = ?`
+		q += ` AND card_message_id = ? AND card_message_id <> ''`
 		args = append(args, f.CardMessageID)
 	}
 	q += ` ORDER BY priority_rank DESC, created_at DESC, id`
 	if f.Limit > 0 {
 		q += fmt.Sprintf(` LIMIT %d`, f.Limit)
 	}
-	rows, err := s.db.QueryContext(ctx, q, args...)
+	return s.caseRows(s.rdb.QueryContext(ctx, q, args...))
+}
+
+func (s *Store) caseRows(rows *sql.Rows, err error) ([]intake.Case, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list cases: %w", err)
 	}
@@ -935,7 +1001,7 @@ func (s *Store) Audit(ctx context.Context, e intake.AuditEntry) error {
 	if e.At.IsZero() {
 		e.At = s.Now()
 	}
-	_, err := s.db.ExecContext(ctx, `INSERT INTO audit (actor, action, case_id, result, at) VALUES (?, ?, ?, ?, ?)`, e.Actor, e.Action, e.CaseID, e.Result, ms(e.At))
+	_, err := s.ws[qAudit].ExecContext(ctx, e.Actor, e.Action, e.CaseID, e.Result, ms(e.At))
 	if err != nil {
 		return fmt.Errorf("audit: %w", err)
 	}
@@ -969,7 +1035,7 @@ func (s *Store) AuditLog(ctx context.Context, caseID string) ([]intake.AuditEntr
 
 // FirstSeen implements intake.Store.
 func (s *Store) FirstSeen(ctx context.Context, eventID string) (bool, error) {
-	res, err := s.db.ExecContext(ctx, `INSERT INTO processed_events (id, handled_at) VALUES (?, ?) ON CONFLICT (id) DO NOTHING`, eventID, ms(s.Now()))
+	res, err := s.ws[qFirstSeen].ExecContext(ctx, eventID, ms(s.Now()))
 	if err != nil {
 		return false, fmt.Errorf("record event: %w", err)
 	}
@@ -981,15 +1047,15 @@ func (s *Store) FirstSeen(ctx context.Context, eventID string) (bool, error) {
 func (s *Store) PatientSummary(ctx context.Context, patientID string) (intake.Summary, error) {
 	var sum intake.Summary
 	var pending int
-	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(status = 'active'), 0) FROM sessions WHERE patient_id = ?`, patientID).Scan(&sum.Sessions, &pending)
+	err := s.rs[qSummarySessions].QueryRowContext(ctx, patientID).Scan(&sum.Sessions, &pending)
 	if err != nil {
 		return sum, fmt.Errorf("summary: %w", err)
 	}
 	sum.Pending = pending > 0
-	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM answers a JOIN sessions s ON s.id = a.session_id WHERE s.patient_id = ?`, patientID).Scan(&sum.Answers); err != nil {
+	if err := s.rs[qSummaryAnswers].QueryRowContext(ctx, patientID).Scan(&sum.Answers); err != nil {
 		return sum, fmt.Errorf("summary: %w", err)
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT id, status FROM cases WHERE patient_id = ? ORDER BY created_at`, patientID)
+	rows, err := s.rs[qSummaryCases].QueryContext(ctx, patientID)
 	if err != nil {
 		return sum, fmt.Errorf("summary: %w", err)
 	}
@@ -1047,7 +1113,7 @@ func (s *Store) ForgetPatient(ctx context.Context, patientID, actor string) ([]s
 			return nil, err
 		}
 		if c.Status != intake.CaseClosed {
-			if err := queueEvent(ctx, tx, c.ID, intake.EventCaseUpdated, "", now); err != nil {
+			if err := s.queueEvent(ctx, tx, c.ID, intake.EventCaseUpdated, "", now); err != nil {
 				return nil, err
 			}
 		}
@@ -1062,18 +1128,19 @@ func (s *Store) ForgetPatient(ctx context.Context, patientID, actor string) ([]s
 	// One row per case stripped, so `audit --case` shows what ended its
 	// details; one without a case when there was none.
 	for _, id := range ids {
-		if err := audit(ctx, tx, intake.AuditEntry{Actor: actor, Action: "patient.forget", CaseID: id, Result: "erased; case stripped"}, now); err != nil {
+		if err := s.audit(ctx, tx, intake.AuditEntry{Actor: actor, Action: "patient.forget", CaseID: id, Result: "erased; case stripped"}, now); err != nil {
 			return nil, err
 		}
 	}
 	if len(ids) == 0 {
-		if err := audit(ctx, tx, intake.AuditEntry{Actor: actor, Action: "patient.forget", Result: "erased; no cases"}, now); err != nil {
+		if err := s.audit(ctx, tx, intake.AuditEntry{Actor: actor, Action: "patient.forget", Result: "erased; no cases"}, now); err != nil {
 			return nil, err
 		}
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, err
 	}
+	s.cache.clear()
 	// secure_delete zeroed the erased values in the pages this transaction
 	// wrote, but the WAL still holds the earlier versions of those pages
 	// until they are checkpointed and the WAL truncated.
@@ -1089,10 +1156,7 @@ func (s *Store) DueEvents(ctx context.Context, now time.Time, limit int) ([]inta
 	// case's changes reach staff in order.
 	// The most urgent cases go first, so a burst of routine cards never
 	// delays an urgent one.
-	rows, err := s.db.QueryContext(ctx, `SELECT o.id, o.case_id, o.kind, o.created_at, o.attempts, o.data FROM outbox o JOIN cases c ON c.id = o.case_id
-		WHERE o.delivered_at IS NULL AND o.next_attempt_at <= ?
-		AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.case_id = o.case_id AND e.delivered_at IS NULL AND e.id < o.id)
-		ORDER BY c.priority_rank DESC, o.id LIMIT ?`, ms(now), limit)
+	rows, err := s.rs[qDueEvents].QueryContext(ctx, ms(now), limit)
 	if err != nil {
 		return nil, fmt.Errorf("due events: %w", err)
 	}
@@ -1112,7 +1176,9 @@ func (s *Store) DueEvents(ctx context.Context, now time.Time, limit int) ([]inta
 
 // EventFailed implements intake.Store.
 func (s *Store) EventFailed(ctx context.Context, eventID int64, next time.Time) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ? WHERE id = ?`, ms(next), eventID)
+	s.bg.Lock()
+	defer s.bg.Unlock()
+	_, err := s.ws[qEventFailed].ExecContext(ctx, ms(next), eventID)
 	if err != nil {
 		return fmt.Errorf("event failed: %w", err)
 	}
@@ -1121,26 +1187,46 @@ func (s *Store) EventFailed(ctx context.Context, eventID int64, next time.Time) 
 
 // EventDelivered implements intake.Store.
 func (s *Store) EventDelivered(ctx context.Context, eventID int64, caseID, cardMessageID string) error {
+	s.bg.Lock()
+	defer s.bg.Unlock()
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `UPDATE outbox SET delivered_at = ?, attempts = attempts + 1 WHERE id = ?`, ms(s.Now()), eventID); err != nil {
+	if err := s.delivered(ctx, tx, eventID, caseID, cardMessageID); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// delivered marks an event delivered, makes the next pending event of its
+// case the case's head, and records the card's message id.
+func (s *Store) delivered(ctx context.Context, tx *sql.Tx, eventID int64, caseID, cardMessageID string) error {
+	var eventCase string
+	err := s.in(ctx, tx, qEventDelivered).QueryRowContext(ctx, ms(s.Now()), eventID).Scan(&eventCase)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		// Delivered already (by another process): nothing moves on.
+	case err != nil:
 		return fmt.Errorf("event delivered: %w", err)
+	default:
+		if _, err := s.in(ctx, tx, qEventPromote).ExecContext(ctx, eventCase); err != nil {
+			return fmt.Errorf("event delivered: %w", err)
+		}
 	}
 	if cardMessageID != "" {
-		if _, err := tx.ExecContext(ctx, `UPDATE cases SET card_message_id = ? WHERE id = ?`, cardMessageID, caseID); err != nil {
+		if _, err := s.in(ctx, tx, qCardSet).ExecContext(ctx, cardMessageID, caseID); err != nil {
 			return fmt.Errorf("card message: %w", err)
 		}
 	}
-	return tx.Commit()
+	return nil
 }
 
 // CardMessage implements intake.Store.
 func (s *Store) CardMessage(ctx context.Context, caseID string) (string, error) {
 	var id string
-	err := s.db.QueryRowContext(ctx, `SELECT card_message_id FROM cases WHERE id = ?`, caseID).Scan(&id)
+	err := s.rs[qCardMessage].QueryRowContext(ctx, caseID).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", intake.Errorf(intake.ENOTFOUND, "No such case.")
 	}
@@ -1175,25 +1261,24 @@ func (s *Store) claim(ctx context.Context, tx *sql.Tx, c *intake.Case, actorID, 
 		c.AlertFrom, c.AlertsSent = now, 0
 	}
 	c.LastActionAt = now
-	if _, err := tx.ExecContext(ctx, `UPDATE cases SET status = ?, assignee = ?, assignee_id = ?, updated_at = ?, last_action = ?, last_action_at = ?,
-		alert_from = ?, alerts_sent = ? WHERE id = ?`,
+	if _, err := s.in(ctx, tx, qClaim).ExecContext(ctx,
 		c.Status, c.Assignee, c.AssigneeID, ms(now), c.LastAction, ms(now), ms(c.AlertFrom), c.AlertsSent, c.ID); err != nil {
 		return fmt.Errorf("claim: %w", err)
 	}
-	if err := audit(ctx, tx, intake.AuditEntry{Actor: actorID, Action: action, CaseID: c.ID, Result: result}, now); err != nil {
+	if err := s.audit(ctx, tx, intake.AuditEntry{Actor: actorID, Action: action, CaseID: c.ID, Result: result}, now); err != nil {
 		return err
 	}
-	if err := queueEvent(ctx, tx, c.ID, intake.EventCaseUpdated, "", now); err != nil {
+	if err := s.queueEvent(ctx, tx, c.ID, intake.EventCaseUpdated, "", now); err != nil {
 		return err
 	}
 	if claim {
 		// The patient hears once that someone has their case.
-		res, err := tx.ExecContext(ctx, `UPDATE cases SET claim_told = 1 WHERE id = ? AND claim_told = 0`, c.ID)
+		res, err := s.in(ctx, tx, qClaimTold).ExecContext(ctx, c.ID)
 		if err != nil {
 			return fmt.Errorf("claim notice: %w", err)
 		}
 		if n, _ := res.RowsAffected(); n == 1 {
-			if err := queueEvent(ctx, tx, c.ID, intake.EventPatientNotice, "notice_claimed", now); err != nil {
+			if err := s.queueEvent(ctx, tx, c.ID, intake.EventPatientNotice, "notice_claimed", now); err != nil {
 				return err
 			}
 		}
@@ -1203,18 +1288,25 @@ func (s *Store) claim(ctx context.Context, tx *sql.Tx, c *intake.Case, actorID, 
 }
 
 // audit appends an audit row inside a transaction.
-func audit(ctx context.Context, tx *sql.Tx, e intake.AuditEntry, now time.Time) error {
-	if _, err := tx.ExecContext(ctx, `INSERT INTO audit (actor, action, case_id, result, at) VALUES (?, ?, ?, ?, ?)`,
-		e.Actor, e.Action, e.CaseID, e.Result, ms(now)); err != nil {
+func (s *Store) audit(ctx context.Context, tx *sql.Tx, e intake.AuditEntry, now time.Time) error {
+	if _, err := s.in(ctx, tx, qAudit).ExecContext(ctx, e.Actor, e.Action, e.CaseID, e.Result, ms(now)); err != nil {
 		return fmt.Errorf("audit: %w", err)
 	}
 	return nil
 }
 
-func queueEvent(ctx context.Context, tx *sql.Tx, caseID, kind, data string, now time.Time) error {
-	if _, err := tx.ExecContext(ctx, `INSERT INTO outbox (case_id, kind, created_at, next_attempt_at, data) VALUES (?, ?, ?, ?, ?)`,
-		caseID, kind, ms(now), ms(now), data); err != nil {
+func (s *Store) queueEvent(ctx context.Context, tx *sql.Tx, caseID, kind, data string, now time.Time) error {
+	if _, err := s.in(ctx, tx, qEventQueue).ExecContext(ctx, caseID, kind, ms(now), data); err != nil {
 		return fmt.Errorf("queue case event: %w", err)
+	}
+	return nil
+}
+
+// audit is s.audit for rare paths (retention): the same row, the statement
+// not prepared.
+func audit(ctx context.Context, tx *sql.Tx, e intake.AuditEntry, now time.Time) error {
+	if _, err := tx.ExecContext(ctx, writeSQL[qAudit], e.Actor, e.Action, e.CaseID, e.Result, ms(now)); err != nil {
+		return fmt.Errorf("audit: %w", err)
 	}
 	return nil
 }
@@ -1224,7 +1316,7 @@ func (s *Store) PatientByID(ctx context.Context, id string) (intake.Patient, err
 	p := intake.Patient{ID: id}
 	var created int64
 	var sealed string
-	err := s.db.QueryRowContext(ctx, `SELECT channel, user_sealed, created_at FROM patients WHERE id = ?`, id).Scan(&p.Channel, &sealed, &created)
+	err := s.rs[qPatientByID].QueryRowContext(ctx, id).Scan(&p.Channel, &sealed, &created)
 	if errors.Is(err, sql.ErrNoRows) {
 		return p, intake.Errorf(intake.ENOTFOUND, "No such patient.")
 	} else if err != nil {
@@ -1244,17 +1336,17 @@ func (s *Store) PatientByID(ctx context.Context, id string) (intake.Patient, err
 // CaseAction implements intake.Store.
 func (s *Store) CaseAction(ctx context.Context, a intake.CaseActionEntry) (intake.Case, error) {
 	return s.caseTx(ctx, a.CaseID, func(tx *sql.Tx, c *intake.Case, now time.Time) error {
-		if err := audit(ctx, tx, intake.AuditEntry{Actor: a.Actor, Action: a.Action, CaseID: c.ID, Result: a.Result}, now); err != nil {
+		if err := s.audit(ctx, tx, intake.AuditEntry{Actor: a.Actor, Action: a.Action, CaseID: c.ID, Result: a.Result}, now); err != nil {
 			return err
 		}
 		if a.LastAction == "" {
 			return nil
 		}
 		c.LastAction, c.LastActionAt = a.LastAction, now
-		if _, err := tx.ExecContext(ctx, `UPDATE cases SET last_action = ?, last_action_at = ? WHERE id = ?`, a.LastAction, ms(now), c.ID); err != nil {
+		if _, err := s.in(ctx, tx, qCaseAction).ExecContext(ctx, a.LastAction, ms(now), c.ID); err != nil {
 			return fmt.Errorf("case action: %w", err)
 		}
-		return queueEvent(ctx, tx, c.ID, intake.EventCaseUpdated, "", now)
+		return s.queueEvent(ctx, tx, c.ID, intake.EventCaseUpdated, "", now)
 	})
 }
 
@@ -1266,7 +1358,7 @@ func (s *Store) caseTx(ctx context.Context, caseID string, change func(tx *sql.T
 		return intake.Case{}, err
 	}
 	defer tx.Rollback()
-	c, err := s.scanCase(tx.QueryRowContext(ctx, caseSelect+` WHERE id = ?`, caseID))
+	c, err := s.scanCase(s.in(ctx, tx, qCaseByIDTx).QueryRowContext(ctx, caseID))
 	if err != nil {
 		return c, err
 	}
@@ -1291,18 +1383,17 @@ func (s *Store) CloseCase(ctx context.Context, caseID, actorID, actorName, reaso
 		if err := s.writeCase(ctx, tx, *c, false); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE cases SET close_reason = ?, last_action = ?, last_action_at = ? WHERE id = ?`,
-			c.CloseReason, c.LastAction, ms(now), c.ID); err != nil {
+		if _, err := s.in(ctx, tx, qCaseClose).ExecContext(ctx, c.CloseReason, c.LastAction, ms(now), c.ID); err != nil {
 			return fmt.Errorf("close: %w", err)
 		}
-		if err := audit(ctx, tx, intake.AuditEntry{Actor: actorID, Action: "case.close", CaseID: c.ID, Result: "ok: " + r.ID}, now); err != nil {
+		if err := s.audit(ctx, tx, intake.AuditEntry{Actor: actorID, Action: "case.close", CaseID: c.ID, Result: "ok: " + r.ID}, now); err != nil {
 			return err
 		}
-		if err := queueEvent(ctx, tx, c.ID, intake.EventCaseUpdated, "", now); err != nil {
+		if err := s.queueEvent(ctx, tx, c.ID, intake.EventCaseUpdated, "", now); err != nil {
 			return err
 		}
 		if r.Notice != "" {
-			if err := queueEvent(ctx, tx, c.ID, intake.EventPatientNotice, r.Notice, now); err != nil {
+			if err := s.queueEvent(ctx, tx, c.ID, intake.EventPatientNotice, r.Notice, now); err != nil {
 				return err
 			}
 		}
@@ -1312,27 +1403,29 @@ func (s *Store) CloseCase(ctx context.Context, caseID, actorID, actorName, reaso
 
 // QueueAlert implements intake.Store.
 func (s *Store) QueueAlert(ctx context.Context, caseID string, n int, kind, data string) (bool, error) {
+	s.bg.Lock()
+	defer s.bg.Unlock()
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return false, err
 	}
 	defer tx.Rollback()
 	now := s.Now().UTC()
-	res, err := tx.ExecContext(ctx, `UPDATE cases SET alerts_sent = ? WHERE id = ? AND alerts_sent = ? AND status = 'open'`, n, caseID, n-1)
+	res, err := s.in(ctx, tx, qAlertQueue).ExecContext(ctx, n, caseID, n-1)
 	if err != nil {
 		return false, fmt.Errorf("queue alert: %w", err)
 	}
 	if k, _ := res.RowsAffected(); k != 1 {
 		return false, nil
 	}
-	if err := queueEvent(ctx, tx, caseID, kind, data, now); err != nil {
+	if err := s.queueEvent(ctx, tx, caseID, kind, data, now); err != nil {
 		return false, err
 	}
 	action := "case.page"
 	if kind == intake.EventReminder {
 		action = "case.remind"
 	}
-	if err := audit(ctx, tx, intake.AuditEntry{Actor: "intakebot", Action: action, CaseID: caseID, Result: fmt.Sprintf("queued %d", n)}, now); err != nil {
+	if err := s.audit(ctx, tx, intake.AuditEntry{Actor: "intakebot", Action: action, CaseID: caseID, Result: fmt.Sprintf("queued %d", n)}, now); err != nil {
 		return false, err
 	}
 	return true, tx.Commit()
@@ -1340,8 +1433,7 @@ func (s *Store) QueueAlert(ctx context.Context, caseID string, n int, kind, data
 
 // IdleSessions implements intake.Store.
 func (s *Store) IdleSessions(ctx context.Context, before time.Time) ([]intake.Session, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, patient_id, updated_at FROM sessions
-		WHERE status = 'active' AND paused = 0 AND updated_at < ? AND swept_at <> updated_at ORDER BY updated_at LIMIT 500`, ms(before))
+	rows, err := s.rs[qIdleSessions].QueryContext(ctx, ms(before))
 	if err != nil {
 		return nil, fmt.Errorf("idle sessions: %w", err)
 	}
@@ -1361,7 +1453,7 @@ func (s *Store) IdleSessions(ctx context.Context, before time.Time) ([]intake.Se
 
 // MarkSwept implements intake.Store.
 func (s *Store) MarkSwept(ctx context.Context, sessionID string, updatedAt time.Time) error {
-	if _, err := s.db.ExecContext(ctx, `UPDATE sessions SET swept_at = updated_at WHERE id = ? AND updated_at = ?`, sessionID, ms(updatedAt)); err != nil {
+	if _, err := s.ws[qMarkSwept].ExecContext(ctx, sessionID, ms(updatedAt)); err != nil {
 		return fmt.Errorf("mark swept: %w", err)
 	}
 	return nil
