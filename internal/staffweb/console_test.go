@@ -1,0 +1,189 @@
+package staffweb_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/intakebot/intakebot/internal/intake"
+	"github.com/intakebot/intakebot/internal/staffweb"
+)
+
+func audited(t *testing.T, e *env, action, result string) bool {
+	t.Helper()
+	rows, err := e.kit.Store.AuditLog(context.Background(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rows {
+		if r.Action == action && strings.HasPrefix(r.Result, result) {
+			return true
+		}
+	}
+	return false
+}
+
+func TestSignInAdmitsOnlyStaffAndRechecksRoles(t *testing.T) {
+	e := newEnv(t)
+	c := e.screen(patient)
+
+	t.Run("NonStaffRefusedAfterSignIn", func(t *testing.T) {
+		cl := e.client()
+		resp, body := cl.signIn(outsider)
+		if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "does not have one of the clinic&#39;s staff roles") {
+			t.Fatalf("outsider: status %d, body:\n%s", resp.StatusCode, body)
+		}
+		if resp, _ := cl.get("/queue"); resp.Request.URL.Path != "/signin" {
+			t.Errorf("after a refused sign-in, /queue went to %s, want the sign-in page", resp.Request.URL.Path)
+		}
+		if !audited(t, e, "console.signin", "refused: not staff") {
+			t.Error("the refused sign-in is not in the audit log")
+		}
+	})
+
+	cl := e.client()
+	resp, body := cl.signIn(dana)
+	if resp.StatusCode != http.StatusOK || resp.Request.URL.Path != "/queue" || !strings.Contains(body, c.ID) || !strings.Contains(body, "Signed in as <strong>Dana</strong>") {
+		t.Fatalf("staff sign-in: status %d at %s:\n%s", resp.StatusCode, resp.Request.URL.Path, body)
+	}
+	if n := e.fake.OAuthExchanges(); n != 2 {
+		t.Errorf("codes exchanged = %d, want 2 (the outsider's and Dana's)", n)
+	}
+
+	t.Run("CSPAndHeadersOnEveryPage", func(t *testing.T) {
+		for _, p := range []string{"/queue", "/cases/" + c.ID, "/audit", "/report", "/export", "/signin", "/static/style.css", "/cases/C-NOPE", "/link?t=x"} {
+			resp, _ := cl.get(p)
+			h := resp.Header
+			if h.Get("Content-Security-Policy") != staffweb.CSP || !strings.Contains(h.Get("Content-Security-Policy"), "frame-ancestors 'none'") {
+				t.Errorf("%s: CSP %q", p, h.Get("Content-Security-Policy"))
+			}
+			if h.Get("Referrer-Policy") != "no-referrer" || h.Get("X-Frame-Options") != "DENY" || h.Get("Cache-Control") != "no-store" {
+				t.Errorf("%s: headers %v", p, h)
+			}
+		}
+	})
+
+	t.Run("NoPatientDataInTitlesOrURLs", func(t *testing.T) {
+		_, body := cl.get("/cases/" + c.ID)
+		title := body[strings.Index(body, "<title>"):strings.Index(body, "</title>")]
+		for _, secret := range []string{canaryPhone, "I work nights", "PHQ"} {
+			if strings.Contains(title, secret) {
+				t.Errorf("title %q holds %q", title, secret)
+			}
+		}
+		if !strings.Contains(body, canaryPhone) || !strings.Contains(body, canaryNotes) {
+			t.Error("the case page does not show the contact detail and the patient's notes")
+		}
+	})
+
+	t.Run("RoleRemovedLocksOut", func(t *testing.T) {
+		e.fake.SetMember(guildID, dana, otherRole)
+		// Within the cache's age the copy of the roles is used...
+		if resp, _ := cl.get("/queue"); resp.StatusCode != http.StatusOK {
+			t.Fatalf("within RoleTTL: status %d", resp.StatusCode)
+		}
+		// ...past it, Discord is asked again and the session ends.
+		e.clock.Add(4 * time.Minute)
+		resp, body := cl.get("/queue")
+		if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "no longer has one of the clinic&#39;s staff roles") {
+			t.Fatalf("after the role was removed: status %d:\n%s", resp.StatusCode, body)
+		}
+		if resp, _ := cl.get("/queue"); resp.Request.URL.Path != "/signin" {
+			t.Errorf("the session outlived the role: %s", resp.Request.URL.Path)
+		}
+		e.fake.SetMember(guildID, dana, staffRole)
+	})
+}
+
+func TestSessionEndsAfterIdleTimeAndMaxAge(t *testing.T) {
+	e := newEnv(t)
+	cl := e.client()
+	cl.signIn(dana)
+	e.clock.Add(14 * time.Minute)
+	if resp, _ := cl.get("/queue"); resp.Request.URL.Path != "/queue" {
+		t.Fatalf("after 14 idle minutes: at %s, want still signed in", resp.Request.URL.Path)
+	}
+	e.clock.Add(16 * time.Minute)
+	resp, body := cl.get("/queue")
+	if resp.Request.URL.Path != "/signin" || !strings.Contains(body, "Your session ended") {
+		t.Fatalf("after 16 idle minutes: at %s:\n%s", resp.Request.URL.Path, body)
+	}
+	// Active all along, the session still ends after 12 hours.
+	cl = e.client()
+	cl.signIn(dana)
+	for i := 0; i < 12*5; i++ {
+		e.clock.Add(12 * time.Minute)
+		if resp, _ := cl.get("/audit"); resp.StatusCode != http.StatusOK && i < 12*5-1 {
+			t.Fatalf("after %v of activity: status %d at %s", time.Duration(i+1)*12*time.Minute, resp.StatusCode, resp.Request.URL.Path)
+		}
+	}
+	e.clock.Add(time.Minute)
+	if resp, _ := cl.get("/queue"); resp.Request.URL.Path != "/signin" {
+		t.Errorf("after 12 h 1 min: at %s, want the sign-in page", resp.Request.URL.Path)
+	}
+}
+
+func TestFormWithoutCSRFTokenIsRefused(t *testing.T) {
+	e := newEnv(t)
+	c := e.screen(patient)
+	cl := e.client()
+	cl.signIn(dana)
+	cl.get("/cases/" + c.ID)
+	resp, body := cl.post("/cases/"+c.ID+"/claim", url.Values{}, false)
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "security token is missing") {
+		t.Fatalf("claim without a token: status %d:\n%s", resp.StatusCode, body)
+	}
+	resp, _ = cl.post("/cases/"+c.ID+"/claim", url.Values{"csrf": {"forged"}}, false)
+	if resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("claim with a wrong token: status %d", resp.StatusCode)
+	}
+	if got, _ := e.kit.Store.Case(context.Background(), c.ID); got.Status != intake.CaseOpen {
+		t.Fatalf("a refused form changed the case: %s", got.Status)
+	}
+	if !audited(t, e, "console.csrf", "refused") {
+		t.Error("the refused form is not in the audit log")
+	}
+	resp, body = cl.post("/cases/"+c.ID+"/claim", url.Values{}, true)
+	if got, _ := e.kit.Store.Case(context.Background(), c.ID); resp.StatusCode != http.StatusOK || got.Status != intake.CaseClaimed || got.Assignee != "Dana" {
+		t.Fatalf("claim with the token: status %d, case %s by %q:\n%s", resp.StatusCode, got.Status, got.Assignee, body)
+	}
+	if !strings.Contains(body, "is yours") {
+		t.Errorf("the claim's result is not shown on the case page")
+	}
+}
+
+func TestSignInIsRateLimited(t *testing.T) {
+	e := newEnv(t)
+	cl := e.client()
+	cl.http.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	for i := 0; i < 10; i++ {
+		if resp, _ := cl.get("/signin/discord"); resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("attempt %d: status %d", i+1, resp.StatusCode)
+		}
+	}
+	resp, _ := cl.get("/signin/discord")
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("11th attempt in a minute: status %d", resp.StatusCode)
+	}
+	e.clock.Add(61 * time.Second)
+	if resp, _ := cl.get("/signin/discord"); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("a minute later: status %d", resp.StatusCode)
+	}
+}
+
+func TestSignInRefusesAForeignState(t *testing.T) {
+	e := newEnv(t)
+	cl := e.client()
+	cl.get("/signin/discord")
+	// A callback with a state this browser did not start (login CSRF).
+	resp, body := cl.get("/oauth/callback?code=code-1&state=" + strings.Repeat("a", 32))
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "could not be verified") {
+		t.Fatalf("foreign state: status %d:\n%s", resp.StatusCode, body)
+	}
+	if e.fake.OAuthExchanges() != 0 {
+		t.Error("a code was exchanged for a callback with a foreign state")
+	}
+}
