@@ -90,8 +90,8 @@ func age(now, t time.Time) string {
 
 type queueRow struct {
 	ID, Priority, Outcome, Status, Assignee, Age, Opened, LastAction string
-	Urgent                                                          bool
-	Flags                                                           int
+	Urgent                                                           bool
+	Flags                                                            int
 }
 
 const queuePageSize = 100

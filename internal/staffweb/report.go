@@ -297,4 +297,3 @@ func cells(vs ...string) []string {
 	}
 	return vs
 }
-
