@@ -2,6 +2,7 @@ package staffweb_test
 
 import (
 	"context"
+	"html"
 	"io"
 	"log/slog"
 	"net/http"
@@ -203,6 +204,8 @@ type client struct {
 	e    *env
 	http *http.Client
 	csrf string
+	// start is the sign-in link of the last sign-in page seen.
+	start string
 }
 
 func (e *env) client() *client {
@@ -213,13 +216,19 @@ func (e *env) client() *client {
 var (
 	reqRe  = regexp.MustCompile(`name="req" value="([0-9]+)"`)
 	csrfRe = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+	// startRe finds the sign-in link (it carries where to go afterwards).
+	startRe = regexp.MustCompile(`href="(/signin/discord[^"]*)"`)
 )
 
 // signIn goes through Discord's authorization as user and returns the page
 // the console answered with.
 func (c *client) signIn(user string) (*http.Response, string) {
 	c.t.Helper()
-	resp, body := c.get("/signin/discord")
+	start := "/signin/discord"
+	if c.start != "" {
+		start, c.start = c.start, ""
+	}
+	resp, body := c.get(start)
 	m := reqRe.FindStringSubmatch(body)
 	if resp.StatusCode != http.StatusOK || m == nil {
 		c.t.Fatalf("no authorization page from the fake: %d\n%s", resp.StatusCode, body)
@@ -249,6 +258,9 @@ func (c *client) read(resp *http.Response) string {
 	}
 	if m := csrfRe.FindStringSubmatch(string(b)); m != nil {
 		c.csrf = m[1]
+	}
+	if m := startRe.FindStringSubmatch(string(b)); m != nil {
+		c.start = html.UnescapeString(m[1])
 	}
 	return string(b)
 }
