@@ -85,6 +85,9 @@ func (s *Server) serveOAuth(w http.ResponseWriter, r *http.Request) bool {
 	path := apiPrefix.ReplaceAllString(r.URL.Path, "")
 	hasAPI := path != r.URL.Path
 	switch {
+	case !hasAPI && r.URL.Path == "/favicon.ico":
+		// A browser on the authorization page asks for it.
+		http.NotFound(w, r)
 	case !hasAPI && r.Method == http.MethodGet && r.URL.Path == "/oauth2/authorize":
 		s.authorize(w, r)
 	case !hasAPI && r.Method == http.MethodGet && r.URL.Path == "/oauth2/authorize/answer":
