@@ -35,8 +35,12 @@ type oauthState struct {
 	pending map[string]url.Values
 	codes   map[string]oauthCode
 	tokens  map[string]oauthToken
-	// Authorizations counts codes exchanged for tokens.
+	// exchanged counts codes exchanged for tokens.
 	exchanged int
+	// auto, when set, is the user the browser is signed in to Discord as,
+	// having authorized the application before: the authorization page
+	// answers at once, as Discord does with prompt=none (the demo).
+	auto string
 }
 
 type oauthCode struct {
@@ -63,6 +67,14 @@ func (s *Server) SetMember(guildID, userID string, roles ...string) {
 		s.oauth.members[guildID] = map[string][]string{}
 	}
 	s.oauth.members[guildID][userID] = append([]string{}, roles...)
+}
+
+// AuthorizeAs makes the authorization page answer at once as userID (a
+// browser signed in to Discord that authorized the application before).
+func (s *Server) AuthorizeAs(userID string) {
+	s.oauth.mu.Lock()
+	defer s.oauth.mu.Unlock()
+	s.oauth.auto = userID
 }
 
 // RemoveMember takes userID out of guildID.
@@ -137,6 +149,11 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 	reqID := s.id()
 	s.mu.Unlock()
 	s.oauth.pending[reqID] = q
+	if auto := s.oauth.auto; auto != "" {
+		s.oauth.mu.Unlock()
+		http.Redirect(w, r, "/oauth2/authorize/answer?"+url.Values{"req": {reqID}, "user": {auto}}.Encode(), http.StatusFound)
+		return
+	}
 	users := map[string]bool{}
 	for _, ms := range s.oauth.members {
 		for u := range ms {

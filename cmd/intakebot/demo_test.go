@@ -49,12 +49,16 @@ func TestDemoStaffJourneyMatchesHandoffsAndAudit(t *testing.T) {
 	}
 	for _, want := range []string{
 		"[staff channel] new card: Case C-",
-		"is now looking after your request",           // the patient hears of the claim
-		"Hello from the clinic, when can we call?",    // the patient's DM
-		"Sent to the patient by " + demoStaffName,     // the thread
-		"passed that on to the care team",             // the patient's reply relayed
-		"The patient wrote:** after 5pm works for me", // in the thread
-		"Note from " + demoStaffName + ":** Patient prefers evenings",
+		"is now looking after your request",        // the patient hears of the claim
+		"Hello from the clinic, when can we call?", // the patient's DM
+		"Sent to the patient by " + demoStaffName,  // the thread
+		"passed that on to the care team",          // the patient's reply relayed
+		// With the console (the demo starts one), what the patient wrote and
+		// notes are read there; the thread says so.
+		"The patient wrote a message**: read it in the staff console.",
+		demoStaffName + " added a note**, in the staff console.",
+		"Staff console: http://127.0.0.1:",
+		"/link?t=C-", // Details answers with a link
 		"[staff, only you see, case C-",
 		"Opened: a few seconds ago",
 		"opened a few seconds ago", // staff list
@@ -90,13 +94,14 @@ func TestDemoStaffJourneyMatchesHandoffsAndAudit(t *testing.T) {
 	audit := intakebot(t, "", nil, "audit", "--case", id, "--data", data)
 	var actions []string
 	for _, line := range strings.Split(audit.stdout, "\n") {
-		for _, a := range []string{"case.claim", "patient.notice", "case.message", "case.relay", "case.note", "case.view", "case.close"} {
+		for _, a := range []string{"case.claim", "patient.notice", "case.message", "case.relay", "case.note", "case.link", "case.view", "case.close"} {
 			if strings.Contains(line, " "+a+" ") {
 				actions = append(actions, a)
 			}
 		}
 	}
-	want := "case.claim patient.notice case.message case.relay case.note case.view case.close patient.notice case.view"
+	// Details answers with a console link (case.link), not the details.
+	want := "case.claim patient.notice case.message case.relay case.note case.link case.close patient.notice case.view"
 	if strings.Join(actions, " ") != want {
 		t.Errorf("audit actions %v\nwant %s\n%s", actions, want, audit.stdout)
 	}
@@ -288,7 +293,7 @@ func TestDemoStaffCommandsTakeACaseReference(t *testing.T) {
 		"[staff] " + demoStaffName + ": claim on case " + older,
 		"Status: claimed — " + demoStaffName,
 		"[staff] " + demoStaffName + ": details on case " + older,
-		"[staff, only you see, case " + older + "] **Case " + older + "**",
+		"[staff, only you see, case " + older + "] Case " + older + " is open to read in the staff console",
 		"There is no case C-NOPE1",
 		"[staff, only you see, case " + older + "] Case " + older + " closed: Patient withdrew",
 		"There is no open case",

@@ -343,4 +343,3 @@ func TestBrowserNonStaffIsRefused(t *testing.T) {
 		t.Errorf("after the refusal, /queue showed %s", loc)
 	}
 }
-

@@ -14,6 +14,9 @@ import (
 // LinkTTL is how long a link posted by Details works.
 const LinkTTL = 10 * time.Minute
 
+// URL is the console's public address.
+func (s *Server) URL() string { return s.cfg.PublicURL }
+
 // Link returns a short-lived signed link to a case, for Details on a card:
 // it names the case reference only and opens the case page once the staff
 // member is signed in.

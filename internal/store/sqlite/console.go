@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -88,4 +89,12 @@ func (s *Store) ScreeningCounts(ctx context.Context, from, to time.Time) (starte
 		return 0, 0, fmt.Errorf("count screenings: %w", err)
 	}
 	return started, finished, nil
+}
+
+// DerivedKey is a 32-byte secret for purpose, derived from the data key, so
+// processes sharing the database share it (the console's link key).
+func (s *Store) DerivedKey(purpose string) []byte {
+	h := s.sealer.Hash([]byte("intakebot derived key\x00" + purpose))
+	sum := sha256.Sum256([]byte(h))
+	return sum[:]
 }
