@@ -21,3 +21,14 @@ const (
 	EntryMessage = "message"
 	EntryRelay   = "relay"
 )
+
+// QueueFilter selects a page of the staff queue; zero fields match all.
+type QueueFilter struct {
+	Status     CaseStatus // "" any
+	NotClosed  bool       // open or claimed
+	Priority   Priority   // "" any
+	AssigneeID string     // "discord:<id>"
+	Unassigned bool
+	Offset     int
+	Limit      int
+}

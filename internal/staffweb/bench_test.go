@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
 
@@ -16,10 +17,19 @@ import (
 // case not closed, urgent first, the first 100 shown) with 10,000 cases in
 // the store. Target: under 50 ms of server time.
 func BenchmarkQueuePage10000Cases(b *testing.B) {
+	// Filling the store is 20,000 transactions, each synced to disk: on a
+	// memory file system when there is one, so the set-up takes seconds. The
+	// page itself only reads.
+	if fi, err := os.Stat("/dev/shm"); err == nil && fi.IsDir() {
+		b.Setenv("TMPDIR", "/dev/shm")
+	}
 	e := newEnv(b)
+	// Cards for 10,000 cases would go out at Discord's 50 a second for
+	// minutes, on the same database: not what is measured.
+	e.stopDispatch()
 	ctx := context.Background()
 	prios := []intake.Priority{intake.PriorityUrgent, intake.PriorityHigh, intake.PriorityNormal, intake.PriorityNormal, intake.PriorityLow}
-	for i := 0; i < 10000; i++ {
+	for i := 0; i < benchCases; i++ {
 		p, err := e.kit.Store.Patient(ctx, "discord", fmt.Sprintf("8%017d", i))
 		if err != nil {
 			b.Fatal(err)
@@ -43,8 +53,10 @@ func BenchmarkQueuePage10000Cases(b *testing.B) {
 		}
 		rec := httptest.NewRecorder()
 		e.web.ServeHTTP(rec, req)
-		if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "10000 cases") {
+		if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), fmt.Sprintf("%d cases", benchCases)) {
 			b.Fatalf("status %d: %.300s", rec.Code, rec.Body.String())
 		}
 	}
 }
+
+const benchCases = 10000

@@ -187,3 +187,53 @@ func TestSignInRefusesAForeignState(t *testing.T) {
 		t.Error("a code was exchanged for a callback with a foreign state")
 	}
 }
+
+func TestQueueFiltersAndOrder(t *testing.T) {
+	e := newEnv(t)
+	normal := e.screen(patient)
+	e.say("700000000000000021", "I want to kill myself tonight")
+	var urgent intake.Case
+	if !e.fake.Await(wait, func() bool {
+		cs, _ := e.kit.Store.Cases(context.Background(), intake.CaseFilter{})
+		for _, c := range cs {
+			if c.Priority == intake.PriorityUrgent {
+				urgent = c
+				return true
+			}
+		}
+		return false
+	}) {
+		t.Fatal("no urgent case")
+	}
+	cl := e.client()
+	cl.signIn(dana)
+	cl.get("/cases/" + normal.ID)
+	cl.post("/cases/"+normal.ID+"/claim", url.Values{}, true)
+	for _, tc := range []struct {
+		query     string
+		want, not []string
+	}{
+		{"", []string{urgent.ID, normal.ID, "2 cases"}, nil},
+		{"?priority=urgent", []string{urgent.ID, "1 case,"}, []string{normal.ID}},
+		{"?assignee=me", []string{normal.ID}, []string{urgent.ID}},
+		{"?assignee=none", []string{urgent.ID}, []string{normal.ID}},
+		{"?status=claimed", []string{normal.ID}, []string{urgent.ID}},
+		{"?status=closed", []string{"0 cases", "No cases match"}, []string{normal.ID, urgent.ID}},
+		{"?priority=bogus&status=bogus", []string{urgent.ID, normal.ID}, nil},
+	} {
+		_, body := cl.get("/queue" + tc.query)
+		for _, w := range tc.want {
+			if !strings.Contains(body, w) {
+				t.Errorf("/queue%s lacks %q", tc.query, w)
+			}
+		}
+		for _, n := range tc.not {
+			if strings.Contains(body, n) {
+				t.Errorf("/queue%s shows %q", tc.query, n)
+			}
+		}
+		if tc.query == "" && strings.Index(body, urgent.ID) > strings.Index(body, normal.ID) {
+			t.Error("the urgent case is not first")
+		}
+	}
+}

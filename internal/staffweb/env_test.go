@@ -64,6 +64,8 @@ type env struct {
 	web   *staffweb.Server
 	http  *httptest.Server
 	clock *clock
+	// stopDispatch stops the outbox dispatcher (benchmarks).
+	stopDispatch func()
 }
 
 func newEnv(t testing.TB) *env {
@@ -115,6 +117,7 @@ func newEnv(t testing.TB) *env {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
+	e.stopDispatch = cancel
 	go e.disp.Run(ctx)
 	return e
 }

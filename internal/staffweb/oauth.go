@@ -164,6 +164,7 @@ func (s *Server) oauthCallback(w http.ResponseWriter, r *http.Request) {
 	s.sessions.sweep(now, s.cfg.IdleTimeout, s.cfg.MaxAge)
 	sess := &session{id: randomID(32), userID: me.ID, name: name, token: token, csrf: randomID(32), created: now, lastSeen: now, checkedAt: now}
 	s.sessions.add(sess)
+	s.names.Store(actor, name)
 	s.setCookie(w, s.cookieName(), sess.id, 0)
 	s.cfg.Cases.Audit(ctx, intake.AuditEntry{Actor: actor, Action: "console.signin", Result: "ok"})
 	s.log.Info("console sign-in", slog.String("staff_id", me.ID))

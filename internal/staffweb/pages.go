@@ -101,17 +101,33 @@ const queuePageSize = 100
 func (s *Server) queuePage(w http.ResponseWriter, r *http.Request, sess *session) {
 	q := r.URL.Query()
 	status, priority, assignee := q.Get("status"), q.Get("priority"), q.Get("assignee")
-	f := intake.CaseFilter{}
+	pageN, _ := strconv.Atoi(q.Get("page"))
+	if pageN < 1 {
+		pageN = 1
+	}
+	f := intake.QueueFilter{Offset: (pageN - 1) * queuePageSize, Limit: queuePageSize}
 	switch status {
-	case "", "active":
-		status = "active"
 	case "all":
 	case string(intake.CaseOpen), string(intake.CaseClaimed), string(intake.CaseClosed):
 		f.Status = intake.CaseStatus(status)
 	default:
-		status = "active"
+		status, f.NotClosed = "active", true
 	}
-	cases, err := s.cfg.Cases.Cases(r.Context(), f)
+	if p := intake.Priority(priority); p.Valid() {
+		f.Priority = p
+	} else {
+		priority = ""
+	}
+	switch assignee {
+	case "":
+	case "me":
+		f.AssigneeID = sess.actor()
+	case "none":
+		f.Unassigned = true
+	default:
+		f.AssigneeID = "discord:" + assignee
+	}
+	cases, total, err := s.cfg.Cases.CaseQueue(r.Context(), f)
 	if err != nil {
 		s.log.Error("console queue", slog.Any("err", err))
 		s.errorPage(w, r, http.StatusInternalServerError, "Queue not shown", "The cases could not be read. Please try again.")
@@ -119,44 +135,15 @@ func (s *Server) queuePage(w http.ResponseWriter, r *http.Request, sess *session
 	}
 	now := s.cfg.Now()
 	var rows []queueRow
-	total := 0
-	pageN, _ := strconv.Atoi(q.Get("page"))
-	if pageN < 1 {
-		pageN = 1
-	}
 	for _, c := range cases {
-		if status == "active" && c.Status == intake.CaseClosed {
-			continue
-		}
-		if priority != "" && string(c.Priority) != priority {
-			continue
-		}
-		switch assignee {
-		case "":
-		case "me":
-			if c.AssigneeID != sess.actor() {
-				continue
-			}
-		case "none":
-			if c.AssigneeID != "" {
-				continue
-			}
-		default:
-			if c.AssigneeID != "discord:"+assignee {
-				continue
-			}
-		}
-		total++
-		if total <= (pageN-1)*queuePageSize || total > pageN*queuePageSize {
-			continue
-		}
+		s.learn(c)
 		st := string(c.Status)
 		if r, ok := intake.CloseReasonByID(c.CloseReason); ok {
 			st += " (" + r.Label + ")"
 		}
 		rows = append(rows, queueRow{ID: c.ID, Priority: string(c.Priority), Outcome: strings.ReplaceAll(c.Outcome, "_", " "), Status: st,
 			Assignee: orDefault(c.Assignee, "unassigned"), Age: age(now, c.CreatedAt), Opened: c.CreatedAt.UTC().Format(time.RFC3339),
-			LastAction: c.LastAction, Urgent: c.Priority == intake.PriorityUrgent, Flags: len(c.Flags)})
+			LastAction: c.LastAction, Urgent: c.Priority == intake.PriorityUrgent})
 	}
 	link := func(n int) string {
 		v := url.Values{"status": {status}, "priority": {priority}, "assignee": {assignee}, "page": {strconv.Itoa(n)}}
@@ -219,6 +206,7 @@ func (s *Server) casePage(w http.ResponseWriter, r *http.Request, sess *session)
 	if err != nil {
 		s.log.Error("console case audit", slog.String("case_id", c.ID), slog.Any("err", err))
 	}
+	s.learn(c)
 	now := s.cfg.Now()
 	var notes, talk []entryView
 	for _, e := range entries {
@@ -238,7 +226,7 @@ func (s *Server) casePage(w http.ResponseWriter, r *http.Request, sess *session)
 		closeReason = r.Label
 	}
 	data := map[string]any{"C": c, "Age": age(now, c.CreatedAt), "Scores": handoff.ScoreLines(c.Scores), "Flags": s.flags(c.Flags),
-		"Answers": answers, "Notes": notes, "Talk": talk, "Trail": trail, "Reasons": reasons, "CloseReason": closeReason,
+		"Answers": answers, "Notes": notes, "Talk": talk, "Trail": s.auditRows(trail), "Reasons": reasons, "CloseReason": closeReason,
 		"Mine": c.AssigneeID == sess.actor(), "Closed": c.Status == intake.CaseClosed, "Nonce": randomID(12)}
 	s.render(w, r, http.StatusOK, "case", "Case "+c.ID, sess, data)
 }
@@ -376,6 +364,35 @@ func (s *Server) firstNonce(n string) bool {
 	return true
 }
 
+// auditRow is an audit entry with the actor's name when known.
+type auditRow struct {
+	intake.AuditEntry
+	Name string
+}
+
+func (s *Server) auditRows(es []intake.AuditEntry) []auditRow {
+	out := make([]auditRow, 0, len(es))
+	for _, e := range es {
+		r := auditRow{AuditEntry: e}
+		if n, ok := s.names.Load(e.Actor); ok {
+			r.Name = n.(string)
+		} else if e.Actor == "intakebot" {
+			r.Name = "intakebot"
+		} else if strings.HasPrefix(e.Actor, "patient:") {
+			r.Name = "the patient"
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// learn remembers assignees' names.
+func (s *Server) learn(c intake.Case) {
+	if c.AssigneeID != "" && c.Assignee != "" {
+		s.names.Store(c.AssigneeID, c.Assignee)
+	}
+}
+
 // auditPage lists audit rows, newest first, filtered by case, actor and
 // action.
 func (s *Server) auditPage(w http.ResponseWriter, r *http.Request, sess *session) {
@@ -399,6 +416,6 @@ func (s *Server) auditPage(w http.ResponseWriter, r *http.Request, sess *session
 		out = append(out, e)
 	}
 	s.cfg.Cases.Audit(r.Context(), intake.AuditEntry{Actor: sess.actor(), Action: "audit.view", CaseID: strings.ToUpper(caseID), Result: "ok"})
-	s.render(w, r, http.StatusOK, "audit", "Audit log", sess, map[string]any{"Rows": out, "Case": caseID, "Actor": actor, "Action": action,
+	s.render(w, r, http.StatusOK, "audit", "Audit log", sess, map[string]any{"Rows": s.auditRows(out), "Case": caseID, "Actor": actor, "Action": action,
 		"Actions": []string{"case.view", "case.claim", "case.unclaim", "case.note", "case.message", "case.close", "case.relay", "case.link", "cases.export", "console."}})
 }

@@ -45,6 +45,7 @@ var staticFS embed.FS
 // Writes go through Actions, except the audit rows of views and exports.
 type CaseReader interface {
 	Cases(ctx context.Context, f intake.CaseFilter) ([]intake.Case, error)
+	CaseQueue(ctx context.Context, f intake.QueueFilter) ([]intake.Case, int, error)
 	Case(ctx context.Context, id string) (intake.Case, error)
 	AuditLog(ctx context.Context, caseID string) ([]intake.AuditEntry, error)
 	Audit(ctx context.Context, e intake.AuditEntry) error
@@ -117,6 +118,9 @@ type Server struct {
 	// resubmitted form does not message the patient twice.
 	mu     sync.Mutex
 	nonces map[string]time.Time
+	// names are staff display names by audit actor ("discord:<id>"), learnt
+	// from sign-ins and assignees, so the audit log reads as names.
+	names sync.Map
 }
 
 // New checks the configuration and builds the console.

@@ -98,3 +98,58 @@ func (s *Store) DerivedKey(purpose string) []byte {
 	sum := sha256.Sum256([]byte(h))
 	return sum[:]
 }
+
+// CaseQueue returns one page of cases, most urgent then newest first, and
+// how many match in all. The cases carry no details (scores, flags,
+// contact, notes are not opened): a queue does not show them, and 10,000
+// cases are listed without decrypting any.
+func (s *Store) CaseQueue(ctx context.Context, f intake.QueueFilter) ([]intake.Case, int, error) {
+	where, args := ` WHERE 1=1`, []any{}
+	switch {
+	case f.Status != "":
+		where += ` AND status = ?`
+		args = append(args, f.Status)
+	case f.NotClosed:
+		where += ` AND status <> 'closed'`
+	}
+	if f.Priority != "" {
+		where += ` AND priority = ?`
+		args = append(args, f.Priority)
+	}
+	if f.AssigneeID != "" {
+		where += ` AND assignee_id = ?`
+		args = append(args, f.AssigneeID)
+	} else if f.Unassigned {
+		where += ` AND assignee_id = ''`
+	}
+	var total int
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM cases`+where, args...).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("count queue: %w", err)
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT id, patient_id, outcome, priority, status, assignee, assignee_id, created_at, updated_at,
+		close_reason, last_action, last_action_at FROM cases`+where+` ORDER BY priority_rank DESC, created_at DESC, id LIMIT ? OFFSET ?`,
+		append(args, limit, max(f.Offset, 0))...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("read queue: %w", err)
+	}
+	defer rows.Close()
+	var out []intake.Case
+	for rows.Next() {
+		var c intake.Case
+		var created, updated, lastAt int64
+		if err := rows.Scan(&c.ID, &c.PatientID, &c.Outcome, &c.Priority, &c.Status, &c.Assignee, &c.AssigneeID, &created, &updated,
+			&c.CloseReason, &c.LastAction, &lastAt); err != nil {
+			return nil, 0, err
+		}
+		c.CreatedAt, c.UpdatedAt = fromMS(created), fromMS(updated)
+		if lastAt != 0 {
+			c.LastActionAt = fromMS(lastAt)
+		}
+		out = append(out, c)
+	}
+	return out, total, rows.Err()
+}

@@ -10,3 +10,5 @@ CREATE TABLE case_entries (
 	sealed  TEXT NOT NULL
 );
 CREATE INDEX case_entries_case ON case_entries (case_id, at);
+-- The staff queue's order.
+CREATE INDEX cases_queue ON cases (priority_rank DESC, created_at DESC);
