@@ -20,6 +20,11 @@ func runRun(ctx context.Context, e env, args []string) int {
 	if err := cfg.ValidateDiscord(); err != nil {
 		return fail(e, err)
 	}
+	if cfg.ConsoleEnabled() {
+		if err := cfg.ValidateConsole(); err != nil {
+			return fail(e, err)
+		}
+	}
 	// Pages and reminders are scheduled in clinic hours, so they must be known.
 	hours := func(b *bundle) error {
 		if ps := b.clinic.HoursProblems(); len(ps) > 0 {
@@ -35,9 +40,6 @@ func runRun(ctx context.Context, e env, args []string) int {
 	bc := bot.Config{Token: cfg.DiscordToken, GuildID: cfg.GuildID, Dedupe: l.st, Logger: l.log, Fallback: fallbackReply}
 	ref := &consoleRef{}
 	if cfg.ConsoleEnabled() {
-		if err := cfg.ValidateConsole(); err != nil {
-			return fail(e, err)
-		}
 		// Details answers with a link to the console; no health data in Discord.
 		bc.ConsoleLink = ref.link
 	}

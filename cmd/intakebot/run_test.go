@@ -39,6 +39,14 @@ func TestRunConfigErrorsComeFirst(t *testing.T) {
 			t.Errorf("malformed staff settings: exit %d, %q lacks %q", r.code, r.stderr, want)
 		}
 	}
+	// A console without its secret, or on plain http off this machine.
+	r = intakebot(t, "", staffVars(map[string]string{"DISCORD_TOKEN": "x", "INTAKEBOT_OAUTH_CLIENT_ID": "1", "INTAKEBOT_CONSOLE_URL": "http://staff.clinic.example"}),
+		"run", "--data", dataDir(t))
+	for _, want := range []string{"INTAKEBOT_OAUTH_CLIENT_SECRET", "must be served over HTTPS", "needs INTAKEBOT_GUILD_ID"} {
+		if r.code != 1 || !strings.Contains(r.stderr, want) {
+			t.Errorf("console misconfigured: exit %d, %q lacks %q", r.code, r.stderr, want)
+		}
+	}
 	// The shipped clinic.yaml has placeholder hours: run refuses, naming them.
 	data := filepath.Join(t.TempDir(), "data")
 	r = intakebot(t, "", staffVars(map[string]string{"DISCORD_TOKEN": "x"}), "run", "--data", data)
@@ -217,6 +225,9 @@ func TestRunServesTheStaffConsole(t *testing.T) {
 	if !fake.AwaitConnected(10 * time.Second) {
 		t.Fatalf("run did not connect: %s", stderr.String())
 	}
+	// Up once its commands are registered and the staff channel read (a stop
+	// before that is a failure).
+	fake.Await(10*time.Second, func() bool { cmds, _ := fake.Commands(); return len(cmds) > 0 && fake.Requests("/channels/{channel_id}") > 0 })
 	m := regexp.MustCompile(`for staff at (http://127\.0\.0\.1:[0-9]+)`).FindStringSubmatch(stderr.String())
 	if m == nil || strings.Contains(stderr.String(), "no staff console") {
 		t.Fatalf("run did not say where the console is: %s", stderr.String())

@@ -237,3 +237,30 @@ func TestQueueFiltersAndOrder(t *testing.T) {
 		}
 	}
 }
+
+func TestDetailsLinksAreSignedAndShortLived(t *testing.T) {
+	e := newEnv(t)
+	c := e.screen(patient)
+	cl := e.client()
+	cl.signIn(dana)
+	link, err := e.web.Link(c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(link, canaryPhone) || !strings.Contains(link, c.ID) {
+		t.Fatalf("link %s", link)
+	}
+	if resp, _ := cl.getURL(link); resp.Request.URL.Path != "/cases/"+c.ID {
+		t.Errorf("a fresh link opened %s", resp.Request.URL.Path)
+	}
+	// Another case's reference under this signature is refused.
+	forged := strings.Replace(link, c.ID, "C-0000000", 1)
+	if resp, _ := cl.getURL(forged); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("a forged link: status %d", resp.StatusCode)
+	}
+	e.clock.Add(staffweb.LinkTTL + time.Second)
+	cl.get("/queue") // still signed in (idle under 15 minutes)
+	if resp, body := cl.getURL(link); resp.StatusCode != http.StatusGone || !strings.Contains(body, "Press Details on the card again") {
+		t.Errorf("an expired link: status %d", resp.StatusCode)
+	}
+}
