@@ -227,7 +227,10 @@ func TestRunServesTheStaffConsole(t *testing.T) {
 	}
 	// Up once its commands are registered and the staff channel read (a stop
 	// before that is a failure).
-	fake.Await(10*time.Second, func() bool { cmds, _ := fake.Commands(); return len(cmds) > 0 && fake.Requests("/channels/{channel_id}") > 0 })
+	fake.Await(10*time.Second, func() bool {
+		cmds, _ := fake.Commands()
+		return len(cmds) > 0 && fake.Requests("/channels/{channel_id}") > 0
+	})
 	m := regexp.MustCompile(`for staff at (http://127\.0\.0\.1:[0-9]+)`).FindStringSubmatch(stderr.String())
 	if m == nil || strings.Contains(stderr.String(), "no staff console") {
 		t.Fatalf("run did not say where the console is: %s", stderr.String())
