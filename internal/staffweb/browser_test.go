@@ -198,6 +198,7 @@ func (b *browserRun) expect(what string, wants ...string) {
 // its CSRF token is refused, and an idle session ends. Every page carries
 // the CSP and breaks none of it. A member without a staff role is refused.
 func TestBrowserStaffRound(t *testing.T) {
+	t.Parallel()
 	watch := &pageWatch{}
 	ctx := tab(t, watch.listen)
 	e := newEnv(t)
@@ -328,6 +329,7 @@ func TestBrowserStaffRound(t *testing.T) {
 }
 
 func TestBrowserNonStaffIsRefused(t *testing.T) {
+	t.Parallel()
 	ctx := tab(t, nil)
 	e := newEnv(t)
 	b := &browserRun{t: t, ctx: ctx, e: e, dir: artefacts(t)}

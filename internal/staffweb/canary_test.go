@@ -23,7 +23,7 @@ import (
 func TestWithTheConsoleNoHealthDataCrossesDiscord(t *testing.T) {
 	record := filepath.Join(t.TempDir(), "requests.jsonl")
 	t.Setenv("INTAKEBOT_FAKEDISCORD_RECORD", record)
-	e := newEnv(t)
+	e := newEnv(t, true)
 	c := e.screen(patient)
 	if !strings.Contains(c.Contact.Detail, canaryPhone) || c.Notes != canaryNotes || len(c.Scores) == 0 {
 		t.Fatalf("the case lacks the canaries: %+v", c)

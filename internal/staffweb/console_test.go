@@ -27,6 +27,7 @@ func audited(t *testing.T, e *env, action, result string) bool {
 }
 
 func TestSignInAdmitsOnlyStaffAndRechecksRoles(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	c := e.screen(patient)
 
@@ -99,6 +100,7 @@ func TestSignInAdmitsOnlyStaffAndRechecksRoles(t *testing.T) {
 }
 
 func TestSessionEndsAfterIdleTimeAndMaxAge(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	cl := e.client()
 	cl.signIn(dana)
@@ -127,6 +129,7 @@ func TestSessionEndsAfterIdleTimeAndMaxAge(t *testing.T) {
 }
 
 func TestFormWithoutCSRFTokenIsRefused(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	c := e.screen(patient)
 	cl := e.client()
@@ -156,6 +159,7 @@ func TestFormWithoutCSRFTokenIsRefused(t *testing.T) {
 }
 
 func TestSignInIsRateLimited(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	cl := e.client()
 	cl.http.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
@@ -175,6 +179,7 @@ func TestSignInIsRateLimited(t *testing.T) {
 }
 
 func TestSignInRefusesAForeignState(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	cl := e.client()
 	cl.get("/signin/discord")
@@ -189,6 +194,7 @@ func TestSignInRefusesAForeignState(t *testing.T) {
 }
 
 func TestQueueFiltersAndOrder(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	normal := e.screen(patient)
 	e.say("700000000000000021", "I want to kill myself tonight")
@@ -239,6 +245,7 @@ func TestQueueFiltersAndOrder(t *testing.T) {
 }
 
 func TestDetailsLinksAreSignedAndShortLived(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	c := e.screen(patient)
 	cl := e.client()

@@ -2,6 +2,7 @@ package staffweb_test
 
 import (
 	"context"
+	"fmt"
 	"html"
 	"io"
 	"log/slog"
@@ -12,6 +13,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -68,7 +70,11 @@ type env struct {
 	stopDispatch func()
 }
 
-func newEnv(t testing.TB) *env {
+// gateway opens the bot's gateway connection too: needed only for events
+// from Discord (a button on a card); staff actions use REST alone.
+type gateway bool
+
+func newEnv(t testing.TB, open ...gateway) *env {
 	t.Helper()
 	e := &env{t: t, kit: testkit.New(t), fake: discordfake.New(t), clock: &clock{}}
 	t.Cleanup(e.fake.Close)
@@ -108,12 +114,14 @@ func newEnv(t testing.TB) *env {
 	e.http.Config.Handler = e.web
 	e.http.Start()
 	t.Cleanup(e.http.Close)
-	if err := b.Open(context.Background(), e.kit.Engine); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { b.Close() })
-	if !e.fake.AwaitConnected(wait) {
-		t.Fatal("bot did not connect")
+	if len(open) > 0 && open[0] {
+		if err := b.Open(context.Background(), e.kit.Engine); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { b.Close() })
+		if !e.fake.AwaitConnected(wait) {
+			t.Fatal("bot did not connect")
+		}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -173,13 +181,12 @@ func (e *env) screen(user string) intake.Case {
 	return e.awaitCard(caseID)
 }
 
-var turns int
+var turns atomic.Int64
 
 func (e *env) say(user, text string) []intake.Reply {
 	e.t.Helper()
-	turns++
 	rs, err := e.kit.Engine.Handle(context.Background(), intake.Turn{Channel: bot.Channel, UserID: user, Text: text,
-		EventID: "t" + user + "-" + time.Now().Format("150405.000000000") + "-" + string(rune('a'+turns%26)), At: e.clock.Now()})
+		EventID: fmt.Sprintf("t%s-%d", user, turns.Add(1)), At: e.clock.Now()})
 	if err != nil {
 		e.t.Fatal(err)
 	}
