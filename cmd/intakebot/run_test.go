@@ -264,3 +264,16 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 	return s.b.Write(p)
 }
 func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+func TestConsoleCommandChecksItsConfiguration(t *testing.T) {
+	r := intakebot(t, "", map[string]string{}, "console", "--data", dataDir(t))
+	for _, want := range []string{"INTAKEBOT_OAUTH_CLIENT_ID and INTAKEBOT_OAUTH_CLIENT_SECRET", "needs INTAKEBOT_GUILD_ID", "DISCORD_TOKEN is not set"} {
+		if r.code != 1 || !strings.Contains(r.stderr, want) {
+			t.Errorf("console with nothing set: exit %d, %q lacks %q", r.code, r.stderr, want)
+		}
+	}
+	r = intakebot(t, "", nil, "console", "-h")
+	if r.code != 0 || !strings.Contains(r.stderr+r.stdout, "Serve the staff web console alone") {
+		t.Errorf("console -h: exit %d, %q", r.code, r.stderr)
+	}
+}

@@ -271,3 +271,23 @@ func TestDetailsLinksAreSignedAndShortLived(t *testing.T) {
 		t.Errorf("an expired link: status %d", resp.StatusCode)
 	}
 }
+
+func TestSignOutEndsTheSession(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	cl := e.client()
+	cl.signIn(dana)
+	if resp, _ := cl.post("/signout", url.Values{}, false); resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("sign-out without its token: status %d", resp.StatusCode)
+	}
+	resp, _ := cl.post("/signout", url.Values{}, true)
+	if resp.Request.URL.Path != "/signin" {
+		t.Fatalf("after signing out: at %s", resp.Request.URL.Path)
+	}
+	if resp, _ := cl.get("/queue"); resp.Request.URL.Path != "/signin" {
+		t.Errorf("the session outlived sign-out: at %s", resp.Request.URL.Path)
+	}
+	if !audited(t, e, "console.signout", "ok") {
+		t.Error("sign-out is not in the audit log")
+	}
+}
