@@ -99,9 +99,19 @@ func TestSignInAdmitsOnlyStaffAndRechecksRoles(t *testing.T) {
 	})
 }
 
-func TestSessionEndsAfterIdleTimeAndMaxAge(t *testing.T) {
+// Sign-in, sign-out and session limits share one console (no cases).
+func TestSessionsAndSignIn(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
+	// In this order: the first expects no code exchanged yet, the last
+	// counts sign-ins within a minute.
+	t.Run("SignInRefusesAForeignState", func(t *testing.T) { signInRefusesAForeignState(t, e) })
+	t.Run("SignOutEndsTheSession", func(t *testing.T) { signOutEndsTheSession(t, e) })
+	t.Run("SessionEndsAfterIdleTimeAndMaxAge", func(t *testing.T) { sessionEndsAfterIdleTimeAndMaxAge(t, e) })
+	t.Run("SignInIsRateLimited", func(t *testing.T) { signInIsRateLimited(t, e) })
+}
+
+func sessionEndsAfterIdleTimeAndMaxAge(t *testing.T, e *env) {
 	cl := e.client()
 	cl.signIn(dana)
 	e.clock.Add(14 * time.Minute)
@@ -128,10 +138,17 @@ func TestSessionEndsAfterIdleTimeAndMaxAge(t *testing.T) {
 	}
 }
 
-func TestFormWithoutCSRFTokenIsRefused(t *testing.T) {
+// Forms, the queue and Details links share one console and its cases.
+func TestCasesFormsQueueAndLinks(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	c := e.screen(patient)
+	t.Run("DetailsLinksAreSignedAndShortLived", func(t *testing.T) { detailsLinksAreSignedAndShortLived(t, e, c) })
+	t.Run("FormWithoutCSRFTokenIsRefused", func(t *testing.T) { formWithoutCSRFTokenIsRefused(t, e, c) })
+	t.Run("QueueFiltersAndOrder", func(t *testing.T) { queueFiltersAndOrder(t, e, c) })
+}
+
+func formWithoutCSRFTokenIsRefused(t *testing.T, e *env, c intake.Case) {
 	cl := e.client()
 	cl.signIn(dana)
 	cl.get("/cases/" + c.ID)
@@ -158,9 +175,8 @@ func TestFormWithoutCSRFTokenIsRefused(t *testing.T) {
 	}
 }
 
-func TestSignInIsRateLimited(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t)
+func signInIsRateLimited(t *testing.T, e *env) {
+	e.clock.Add(time.Minute) // earlier sign-ins out of the window
 	cl := e.client()
 	cl.http.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	for i := 0; i < 10; i++ {
@@ -178,9 +194,7 @@ func TestSignInIsRateLimited(t *testing.T) {
 	}
 }
 
-func TestSignInRefusesAForeignState(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t)
+func signInRefusesAForeignState(t *testing.T, e *env) {
 	cl := e.client()
 	cl.get("/signin/discord")
 	// A callback with a state this browser did not start (login CSRF).
@@ -193,10 +207,8 @@ func TestSignInRefusesAForeignState(t *testing.T) {
 	}
 }
 
-func TestQueueFiltersAndOrder(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t)
-	normal := e.screen(patient)
+// queueFiltersAndOrder expects normal claimed by Dana.
+func queueFiltersAndOrder(t *testing.T, e *env, normal intake.Case) {
 	e.say("700000000000000021", "I want to kill myself tonight")
 	var urgent intake.Case
 	if !e.fake.Await(wait, func() bool {
@@ -213,8 +225,6 @@ func TestQueueFiltersAndOrder(t *testing.T) {
 	}
 	cl := e.client()
 	cl.signIn(dana)
-	cl.get("/cases/" + normal.ID)
-	cl.post("/cases/"+normal.ID+"/claim", url.Values{}, true)
 	for _, tc := range []struct {
 		query     string
 		want, not []string
@@ -244,10 +254,7 @@ func TestQueueFiltersAndOrder(t *testing.T) {
 	}
 }
 
-func TestDetailsLinksAreSignedAndShortLived(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t)
-	c := e.screen(patient)
+func detailsLinksAreSignedAndShortLived(t *testing.T, e *env, c intake.Case) {
 	cl := e.client()
 	cl.signIn(dana)
 	link, err := e.web.Link(c.ID)
@@ -272,9 +279,7 @@ func TestDetailsLinksAreSignedAndShortLived(t *testing.T) {
 	}
 }
 
-func TestSignOutEndsTheSession(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t)
+func signOutEndsTheSession(t *testing.T, e *env) {
 	cl := e.client()
 	cl.signIn(dana)
 	if resp, _ := cl.post("/signout", url.Values{}, false); resp.StatusCode != http.StatusForbidden {

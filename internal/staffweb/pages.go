@@ -133,6 +133,8 @@ func (s *Server) queuePage(w http.ResponseWriter, r *http.Request, sess *session
 		s.errorPage(w, r, http.StatusInternalServerError, "Queue not shown", "The cases could not be read. Please try again.")
 		return
 	}
+	// Every view is audited, as /handoffs on Discord is.
+	s.cfg.Cases.Audit(r.Context(), intake.AuditEntry{Actor: sess.actor(), Action: "cases.list", Result: "ok: console"})
 	now := s.cfg.Now()
 	var rows []queueRow
 	for _, c := range cases {
