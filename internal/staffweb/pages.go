@@ -67,7 +67,11 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 }
 
 func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, status int, title, msg string) {
-	s.render(w, r, status, "error", title, nil, map[string]any{"Message": msg, "Status": status})
+	signedIn := false
+	if c, err := r.Cookie(s.cookieName()); err == nil {
+		_, signedIn = s.sessions.get(c.Value)
+	}
+	s.render(w, r, status, "error", title, nil, map[string]any{"Message": msg, "Status": status, "SignedIn": signedIn})
 }
 
 // age says how long ago, in words.
