@@ -13,7 +13,9 @@ import (
 )
 
 // session is a signed-in staff member, held server side only; the browser
-// holds its random id.
+// holds its random id. id, userID, name, token, csrf and created never
+// change; lastSeen, checkedAt and flash are read and written with
+// sessionStore.mu held.
 type session struct {
 	id        string
 	userID    string // Discord user id
@@ -122,7 +124,10 @@ func (s *Server) staff(h func(http.ResponseWriter, *http.Request, *session)) htt
 			s.signInRedirect(w, r, why)
 			return
 		}
-		if s.cfg.Now().Sub(sess.checkedAt) > s.cfg.RoleTTL {
+		s.sessions.mu.Lock()
+		stale := s.cfg.Now().Sub(sess.checkedAt) > s.cfg.RoleTTL
+		s.sessions.mu.Unlock()
+		if stale {
 			ok, err := s.recheck(r.Context(), sess)
 			if err != nil {
 				s.log.Error("console role check", slog.String("staff_id", sess.userID), slog.Any("err", err))
