@@ -191,7 +191,10 @@ func (e *env) screenByClicks(user string, answers map[string][]string) []string 
 		dm := e.fake.DM(user)
 		for i := len(dm) - 1; i >= 0; i-- {
 			if dm[i].AuthorID == e.fake.BotID {
-				return len(dm[i].Components) == 0 && !strings.Contains(dm[i].Content, "Type your answer")
+				// The resources after the ASQ block say the screening goes
+				// on: its next question follows.
+				return len(dm[i].Components) == 0 && !strings.Contains(dm[i].Content, "Type your answer") &&
+					!strings.Contains(dm[i].Content, "go on with the screening")
 			}
 		}
 		return false
@@ -253,7 +256,7 @@ func TestScreeningByButtonsToEachOutcome(t *testing.T) {
 		{"declined", "haven't kept any of your answers", with("consent", []string{"no"})},
 		{"not_eligible", "adults 18 and over", with("age_18", []string{"no"})},
 		{"urgent", "741741", with("asq_3", []string{"yes"}, "asq_5", []string{"yes"})},
-		{"safety_review", "things have been hard", with("asq_1", []string{"yes"}, "asq_5", []string{"no"})},
+		{"safety_review", "before we reach you", with("asq_1", []string{"yes"}, "asq_5", []string{"no"})},
 		{"positive", "will review your answers", with("reasons", []string{"depression", "chronic_pain"})},
 		{"negative", "may not be the right next step", with()},
 	}

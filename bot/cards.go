@@ -44,7 +44,7 @@ func cardEmbed(c handoff.Card) *discordgo.MessageEmbed {
 	}
 	contact := c.ContactMethod
 	if contact == "" {
-		contact = "not given"
+		contact = "no phone or email yet: Message patient (DM)"
 	}
 	flags := "none"
 	if len(c.Flags) > 0 {
@@ -273,23 +273,42 @@ func (b *Bot) caseDetails(ctx context.Context, i *discordgo.InteractionCreate, a
 	for _, f := range b.cfg.FlagLabels(c.Flags) {
 		lines = append(lines, "• "+f)
 	}
-	contact := c.Contact.Method
-	if c.Contact.Detail != "" {
-		contact += ": " + plainText(c.Contact.Detail)
+	// Who the patient is and how to reach them now, whatever was answered.
+	p, err := b.cfg.Staff.PatientByID(ctx, c.PatientID)
+	if err != nil {
+		b.log.Warn("patient of a case", slog.String("case_id", c.ID), slog.Any("err", err))
 	}
-	if c.Contact.BestTime != "" {
-		contact += " (best time: " + c.Contact.BestTime + ")"
+	who := handoff.Who(p)
+	if p.Channel == Channel && p.UserID != "" {
+		who = fmt.Sprintf("<@%s> (Discord direct messages with the bot)", p.UserID)
 	}
-	if contact != "" {
-		lines = append(lines, "Contact: "+contact)
-	}
-	if c.Notes != "" {
-		lines = append(lines, "Notes from the patient: "+plainText(c.Notes))
+	lines = append(lines, "Patient: "+who, "Contact: "+plainText(handoff.Reach(c, p)))
+	// Every safety and medical-history answer, whatever it was.
+	if len(c.Answers) > 0 {
+		lines = append(lines, "**Safety and medical history**")
+		for _, a := range c.Answers {
+			lines = append(lines, "• "+plainText(a.Question)+": "+plainText(a.Answer))
+		}
 	}
 	if c.CloseNote != "" {
 		lines = append(lines, "Closing note: "+c.CloseNote)
 	}
-	b.respond(ctx, i, ephemeral(strings.Join(lines, "\n")))
+	resp := ephemeral(strings.Join(lines, "\n"))
+	// Free text the patient wrote goes in embeds, which hold more than a
+	// message: what they said when crisis language opened the case (the
+	// person who calls them needs it), and their notes.
+	if len(c.Said) > 0 {
+		var said []string
+		for _, s := range c.Said {
+			said = append(said, fmt.Sprintf("<t:%d:f>: %s", s.At.Unix(), plainText(s.Text)))
+		}
+		resp.Data.Embeds = append(resp.Data.Embeds, &discordgo.MessageEmbed{Title: "What the patient wrote",
+			Description: clipN(strings.Join(said, "\n"), 2900), Color: priorityColour[intake.PriorityUrgent]})
+	}
+	if c.Notes != "" {
+		resp.Data.Embeds = append(resp.Data.Embeds, &discordgo.MessageEmbed{Title: "Notes from the patient", Description: clipN(plainText(c.Notes), 2900)})
+	}
+	b.respond(ctx, i, resp)
 }
 
 // listCases answers /handoffs for staff: cases with age, priority, status and

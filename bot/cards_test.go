@@ -204,7 +204,7 @@ func TestClaimUnclaimAndRefusal(t *testing.T) {
 	}) {
 		t.Fatal("no details shown to staff")
 	}
-	if !details.Ephemeral || !strings.Contains(details.Content, "Contact: phone: 555-010-9999") || !strings.Contains(details.Content, "PHQ9: 12 (moderate)") {
+	if !details.Ephemeral || !strings.Contains(details.Content, "Contact: phone call to 555-010-9999") || !strings.Contains(details.Content, "Patient: <@") || !strings.Contains(details.Content, "PHQ9: 12 (moderate)") {
 		t.Errorf("details = %+v", details)
 	}
 	log, _ := e.kit.Store.AuditLog(ctx, c.ID)

@@ -59,6 +59,8 @@ func TestCheckOnDiscordThroughNoAndYes(t *testing.T) {
 	check = e.awaitText(user, n, "ending your life")
 	e.answer(user, check, bot.EncodeButton(conversation.CheckQuestionID, conversation.CheckYes))
 	e.awaitText(user, n, "741741")
+	// After the resources, the optional question of how to reach them.
+	e.awaitText(user, n, "phone or email you")
 	cases, _ := e.kit.Store.Cases(context.Background(), intake.CaseFilter{})
 	if len(cases) != 1 || cases[0].Priority != intake.PriorityUrgent {
 		t.Fatalf("cases = %+v; want one urgent case", cases)

@@ -28,7 +28,13 @@ import (
 // common holds the flags every command takes.
 type common struct {
 	data, prompts string
+	// args is how many arguments after the flags the command takes; any
+	// more is a usage error. anyArgs for a command that takes free text.
+	args int
 }
+
+// anyArgs is common.args for a command that takes any number of arguments.
+const anyArgs = -1
 
 func (c *common) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.data, "data", "", "data `dir` for the database and key file (env INTAKEBOT_DATA_DIR; default "+config.DefaultDataDir()+")")
@@ -52,6 +58,11 @@ func newFlags(name, usage string, c *common) *flag.FlagSet {
 func (c *common) setup(fs *flag.FlagSet, e env, args []string) (cfg config.Config, code int, ok bool) {
 	if code, ok := parse(fs, e, args); !ok {
 		return cfg, code, false
+	}
+	if c.args != anyArgs && fs.NArg() > c.args {
+		fmt.Fprintf(e.stderr, "intakebot %s: unexpected argument %q\n\n", fs.Name(), fs.Arg(c.args))
+		fs.Usage()
+		return cfg, exitUsage, false
 	}
 	cfg, err := c.loadConfig(e)
 	if err != nil {

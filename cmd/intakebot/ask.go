@@ -14,7 +14,7 @@ type askJSON struct {
 }
 
 func runAsk(ctx context.Context, e env, args []string) int {
-	var c common
+	c := common{args: anyArgs}
 	fs := newFlags("ask", "Usage: intakebot ask [--json] \"QUESTION\"\n\nAnswer one question through the same engine as the chat: crisis scan, medical-advice\ndeflection, then the knowledge base (and the model, when one is configured).\nNo session, nothing stored.", &c)
 	jsonOut := fs.Bool("json", false, `print {"kind","text","sources","score"}`)
 	cfg, code, ok := c.setup(fs, e, args)

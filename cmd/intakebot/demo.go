@@ -15,6 +15,7 @@ import (
 
 	"github.com/intakebot/intakebot/bot"
 	"github.com/intakebot/intakebot/bot/discordfake"
+	"github.com/intakebot/intakebot/internal/console"
 	"github.com/intakebot/intakebot/internal/intake"
 	"github.com/intakebot/intakebot/internal/seal"
 )
@@ -35,7 +36,7 @@ const (
 // code path, with no Discord account.
 func runDemo(ctx context.Context, e env, args []string) int {
 	var c common
-	fs := newFlags("demo", "Usage: intakebot demo [--data DIR]\n\nRun the Discord bot against a loopback Discord and play the patient here:\ntype a message to send it as a DM; type a number to press that button\n(several, like 1,3, for a menu where more than one may be chosen);\n/ask QUESTION and /screening run the slash commands; Ctrl-D ends.\n\nAct as staff, as "+demoStaffName+", with \"staff claim [C-…]\", \"staff unclaim [C-…]\",\n\"staff details [C-…]\", \"staff message [C-…] TEXT\", \"staff note [C-…] TEXT\",\n\"staff close [C-…] REASON [NOTE]\" and \"staff list\" (\"staff\" alone lists them):\non the case named, or else on the newest case not yet closed.\n\nThe demo's cases, audit log, key and log file go to a new private\ntemporary directory, removed at the end; with --data DIR they go to DIR\nand stay there (the real data directory is never used by default).", &c)
+	fs := newFlags("demo", "Usage: intakebot demo [--data DIR]\n\nRun the Discord bot against a loopback Discord and play the patient here:\ntype a message to send it as a DM; type a number to press that button\n(several, like 1,3, for a menu where more than one may be chosen);\n/ask QUESTION, /screen (Discord's /screening), /staff and /help run the slash\ncommands; other / commands (/cancel, /restart, /privacy) go as messages;\nCtrl-D ends.\n\nAct as staff, as "+demoStaffName+", with \"staff claim [C-…]\", \"staff unclaim [C-…]\",\n\"staff details [C-…]\", \"staff message [C-…] TEXT\", \"staff note [C-…] TEXT\",\n\"staff close [C-…] REASON [NOTE]\" and \"staff list\" (\"staff\" alone lists them):\non the case named, or else on the newest case not yet closed.\n\nThe demo's cases, audit log, key and log file go to a new private\ntemporary directory, removed at the end; with --data DIR they go to DIR\nand stay there (the real data directory is never used by default).", &c)
 	fs.Lookup("data").Usage = "data `dir` to use and keep (default: a new temporary directory, removed at the end; INTAKEBOT_DATA_DIR is not used)"
 	cfg, code, ok := c.setup(fs, e, args)
 	if !ok {
@@ -71,12 +72,14 @@ func runDemo(ctx context.Context, e env, args []string) int {
 	defer fake.Close()
 	fake.SetName(demoStaffUser, demoStaffName)
 	// The staff console signs in through the loopback Discord's OAuth2, as
-	// Dana, who authorized it before (so it answers at once).
+	// Dana, who authorized it before (so it answers at once). The demo's
+	// Discord side still shows details in the terminal (its "only you see"
+	// lines), as a run without a console does, so both can be compared; a
+	// run with the console answers Details with a link instead.
 	fake.SetMember(demoGuild, demoStaffUser, demoStaffRole)
 	fake.AuthorizeAs(demoStaffUser)
 	cfg.OAuthClientID, cfg.OAuthClientSecret = discordfake.OAuthClientID, discordfake.OAuthClientSecret
-	ref := &consoleRef{}
-	bc := bot.Config{Token: discordfake.Token, Dedupe: l.st, Logger: l.log, Transport: fake.Transport(), Fallback: fallbackReply, ConsoleLink: ref.link}
+	bc := bot.Config{Token: discordfake.Token, Dedupe: l.st, Logger: l.log, Transport: fake.Transport(), Fallback: fallbackReply}
 	staff := newStaffSide(l, cfg, &bc, demoStaffChannel, []string{demoStaffRole}, demoOncallRole)
 	d, err := staff.connect(l, cfg, bc, demoStaffChannel, 200*time.Millisecond)
 	if err != nil {
@@ -88,7 +91,6 @@ func runDemo(ctx context.Context, e env, args []string) int {
 	if err != nil {
 		return fail(e, err)
 	}
-	ref.web = web
 	fmt.Fprintf(e.stdout, "Staff console: %s/signin/discord (opens signed in as %s, through the loopback Discord).\n", web.URL(), demoStaffName)
 	if err := d.Open(ctx, l.eng); err != nil {
 		return fail(e, err)
@@ -142,7 +144,11 @@ func runDemo(ctx context.Context, e env, args []string) int {
 			continue
 		case strings.HasPrefix(line, "/ask "):
 			fake.Command(demoUser, "", "", "ask", map[string]string{"question": strings.TrimSpace(line[5:])})
-		case line == "/screening" || line == "/staff" || line == "/help":
+		case line == "/screen" || line == "/screening":
+			// The bot's messages say /screen; on Discord, typing it picks
+			// the /screening slash command.
+			fake.Command(demoUser, "", "", "screening", nil)
+		case line == "/staff" || line == "/help":
 			fake.Command(demoUser, "", "", line[1:], nil)
 		default:
 			if !p.press(line) {
@@ -254,7 +260,7 @@ func (p *demoPrinter) showStaff() {
 	}
 	for _, m := range p.fake.Channel(demoStaffChannel) {
 		switch {
-		case len(m.Embeds) > 0:
+		case len(m.Embeds) > 0 && !m.Ephemeral:
 			if p.edits["staff:"+m.ID] == m.Embeds[0] {
 				continue
 			}
@@ -274,7 +280,11 @@ func (p *demoPrinter) showStaff() {
 			if p.acting != "" {
 				who = "[staff, only you see, case " + p.acting + "]"
 			}
-			fmt.Fprintf(p.out, "\n%s %s\n", who, strings.ReplaceAll(p.render(m.Content), "\n", "\n     "))
+			text := m.Content
+			for _, em := range m.Embeds {
+				text += "\n" + p.embedText(em)
+			}
+			fmt.Fprintf(p.out, "\n%s %s\n", who, strings.ReplaceAll(p.render(text), "\n", "\n     "))
 		default:
 			p.printed[m.ID] = true
 			fmt.Fprintf(p.out, "\n[staff channel] %s\n", strings.ReplaceAll(p.render(m.Content), "\n", " "))
@@ -486,6 +496,19 @@ func (p *demoPrinter) cardText(embed string) string {
 	return strings.Join(parts, " | ")
 }
 
+// embedText is an embed of a private answer as text: its title in bold,
+// then its description.
+func (p *demoPrinter) embedText(embed string) string {
+	var em struct {
+		Title       string `json:"title"`
+		Description string `json:"description"`
+	}
+	if json.Unmarshal([]byte(embed), &em) != nil {
+		return embed
+	}
+	return "**" + em.Title + "**\n" + em.Description
+}
+
 var (
 	// discordTimeTag is a Discord timestamp: <t:UNIX> or <t:UNIX:STYLE>.
 	discordTimeTag = regexp.MustCompile(`<t:(-?\d{1,12})(?::([tTdDfFR]))?>`)
@@ -529,7 +552,8 @@ func (p *demoPrinter) render(s string) string {
 			}
 		}
 	}
-	return strings.Join(lines, "\n")
+	// Bold, lists and escapes as Discord shows them (bold on a terminal).
+	return console.Markdown(strings.Join(lines, "\n"), p.dim)
 }
 
 // discordTimestamp is t as Discord shows a timestamp tag of that style (an

@@ -49,16 +49,13 @@ func TestDemoStaffJourneyMatchesHandoffsAndAudit(t *testing.T) {
 	}
 	for _, want := range []string{
 		"[staff channel] new card: Case C-",
-		"is now looking after your request",        // the patient hears of the claim
-		"Hello from the clinic, when can we call?", // the patient's DM
-		"Sent to the patient by " + demoStaffName,  // the thread
-		"passed that on to the care team",          // the patient's reply relayed
-		// With the console (the demo starts one), what the patient wrote and
-		// notes are read there; the thread says so.
-		"The patient wrote a message**: read it in the staff console.",
-		demoStaffName + " added a note**, in the staff console.",
-		"Staff console: http://127.0.0.1:",
-		"/link?t=C-", // Details answers with a link
+		"is now looking after your request",         // the patient hears of the claim
+		"Hello from the clinic, when can we call?",  // the patient's DM
+		"Sent to the patient by " + demoStaffName,   // the thread
+		"passed that on to the care team",           // the patient's reply relayed
+		"The patient wrote: after 5pm works for me", // in the thread (bold as Discord shows it)
+		"Note from " + demoStaffName + ": Patient prefers evenings",
+		"Staff console: http://127.0.0.1:", // the demo serves the console too
 		"[staff, only you see, case C-",
 		"Opened: a few seconds ago",
 		"opened a few seconds ago", // staff list
@@ -94,14 +91,13 @@ func TestDemoStaffJourneyMatchesHandoffsAndAudit(t *testing.T) {
 	audit := intakebot(t, "", nil, "audit", "--case", id, "--data", data)
 	var actions []string
 	for _, line := range strings.Split(audit.stdout, "\n") {
-		for _, a := range []string{"case.claim", "patient.notice", "case.message", "case.relay", "case.note", "case.link", "case.view", "case.close"} {
+		for _, a := range []string{"case.claim", "patient.notice", "case.message", "case.relay", "case.note", "case.view", "case.close"} {
 			if strings.Contains(line, " "+a+" ") {
 				actions = append(actions, a)
 			}
 		}
 	}
-	// Details answers with a console link (case.link), not the details.
-	want := "case.claim patient.notice case.message case.relay case.note case.link case.close patient.notice case.view"
+	want := "case.claim patient.notice case.message case.relay case.note case.view case.close patient.notice case.view"
 	if strings.Join(actions, " ") != want {
 		t.Errorf("audit actions %v\nwant %s\n%s", actions, want, audit.stdout)
 	}
@@ -293,7 +289,7 @@ func TestDemoStaffCommandsTakeACaseReference(t *testing.T) {
 		"[staff] " + demoStaffName + ": claim on case " + older,
 		"Status: claimed — " + demoStaffName,
 		"[staff] " + demoStaffName + ": details on case " + older,
-		"[staff, only you see, case " + older + "] Case " + older + " is open to read in the staff console",
+		"[staff, only you see, case " + older + "] Case " + older + " (",
 		"There is no case C-NOPE1",
 		"[staff, only you see, case " + older + "] Case " + older + " closed: Patient withdrew",
 		"There is no open case",

@@ -11,6 +11,7 @@ import (
 
 	"github.com/intakebot/intakebot/internal/config"
 	"github.com/intakebot/intakebot/internal/conversation"
+	"github.com/intakebot/intakebot/internal/handoff"
 	"github.com/intakebot/intakebot/internal/intake"
 	"github.com/intakebot/intakebot/internal/screening"
 	"github.com/intakebot/intakebot/internal/store/sqlite"
@@ -43,7 +44,11 @@ type caseJSON struct {
 	Flags         []string                `json:"flags"`
 	Scores        map[string]intake.Score `json:"scores,omitempty"`
 	Contact       *intake.Contact         `json:"contact,omitempty"`
+	Patient       string                  `json:"patient,omitempty"` // who, on their channel
+	Reach         string                  `json:"reach,omitempty"`   // the best way to reach them now
 	Notes         string                  `json:"notes,omitempty"`
+	Answers       []intake.CaseAnswer     `json:"answers,omitempty"`
+	Said          []intake.Said           `json:"said,omitempty"`
 	CloseReason   string                  `json:"close_reason,omitempty"`
 	CloseNote     string                  `json:"close_note,omitempty"`
 	LastAction    string                  `json:"last_action,omitempty"`
@@ -61,6 +66,7 @@ func toJSON(c intake.Case, details bool) caseJSON {
 	if details {
 		ct := c.Contact
 		j.Scores, j.Contact, j.Notes, j.CloseNote = c.Scores, &ct, c.Notes, c.CloseNote
+		j.Answers, j.Said = c.Answers, c.Said
 	}
 	return j
 }
@@ -89,6 +95,7 @@ func handoffsList(ctx context.Context, e env, args []string) int {
 	if err != nil {
 		return fail(e, err)
 	}
+	handoff.SortForStaff(cases)
 	if *jsonOut {
 		out := make([]caseJSON, 0, len(cases))
 		for _, cs := range cases {
@@ -107,14 +114,14 @@ func handoffsList(ctx context.Context, e env, args []string) int {
 		if cs.CloseReason != "" {
 			status += " (" + cs.CloseReason + ")"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", cs.ID, cs.Priority, cs.Outcome, status, orDash(cs.Assignee), age(time.Since(cs.CreatedAt)), orDash(cs.Contact.Method), len(cs.Flags), orDash(cs.LastAction))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", cs.ID, cs.Priority, cs.Outcome, status, orDash(cs.Assignee), age(time.Since(cs.CreatedAt)), orDash(cs.Contact.Method), len(cs.Flags), orDash(clipRunes(cs.LastAction, 48)))
 	}
 	tw.Flush()
 	return exitOK
 }
 
 func handoffsShow(ctx context.Context, e env, args []string) int {
-	var c common
+	c := common{args: 1}
 	fs := newFlags("handoffs show", "Usage: intakebot handoffs show [--json] ID\n\nShow one case in full (decrypted). Every view is written to the audit log.", &c)
 	jsonOut := fs.Bool("json", false, "print JSON")
 	cfg, code, ok := c.setup(fs, e, args)
@@ -132,7 +139,7 @@ func handoffsShow(ctx context.Context, e env, args []string) int {
 	defer st.Close()
 	cs, err := st.Case(ctx, fs.Arg(0))
 	if intake.ErrorCode(err) == intake.ENOTFOUND {
-		fmt.Fprintf(e.stderr, "intakebot: no case %s\n", fs.Arg(0))
+		fmt.Fprintf(e.stderr, "intakebot handoffs show: no such case %s\n", fs.Arg(0))
 		return exitFailure
 	} else if err != nil {
 		return fail(e, err)
@@ -141,8 +148,14 @@ func handoffsShow(ctx context.Context, e env, args []string) int {
 	if err := st.Audit(ctx, intake.AuditEntry{Actor: "console:" + defaultStaff(), Action: "case.view", CaseID: cs.ID, Result: "ok"}); err != nil {
 		return fail(e, err)
 	}
+	p, err := st.PatientByID(ctx, cs.PatientID)
+	if err != nil && intake.ErrorCode(err) != intake.ENOTFOUND {
+		return fail(e, err)
+	}
 	if *jsonOut {
-		return writeJSON(e, toJSON(cs, true))
+		j := toJSON(cs, true)
+		j.Patient, j.Reach = handoff.Who(p), handoff.Reach(cs, p)
+		return writeJSON(e, j)
 	}
 	e.stdout = termWriter{e.stdout}
 	w := e.stdout
@@ -162,7 +175,19 @@ func handoffsShow(ctx context.Context, e env, args []string) int {
 			fmt.Fprintf(w, "Flags:\n  %s\n", strings.Join(labels, "\n  "))
 		}
 	}
-	fmt.Fprintf(w, "Contact:  %s %s (best time: %s)\n", orDash(cs.Contact.Method), cs.Contact.Detail, orDash(cs.Contact.BestTime))
+	fmt.Fprintf(w, "Patient:  %s\nContact:  %s\n", handoff.Who(p), handoff.Reach(cs, p))
+	if len(cs.Answers) > 0 {
+		fmt.Fprintln(w, "Safety and medical history:")
+		for _, a := range cs.Answers {
+			fmt.Fprintf(w, "  %s: %s\n", a.Question, a.Answer)
+		}
+	}
+	if len(cs.Said) > 0 {
+		fmt.Fprintln(w, "What the patient wrote (crisis language):")
+		for _, said := range cs.Said {
+			fmt.Fprintf(w, "  %s  %s\n", said.At.Local().Format(time.DateTime), strings.ReplaceAll(said.Text, "\n", "\n  "))
+		}
+	}
 	if cs.Notes != "" {
 		fmt.Fprintf(w, "Notes from the patient:\n  %s\n", strings.ReplaceAll(cs.Notes, "\n", "\n  "))
 	}
@@ -170,7 +195,7 @@ func handoffsShow(ctx context.Context, e env, args []string) int {
 		fmt.Fprintf(w, "Closing note:\n  %s\n", strings.ReplaceAll(cs.CloseNote, "\n", "\n  "))
 	}
 	if cs.LastAction != "" {
-		fmt.Fprintf(w, "Last action: %s (%s ago)\n", cs.LastAction, age(time.Since(cs.LastActionAt)))
+		fmt.Fprintf(w, "Last action: %s (%s)\n", cs.LastAction, age(time.Since(cs.LastActionAt)))
 	}
 	fmt.Fprintf(w, "Script version: %s\n", cs.ScriptVersion)
 	return exitOK
@@ -190,7 +215,18 @@ func runAudit(ctx context.Context, e env, args []string) int {
 		return fail(e, err)
 	}
 	defer st.Close()
-	rows, err := st.AuditLog(ctx, strings.ToUpper(*caseID))
+	id := strings.ToUpper(strings.TrimSpace(*caseID))
+	if id != "" {
+		// An unknown case is an error, not an empty log that reads as
+		// "nobody touched it".
+		if _, err := st.Case(ctx, id); intake.ErrorCode(err) == intake.ENOTFOUND {
+			fmt.Fprintf(e.stderr, "intakebot audit: no such case %s\n", id)
+			return exitFailure
+		} else if err != nil {
+			return fail(e, err)
+		}
+	}
+	rows, err := st.AuditLog(ctx, id)
 	if err != nil {
 		return fail(e, err)
 	}
@@ -258,4 +294,15 @@ func defaultStaff() string {
 		return u.Username
 	}
 	return "unknown"
+}
+
+// clipRunes keeps a list's last column short, so a row fits a terminal
+// and the columns stay lined up instead of wrapping; handoffs show has it
+// whole.
+func clipRunes(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
 }

@@ -48,6 +48,7 @@ func commands() []command {
 		{"audit", "print the audit log", runAudit},
 		{"rekey", "rotate the data key: seal every value again with a new key, then retire the old one", runRekey},
 		{"purge", "erase what is older than INTAKEBOT_RETENTION (--dry-run shows what would go)", runPurge},
+		{"version", "print the version and the screening script's hash", runVersion},
 	}
 }
 

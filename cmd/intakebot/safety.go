@@ -18,7 +18,7 @@ func runSafety(_ context.Context, e env, args []string) int {
 		}
 		return exitUsage
 	}
-	var c common
+	c := common{args: 1}
 	fs := newFlags("safety test", "Usage: intakebot safety test [--prompts DIR] [FILE]\n\nRead every sentence of a labelled file (level TAB construct TAB text per line;\nlevels: emergency, crisis, check, other_person, topic, none) with the crisis\ndetector of the content (safety.yaml) and print, per construct, how each was read:\nrecall of the at-risk constructs, false alarms on the harmless ones.\nWithout FILE, the shipped corpus: its training part, then its held-out part.", &c)
 	cfg, code, ok := c.setup(fs, e, args[1:])
 	if !ok {

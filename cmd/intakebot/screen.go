@@ -122,7 +122,7 @@ func printScores(e env, s *screening.Script, scores map[string]intake.Score) {
 }
 
 func runScreenTest(_ context.Context, e env, args []string) int {
-	var c common
+	c := common{args: 1}
 	fset := newFlags("screen test", "Usage: intakebot screen test [--prompts DIR] [DIR]\n\nRun the expected-outcome cases in DIR/*.yaml (default: screening_tests/ of the content)\nagainst the screening script, and report every failure.", &c)
 	cfg, code, ok := c.setup(fset, e, args)
 	if !ok {

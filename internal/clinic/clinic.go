@@ -142,11 +142,13 @@ func LoadClinic(fsys fs.FS, name string) (*Clinic, error) {
 // Required message keys; outcome messages are required by the script instead.
 var requiredMessages = []string{
 	"welcome", "help", "unknown_command", "idle", "screening_start", "screening_resume",
-	"screening_restart", "screening_cancelled", "no_screening", "screening_paused",
+	"screening_restart", "screening_cancelled", "no_screening", "screening_paused", "screening_stopped",
 	"invalid_answer", "crisis", "crisis_pause_offer", "stale_answer", "faq_source", "disclaimer",
 	"faq_unknown", "faq_offtopic", "faq_clarify", "faq_clarify_none", "support", "deflect", "deflect_offer", "staff_requested", "staff_already_requested",
-	"back_to_screening", "privacy", "forget_confirm", "forgotten", "relayed", "relay_failed",
+	"back_to_screening", "privacy", "where_answers_go", "forget_confirm", "forgotten", "relayed", "relay_failed",
 	"notice_claimed", "notice_unreachable",
+	"contact_ask", "contact_saved", "contact_skipped", "contact_invalid", "contact_case_closed", "contact_switch", "contact_switch_no",
+	"screening_cancelled_safety",
 }
 
 // Messages is the bot's copy, compiled.
@@ -187,7 +189,8 @@ func LoadMessages(fsys fs.FS, name string, c *Clinic) (*Messages, error) {
 }
 
 var sample = map[string]any{"CaseID": "C-0000000", "ContactMethod": "phone", "Command": "/x", "Reason": "reason",
-	"Title": "Title", "Kind": "dose", "General": true, "Sessions": 1, "Answers": 2, "Pending": true, "Cases": "C-0000000", "Limit": 2000}
+	"Title": "Title", "Kind": "dose", "General": true, "Sessions": 1, "Answers": 2, "Pending": true, "Cases": "C-0000000", "Limit": 2000,
+	"Detail": "555-123-4567", "Switch": "email", "WhereAnswersGo": "Your answers are kept encrypted."}
 
 func (m *Messages) compile(name, src string) (*template.Template, error) {
 	t, err := m.parse(name, src)
@@ -260,7 +263,11 @@ func (m *Messages) Render(key string, data map[string]any) string {
 }
 
 // Text renders ad hoc template text (question text may name the clinic).
-func (m *Messages) Text(src string) (string, error) {
+func (m *Messages) Text(src string) (string, error) { return m.TextWith(src, nil) }
+
+// TextWith renders ad hoc template text with per-patient values (the
+// consent question's .WhereAnswersGo).
+func (m *Messages) TextWith(src string, data map[string]any) (string, error) {
 	if !strings.Contains(src, "{{") {
 		return strings.TrimSpace(src), nil
 	}
@@ -268,7 +275,7 @@ func (m *Messages) Text(src string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return m.exec(t, nil)
+	return m.exec(t, data)
 }
 
 // Clinic returns the clinic the messages render with.

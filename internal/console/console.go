@@ -39,6 +39,26 @@ type Chat struct {
 	// Fallback is shown when the engine fails, so the patient is never left
 	// without an answer (and always has the crisis numbers).
 	Fallback string
+	// ANSI shows bold and small text with terminal escapes (the output is a
+	// terminal); otherwise markdown is shown as plain text.
+	ANSI bool
+}
+
+// QuitCommands end the chat (as the end of the input does); they are the
+// terminal's own and never reach the engine.
+var QuitCommands = []string{"/quit", "/exit"}
+
+// Help is what the terminal adds to the bot's /help, and says at the start.
+const Help = "In this terminal: /quit (or Ctrl-D) leaves the chat. Your answers are kept: run the chat again with the same --user to continue."
+
+func isQuit(text string) bool {
+	t := strings.ToLower(strings.TrimSpace(text))
+	for _, q := range QuitCommands {
+		if t == q {
+			return true
+		}
+	}
+	return false
 }
 
 // Run greets the patient (resuming a pending screening) and then handles one
@@ -54,6 +74,9 @@ func (c *Chat) Run(ctx context.Context) error {
 	defer out.Flush()
 	replies, err := c.Handler.Greet(ctx, Channel, c.User)
 	c.show(out, replies, err)
+	if !c.JSON {
+		fmt.Fprintf(out, "\n(%s)\n", Help)
+	}
 	// The question on screen: a line typed is the answer to it, and the
 	// engine refuses it if another window answered that question meanwhile.
 	shown := shownQuestion(replies)
@@ -82,11 +105,20 @@ func (c *Chat) Run(ctx context.Context) error {
 		if strings.TrimSpace(text) == "" {
 			continue
 		}
+		if isQuit(text) {
+			if !c.JSON {
+				fmt.Fprintln(out, "\nGoodbye. Your answers are kept; if you are in crisis, call or text 988, or call 911.")
+			}
+			return nil
+		}
 		n++
 		turn := intake.Turn{Channel: Channel, UserID: c.User, EventID: fmt.Sprintf("console-%d-%d", c.Now().UnixNano(), n), Text: text,
 			ShownQuestion: shown, At: c.Now()}
 		replies, err := c.Handler.Handle(ctx, turn)
 		c.show(out, replies, err)
+		if cmd := strings.Fields(strings.ToLower(text)); err == nil && !c.JSON && cmd[0] == "/help" {
+			fmt.Fprintln(out, Help)
+		}
 		if err == nil {
 			shown = shownQuestion(replies)
 		}
@@ -135,7 +167,7 @@ func (c *Chat) show(out io.Writer, replies []intake.Reply, err error) {
 		if c.JSON {
 			writeJSON(out, r)
 		} else {
-			writeHuman(out, r)
+			writeHuman(out, r, c.ANSI)
 		}
 	}
 	if err != nil {
@@ -144,7 +176,7 @@ func (c *Chat) show(out io.Writer, replies []intake.Reply, err error) {
 		if c.JSON {
 			writeJSON(out, r)
 		} else {
-			writeHuman(out, r)
+			writeHuman(out, r, c.ANSI)
 		}
 	}
 }
@@ -179,20 +211,22 @@ func writeJSON(out io.Writer, r intake.Reply) {
 	fmt.Fprintf(out, "%s\n", b)
 }
 
-func writeHuman(out io.Writer, r intake.Reply) {
+func writeHuman(out io.Writer, r intake.Reply, ansi bool) {
 	switch r.Kind {
 	case intake.ReplyOutcome:
 		return // its message came just before
 	case intake.ReplyQuestion:
 		if r.Step > 0 {
 			fmt.Fprintf(out, "\n(question %d of about %d)\n", r.Step, r.StepsAbout)
+		} else {
+			fmt.Fprintln(out)
 		}
 	default:
 		fmt.Fprintln(out)
 	}
-	fmt.Fprintln(out, r.Text)
+	fmt.Fprintln(out, Markdown(r.Text, ansi))
 	for i, ch := range r.Choices {
-		fmt.Fprintf(out, "  %d. %s\n", i+1, ch.Label)
+		fmt.Fprintf(out, "  %d. %s\n", i+1, Markdown(ch.Label, ansi))
 	}
 	if r.Kind == intake.ReplyQuestion {
 		switch {

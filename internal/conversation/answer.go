@@ -60,6 +60,8 @@ const (
 	// warm acknowledgement, what the clinic can do and the resources, never
 	// a knowledge-base entry.
 	KindSupport = "support"
+	// KindSocial: thanks, a goodbye, "ok": a short reply in kind.
+	KindSocial = "social"
 )
 
 // Answer is the engine's reply to a free-text question.
@@ -99,9 +101,13 @@ func (e *Engine) Ask(ctx context.Context, question string) Answer {
 		e.log.Warn("crisis language detected", slog.String("construct", r.Construct), slog.String("rule", r.Rule))
 		return Answer{Kind: KindCrisis, Text: e.msgs.Render("crisis_ask", nil)}
 	case safety.LevelCheck:
-		return Answer{Kind: KindCheck, Text: e.msgs.Render("check_question", nil)}
+		if !e.uncuedQuestion(question, r) {
+			return Answer{Kind: KindCheck, Text: e.msgs.Render("check_question", nil)}
+		}
 	case safety.LevelOtherPerson:
-		return Answer{Kind: KindOtherPerson, Text: e.msgs.Render("other_person", nil)}
+		if !e.uncuedQuestion(question, r) {
+			return Answer{Kind: KindOtherPerson, Text: e.msgs.Render("other_person", nil)}
+		}
 	}
 	a := e.respond(ctx, e.log, question)
 	if r.Level == safety.LevelTopic {
@@ -130,6 +136,10 @@ func (e *Engine) respond(ctx context.Context, log *slog.Logger, question string)
 		return a
 	case faq.KindUnknown:
 		a.Text = e.msgs.Render("faq_unknown", nil)
+		return a
+	case faq.KindSocial:
+		a.Kind = KindSocial
+		a.Text = e.msgs.Render("social", nil)
 		return a
 	case faq.KindFeeling:
 		log.Info("feelings: support reply")
@@ -287,15 +297,22 @@ func (e *Engine) requestStaff(ctx context.Context, log *slog.Logger, p intake.Pa
 	}
 	for _, c := range open {
 		if c.Status != intake.CaseClosed {
-			return []intake.Reply{e.message("staff_already_requested", map[string]any{"CaseID": c.ID})}, nil
+			out := []intake.Reply{e.message("staff_already_requested", map[string]any{"CaseID": c.ID})}
+			return append(out, e.askContact(p, c)...), nil
 		}
 	}
-	c, err := e.store.OpenCase(ctx, intake.Case{PatientID: p.ID, Outcome: OutcomeRequested, Priority: intake.PriorityLow, ScriptVersion: e.script.Version})
+	var sess *intake.Session
+	if s, err := e.store.ActiveSession(ctx, p.ID); err == nil {
+		sess = &s
+	}
+	c, err := e.store.OpenCase(ctx, intake.Case{PatientID: p.ID, Outcome: OutcomeRequested, Priority: intake.PriorityLow, ScriptVersion: e.script.Version,
+		Contact: e.knownContact(ctx, p, sess)})
 	if err != nil {
 		return nil, fmt.Errorf("open case: %w", err)
 	}
 	log.Info("staff requested", slog.String("case_id", c.ID))
-	return []intake.Reply{e.message("staff_requested", map[string]any{"CaseID": c.ID})}, nil
+	out := []intake.Reply{e.message("staff_requested", map[string]any{"CaseID": c.ID})}
+	return append(out, e.askContact(p, c)...), nil
 }
 
 // looksLikeQuestion is a cheap signal that free text typed at a screening

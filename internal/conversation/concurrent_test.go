@@ -66,6 +66,9 @@ func randomAnswers(rng *rand.Rand, s *screening.Script) map[string]string {
 			out[q.ID] = q.Options[rng.IntN(len(q.Options))].ID
 		case q.Kind == screening.KindYesNo:
 			out[q.ID] = []string{"yes", "no"}[rng.IntN(2)]
+		case q.Validate != "" && out["contact_method"] == "phone":
+			// A detail of the method chosen (another is asked about).
+			out[q.ID] = fmt.Sprintf("555-01%02d-%04d", rng.IntN(100), rng.IntN(10000))
 		case q.Validate != "":
 			out[q.ID] = fmt.Sprintf("pat%d@example.com", rng.IntN(1000))
 		default:

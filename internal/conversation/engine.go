@@ -87,6 +87,8 @@ type Engine struct {
 	checks checks
 	// clarify remembers the last "Did you mean…" asked of each patient.
 	clarify clarifies
+	// contacts remembers the contact questions asked outside the script.
+	contacts contactAsks
 }
 
 // New checks that the content fits together (every outcome's message exists,
@@ -130,7 +132,16 @@ func CheckContent(s *screening.Script, m *clinic.Messages) error {
 		}
 	}
 	for _, q := range s.Questions {
-		for _, src := range []string{q.Preface, q.Text} {
+		if q.AfterAnswer != "" {
+			if p := m.Check(q.AfterAnswer, fmt.Sprintf("question %q after_answer in %s", q.ID, s.File)); p != nil {
+				ps = append(ps, *p)
+			}
+		}
+		srcs := []string{q.Preface, q.Text}
+		if in := s.InstrumentOf(q.ID); in != nil {
+			srcs = append(srcs, in.Stem)
+		}
+		for _, src := range srcs {
 			if _, err := m.Text(src); err != nil {
 				ps = append(ps, content.Problem{File: s.File, Msg: fmt.Sprintf("question %q: text does not render: %v", q.ID, err)})
 			}
@@ -170,6 +181,11 @@ func (e *Engine) turn(ctx context.Context, t intake.Turn) ([]intake.Reply, error
 	rd := e.read(ctx, log, p, t)
 	// 1. Safety first, on every piece of free text, whatever state we are in.
 	if out, ok, err := e.riskStep(ctx, log, p, t, rd); ok {
+		if tooLong && err == nil {
+			// The risk reply comes first; the limit is still said, before
+			// any question the risk step asks.
+			out = insertBeforeQuestion(out, e.message("too_long", map[string]any{"Limit": intake.MaxTextLength}))
+		}
 		return out, err
 	}
 	if tooLong {
@@ -187,6 +203,17 @@ func (e *Engine) turn(ctx context.Context, t intake.Turn) ([]intake.Reply, error
 		out = e.withTopicLine(out)
 	}
 	return out, err
+}
+
+// insertBeforeQuestion puts r before the first question of out, or at its
+// end.
+func insertBeforeQuestion(out []intake.Reply, r intake.Reply) []intake.Reply {
+	for i, x := range out {
+		if x.Kind == intake.ReplyQuestion {
+			return append(out[:i:i], append([]intake.Reply{r}, out[i:]...)...)
+		}
+	}
+	return append(out, r)
 }
 
 // withTopicLine adds the resources line after the answer, before the
@@ -215,6 +242,7 @@ func (e *Engine) handle(ctx context.Context, log *slog.Logger, p intake.Patient,
 	// 2. Commands.
 	if cmd, ok := command(t.Text); ok {
 		e.clarify.forget(p.ID)
+		e.contacts.forget(p.ID)
 		r, err := e.command(ctx, log, p, cmd, strings.Fields(strings.ToLower(t.Text))[1:])
 		return append(out, r...), err
 	}
@@ -222,12 +250,22 @@ func (e *Engine) handle(ctx context.Context, log *slog.Logger, p intake.Patient,
 	if r, ok := e.clarifyStep(ctx, log, p, t); ok {
 		return append(out, r...), nil
 	}
+	// The answer to a contact question asked outside the script.
+	if r, ok, err := e.contactStep(ctx, log, p, t); ok || err != nil {
+		return append(out, r...), err
+	}
+	if r, ok, err := e.switchStep(ctx, log, p, t); ok || err != nil {
+		return append(out, r...), err
+	}
 
 	sess, err := e.store.ActiveSession(ctx, p.ID)
 	active := err == nil
 	if err != nil && intake.ErrorCode(err) != intake.ENOTFOUND {
 		return nil, fmt.Errorf("session: %w", err)
 	}
+	// A free-text screening question takes what is typed as its answer
+	// (validated), not as a request or a question for the knowledge base.
+	textPending := active && !sess.Paused && e.pendingKind(sess) == screening.KindText
 
 	// 3. A patient whose case is open is in touch with the care team: what
 	// they write (unless the knowledge base answers it) reaches staff, unless
@@ -239,7 +277,7 @@ func (e *Engine) handle(ctx context.Context, log *slog.Logger, p intake.Patient,
 	}
 
 	// 4. The screening, when one is in progress; otherwise questions.
-	if t.QuestionID == "" && IsStaffRequest(t.Text) {
+	if t.QuestionID == "" && !textPending && IsStaffRequest(t.Text) {
 		r, err := e.staffTurn(ctx, log, p)
 		return append(out, r...), err
 	}
@@ -266,14 +304,24 @@ func (e *Engine) handle(ctx context.Context, log *slog.Logger, p intake.Patient,
 		return append(out, e.replyTo(p, t.Text, e.respond(ctx, log, t.Text))), nil
 	}
 	if sess.Paused && t.QuestionID == "" {
+		if isGreeting(t.Text) {
+			// Greeted with the pause already (Greet, the crisis reply): a
+			// hello gets what can be done now, not the same notice again.
+			return append(out, e.welcome("idle")), nil
+		}
+		if startWords[strings.ToLower(strings.Trim(strings.TrimSpace(t.Text), ".!"))] {
+			// "yes", as the welcome invites: continue where it stopped.
+			r, err := e.command(ctx, log, p, "/screen", nil)
+			return append(out, r...), err
+		}
 		a := e.respond(ctx, log, t.Text)
 		switch a.Kind {
 		case KindOffTopic, KindUnknown:
-			return append(out, e.message("screening_paused", nil)), nil
+			return append(out, e.pausedNotice(sess)), nil
 		case KindClarify:
 			return append(out, e.replyTo(p, t.Text, a)), nil
 		}
-		return append(out, e.answerReply(a), e.message("screening_paused", nil)), nil
+		return append(out, e.answerReply(a), e.pausedNotice(sess)), nil
 	}
 	r, err := e.answer(ctx, log, p, sess, t)
 	return append(out, r...), err
@@ -399,6 +447,7 @@ func (e *Engine) privacy(ctx context.Context, p intake.Patient) ([]intake.Reply,
 	}
 	return []intake.Reply{e.message("privacy", map[string]any{
 		"Sessions": sum.Sessions, "Answers": sum.Answers, "Pending": sum.Pending, "Cases": strings.Join(sum.Cases, ", "),
+		"WhereAnswersGo": e.whereAnswersGo(p.Channel),
 	})}, nil
 }
 
@@ -437,8 +486,12 @@ func (e *Engine) staffTurn(ctx context.Context, log *slog.Logger, p intake.Patie
 		return out, nil
 	case err != nil:
 		return out, err
+	case out[len(out)-1].QuestionID == ContactQuestionID:
+		// The contact question is the last thing asked; the screening
+		// question (or the pause) comes back once it is answered or skipped.
+		return out, nil
 	case sess.Paused:
-		return append(out, e.message("screening_paused", nil)), nil
+		return append(out, e.pausedNotice(sess)), nil
 	}
 	out = append(out, e.message("back_to_screening", nil))
 	q, err := e.advance(ctx, log, p, sess, false)
@@ -495,10 +548,10 @@ func (e *Engine) command(ctx context.Context, log *slog.Logger, p intake.Patient
 			return nil, err
 		}
 		if sess.Paused {
-			if err := e.store.SetPaused(ctx, sess.ID, false, false); err != nil {
+			if err := e.store.SetPaused(ctx, sess.ID, intake.PauseNone); err != nil {
 				return nil, err
 			}
-			sess.Paused = false
+			sess.Paused, sess.PauseReason = false, intake.PauseNone
 			sess.Version++
 		}
 		out := []intake.Reply{e.message("screening_resume", nil)}
@@ -535,18 +588,25 @@ func (e *Engine) cancel(ctx context.Context, log *slog.Logger, p intake.Patient)
 	} else if err != nil {
 		return nil, err
 	}
-	if err := e.store.SetPaused(ctx, sess.ID, true, false); err != nil {
+	if err := e.store.SetPaused(ctx, sess.ID, intake.PauseStopped); err != nil {
 		return nil, err
 	}
 	res := e.script.Evaluate(sess.Answers, sess.CrisisLanguage)
 	if res.ProvisionalPriority.Rank() >= intake.PriorityHigh.Rank() {
 		c := e.caseFor(p, sess, res, res.Provisional, res.ProvisionalPriority)
 		c.Flags = append(c.Flags, FlagScreeningIncomplete)
+		if !reachable(c.Contact) {
+			c.Contact = e.knownContact(ctx, p, nil)
+		}
 		stored, err := e.store.OpenCase(ctx, c)
 		if err != nil {
 			return nil, fmt.Errorf("open case: %w", err)
 		}
 		log.Info("case opened for stopped screening", slog.String("case_id", stored.ID), slog.String("priority", string(stored.Priority)))
+		log.Info("screening paused by patient", slog.String("session_id", sess.ID))
+		// The full resources, then how the care team can reach them.
+		out := []intake.Reply{e.message("screening_cancelled_safety", map[string]any{"CaseID": stored.ID})}
+		return append(out, e.askContact(p, stored)...), nil
 	}
 	log.Info("screening paused by patient", slog.String("session_id", sess.ID))
 	return []intake.Reply{e.message("screening_cancelled", nil)}, nil
@@ -567,6 +627,17 @@ func (e *Engine) crisis(ctx context.Context, log *slog.Logger, p intake.Patient,
 		log.Error("read session during crisis", slog.Any("err", err))
 	}
 	if active {
+		c.Contact = e.knownContact(ctx, p, &sess)
+		c.Answers = e.caseAnswers(sess)
+	} else {
+		c.Contact = e.knownContact(ctx, p, nil)
+	}
+	// What they wrote goes on the case, sealed, for the staff member who
+	// calls them (Details only).
+	if text := strings.TrimSpace(intake.CleanText(t.Text)); text != "" {
+		c.Said = []intake.Said{{At: e.now(), Text: text}}
+	}
+	if active {
 		c.SessionID = sess.ID
 		// A free-text answer that also holds crisis language is kept: the
 		// care team should read it.
@@ -577,7 +648,7 @@ func (e *Engine) crisis(ctx context.Context, log *slog.Logger, p intake.Patient,
 				}
 			}
 		}
-		if err := e.store.SetPaused(ctx, sess.ID, true, true); err != nil {
+		if err := e.store.SetPaused(ctx, sess.ID, intake.PauseCrisis); err != nil {
 			log.Error("pause session during crisis", slog.Any("err", err))
 		}
 	}
@@ -593,10 +664,12 @@ func (e *Engine) crisis(ctx context.Context, log *slog.Logger, p intake.Patient,
 		return out, fmt.Errorf("open urgent case: %w", err)
 	}
 	log.Info("urgent case opened", slog.String("case_id", stored.ID))
-	if active {
+	if active && !sess.Paused {
+		// Said once: a screening already paused is not paused again.
 		out = append(out, e.message("crisis_pause_offer", nil))
 	}
-	return out, nil
+	// After the resources, never before: how the care team can reach them.
+	return append(out, e.askContact(p, stored)...), nil
 }
 
 // answer validates a turn as the answer to the pending question, persists it
@@ -611,8 +684,8 @@ func (e *Engine) answer(ctx context.Context, log *slog.Logger, p intake.Patient,
 	q := step.Question
 	// A hello while a question is pending (after a restart, or days later)
 	// gets the pending question again, not "that isn't one of the options".
-	if t.QuestionID == "" && isGreeting(t.Text) {
-		return []intake.Reply{e.message("screening_resume", nil), e.question(step, true)}, nil
+	if t.QuestionID == "" && q.Kind != screening.KindText && isGreeting(t.Text) {
+		return []intake.Reply{e.message("screening_resume", nil), e.question(p.Channel, step, true)}, nil
 	}
 	if t.QuestionID != "" && t.QuestionID != q.ID {
 		return []intake.Reply{e.notice("stale_answer")}, nil
@@ -622,10 +695,10 @@ func (e *Engine) answer(ctx context.Context, log *slog.Logger, p intake.Patient,
 		// another device answered it): not an answer to this one.
 		if looksLikeQuestion(t.Text) {
 			if a := e.respond(ctx, log, t.Text); a.Kind == KindAnswer || a.Kind == KindDeflect {
-				return []intake.Reply{e.answerReply(a), e.message("back_to_screening", nil), e.question(step, false)}, nil
+				return []intake.Reply{e.answerReply(a), e.message("back_to_screening", nil), e.question(p.Channel, step, false)}, nil
 			}
 		}
-		return []intake.Reply{e.message("answer_moved_on", nil), e.question(step, false)}, nil
+		return []intake.Reply{e.message("answer_moved_on", nil), e.question(p.Channel, step, false)}, nil
 	}
 	var a intake.Answer
 	var err error
@@ -635,27 +708,39 @@ func (e *Engine) answer(ctx context.Context, log *slog.Logger, p intake.Patient,
 		a, err = q.ParseText(t.Text, e.now())
 	}
 	// A question typed instead of an answer is answered, then the pending
-	// question is asked again. A free-text question takes any text as its
-	// answer unless it reads as a question we can answer.
+	// question is asked again. A free-text question takes any text that
+	// validates as its answer (notes may be a question for the care team);
+	// only text it refuses may be a question the knowledge base answers.
 	// Feelings typed instead of an answer get the support reply first.
-	if isQuestion := looksLikeQuestion(t.Text); t.QuestionID == "" && (err != nil || (q.Kind == screening.KindText && isQuestion)) {
+	if isQuestion := looksLikeQuestion(t.Text); t.QuestionID == "" && err != nil && q.Kind == screening.KindText {
+		if isQuestion {
+			if a := e.respond(ctx, log, t.Text); a.Kind == KindAnswer || a.Kind == KindDeflect {
+				return []intake.Reply{e.answerReply(a), e.message("back_to_screening", nil), e.question(p.Channel, step, false)}, nil
+			}
+		}
+	} else if t.QuestionID == "" && err != nil {
 		a := e.respond(ctx, log, t.Text)
 		switch {
-		case a.Kind == KindSupport:
-			return []intake.Reply{e.answerReply(a), e.message("back_to_screening", nil), e.question(step, false)}, nil
+		case a.Kind == KindSupport || a.Kind == KindSocial:
+			return []intake.Reply{e.answerReply(a), e.message("back_to_screening", nil), e.question(p.Channel, step, false)}, nil
 		case !isQuestion:
 		case a.Kind == KindClarify:
 			// The screening question comes back once the patient has chosen.
 			return []intake.Reply{e.replyTo(p, t.Text, a)}, nil
 		case a.Kind == KindAnswer || a.Kind == KindDeflect || (err != nil && a.Kind == KindUnknown):
-			return []intake.Reply{e.answerReply(a), e.message("back_to_screening", nil), e.question(step, false)}, nil
+			return []intake.Reply{e.answerReply(a), e.message("back_to_screening", nil), e.question(p.Channel, step, false)}, nil
 		}
 	}
 	if intake.ErrorCode(err) == intake.EINVALID {
 		out := []intake.Reply{e.message("invalid_answer", map[string]any{"Reason": intake.ErrorMessage(err)})}
-		return append(out, e.question(step, false)), nil
+		return append(out, e.question(p.Channel, step, false)), nil
 	} else if err != nil {
 		return nil, err
+	}
+	// A phone number typed after choosing email (or the reverse) is not
+	// taken as it stands: the patient is asked which they meant.
+	if r, ok := e.mismatch(p, sess, q, a); ok {
+		return r, nil
 	}
 	sess.Answers[q.ID] = a
 	next := e.script.Next(sess.Answers, sess.CrisisLanguage)
@@ -675,7 +760,10 @@ func (e *Engine) answer(ctx context.Context, log *slog.Logger, p intake.Patient,
 	if next.Result != nil {
 		return e.finishAttempt(ctx, log, p, sess, next.Result, race{clicked: t.QuestionID != ""})
 	}
-	return []intake.Reply{e.question(next, true)}, nil
+	if q.AfterAnswer != "" {
+		return []intake.Reply{e.message(q.AfterAnswer, nil), e.question(p.Channel, next, true)}, nil
+	}
+	return []intake.Reply{e.question(p.Channel, next, true)}, nil
 }
 
 // moved answers a turn that lost a race with another turn of the same
@@ -696,12 +784,12 @@ func (e *Engine) moved(ctx context.Context, log *slog.Logger, p intake.Patient, 
 	case err != nil:
 		return nil, fmt.Errorf("session: %w", err)
 	case sess.Paused:
-		return []intake.Reply{e.message("screening_paused", nil)}, nil
+		return []intake.Reply{e.pausedNotice(sess)}, nil
 	}
 	out := []intake.Reply{e.message("answer_moved_on", nil)}
 	step := e.script.Next(sess.Answers, sess.CrisisLanguage)
 	if step.Result == nil {
-		return append(out, e.question(step, false)), nil
+		return append(out, e.question(p.Channel, step, false)), nil
 	}
 	// Every answer is in but the session is open: the other turn is about
 	// to end it, or crashed before it could. Try to end it; losing that
@@ -720,7 +808,7 @@ func (e *Engine) advance(ctx context.Context, log *slog.Logger, p intake.Patient
 	if step.Result != nil {
 		return e.finish(ctx, log, p, sess, step.Result)
 	}
-	return []intake.Reply{e.question(step, preface)}, nil
+	return []intake.Reply{e.question(p.Channel, step, preface)}, nil
 }
 
 func (e *Engine) finish(ctx context.Context, log *slog.Logger, p intake.Patient, sess intake.Session, res *screening.Result) ([]intake.Reply, error) {
@@ -783,10 +871,26 @@ func (e *Engine) caseFor(p intake.Patient, sess intake.Session, res *screening.R
 			Detail:   sess.Answers[cf.ContactDetail].Text,
 			BestTime: sess.Answers[cf.BestTime].Choice,
 		},
-		Notes: sess.Answers[cf.Notes].Text,
+		Notes:   sess.Answers[cf.Notes].Text,
+		Answers: e.caseAnswers(sess),
 	}
 	e.markRisk(p.ID, &c)
 	return c
+}
+
+// caseAnswers are the answers staff see in Details whatever they are
+// (case_fields.answers), as far as the screening went.
+func (e *Engine) caseAnswers(sess intake.Session) []intake.CaseAnswer {
+	var out []intake.CaseAnswer
+	for _, id := range e.script.CaseFields.Answers {
+		a, ok := sess.Answers[id]
+		q := e.script.Question(id)
+		if !ok || q == nil {
+			continue
+		}
+		out = append(out, intake.CaseAnswer{Question: q.StaffLabel(), Answer: q.AnswerLabel(a)})
+	}
+	return out
 }
 
 func (e *Engine) contactLabel(answers map[string]intake.Answer) string {
@@ -806,9 +910,11 @@ func ContactLabel(s *screening.Script, method string) string {
 	return ""
 }
 
-// question renders a question reply. With preface, the question's preface and
-// (for an instrument's first item) its attribution come first.
-func (e *Engine) question(step screening.Step, preface bool) intake.Reply {
+// question renders a question reply for a patient on channel. With
+// preface, the question's preface and (for an instrument's first item) its
+// attribution come first. An instrument item always has its stem, so it is
+// shown whole after a side question or a resume as in the flow.
+func (e *Engine) question(channel string, step screening.Step, preface bool) intake.Reply {
 	q := step.Question
 	var parts []string
 	if preface {
@@ -816,14 +922,15 @@ func (e *Engine) question(step screening.Step, preface bool) intake.Reply {
 			parts = append(parts, p)
 		}
 	}
-	text, _ := e.msgs.Text(q.Text)
+	in := e.script.InstrumentOf(q.ID)
+	if in != nil && in.Stem != "" {
+		stem, _ := e.msgs.Text(in.Stem)
+		parts = append(parts, stem)
+	}
+	text, _ := e.msgs.TextWith(q.Text, map[string]any{"WhereAnswersGo": e.whereAnswersGo(channel)})
 	parts = append(parts, text)
-	if preface {
-		for _, in := range e.script.Instruments {
-			if in.Items[0] == q.ID && in.Attribution != "" {
-				parts = append(parts, "("+in.Attribution+")")
-			}
-		}
+	if preface && in != nil && in.Items[0] == q.ID && in.Attribution != "" {
+		parts = append(parts, "("+in.Attribution+")")
 	}
 	r := intake.Reply{
 		Kind: intake.ReplyQuestion, QuestionID: q.ID, Text: strings.Join(parts, "\n\n"),
@@ -843,6 +950,26 @@ func (e *Engine) welcome(key string) intake.Reply {
 	r := e.message(key, nil)
 	r.Actions = welcomeActions
 	return r
+}
+
+// pausedNotice tells a patient whose screening waits how to go on, in the
+// words for why it waits: a gentle "when you feel ready" after crisis
+// language, a plain "continue where you left off" after their /cancel.
+func (e *Engine) pausedNotice(sess intake.Session) intake.Reply {
+	if sess.PauseReason == intake.PauseStopped {
+		return e.message("screening_stopped", nil)
+	}
+	return e.message("screening_paused", nil)
+}
+
+// whereAnswersGo says where a patient's answers go and who can read them on
+// channel: messages.yaml's where_answers_go_<channel> when there is one
+// (Discord keeps a copy of a DM), else where_answers_go.
+func (e *Engine) whereAnswersGo(channel string) string {
+	if key := "where_answers_go_" + channel; e.msgs.Has(key) {
+		return e.msgs.Render(key, nil)
+	}
+	return e.msgs.Render("where_answers_go", nil)
 }
 
 func (e *Engine) notice(key string) intake.Reply {
@@ -891,7 +1018,7 @@ func (e *Engine) Greet(ctx context.Context, channel, userID string) ([]intake.Re
 	case err != nil:
 		return nil, fmt.Errorf("session: %w", err)
 	case sess.Paused:
-		return []intake.Reply{e.message("screening_paused", nil)}, nil
+		return []intake.Reply{e.pausedNotice(sess)}, nil
 	}
 	log := e.log.With(slog.String("patient_id", p.ID))
 	out := []intake.Reply{e.message("screening_resume", nil)}

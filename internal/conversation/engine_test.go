@@ -235,8 +235,10 @@ func TestCrisisLanguageMidScreeningPausesAndOpensUrgentCase(t *testing.T) {
 	if rs[0].Kind != intake.ReplyCrisis || !strings.Contains(rs[0].Text, "988") {
 		t.Fatalf("first reply = %+v; want the crisis message", rs[0])
 	}
-	if pending(rs) != "" || !strings.Contains(last(rs).Text, "/screen") {
-		t.Errorf("replies = %+v; want the pause offer and no question", rs)
+	// The pause offer, then (after the resources, never before) the
+	// optional question of how to reach them: no screening question.
+	if pending(rs) != conversation.ContactQuestionID || !strings.Contains(rs[len(rs)-2].Text, "/screen") || !last(rs).Optional {
+		t.Errorf("replies = %+v; want the pause offer then the contact question", rs)
 	}
 	cases, _ := h.store.Cases(context.Background(), intake.CaseFilter{})
 	if len(cases) != 1 || cases[0].Priority != intake.PriorityUrgent || cases[0].Flags[0] != conversation.FlagCrisisLanguage {
@@ -264,8 +266,8 @@ func TestCrisisLanguageMidScreeningPausesAndOpensUrgentCase(t *testing.T) {
 func TestCrisisOutsideScreeningStillOpensCase(t *testing.T) {
 	h := newHarness(t)
 	rs := h.say("kms")
-	if len(rs) != 1 || rs[0].Kind != intake.ReplyCrisis {
-		t.Fatalf("replies = %+v", rs)
+	if len(rs) != 2 || rs[0].Kind != intake.ReplyCrisis || pending(rs) != conversation.ContactQuestionID {
+		t.Fatalf("replies = %+v; want the crisis message then the contact question", rs)
 	}
 	if n := h.count("SELECT COUNT(*) FROM cases WHERE priority = 'urgent'"); n != 1 {
 		t.Errorf("urgent cases = %d, want 1", n)

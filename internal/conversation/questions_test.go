@@ -51,12 +51,43 @@ func TestQuestionMidScreeningIsAnsweredThenReasked(t *testing.T) {
 	if rs = h.say("2"); pending(rs) != "phq9_3" {
 		t.Errorf("answer after the question: pending %q", pending(rs))
 	}
-	// A question typed at a free-text question is answered too, and the
-	// question asked again; a plain note is stored.
+	// At a free-text question, what is typed is the answer: a question
+	// for the care team in the notes is a note, not a knowledge-base query.
 	rs = h.answerUntil(positive, "notes")
 	rs = h.say("how much does it cost?")
-	if !strings.Contains(text(rs), "From: Cost and insurance") || pending(rs) != "notes" {
-		t.Fatalf("question at the notes step: %q pending %q", text(rs), pending(rs))
+	if out := last(rs); out.Kind != intake.ReplyOutcome || strings.Contains(text(rs), "From: Cost and insurance") {
+		t.Fatalf("question at the notes step: %q pending %q; want it taken as the note", text(rs), pending(rs))
+	} else if c, err := h.store.Case(context.Background(), out.CaseID); err != nil || c.Notes != "how much does it cost?" {
+		t.Errorf("case notes = %q (%v); want the question as typed", c.Notes, err)
+	}
+}
+
+// At the contact-detail question, text is the answer, validated: "call me
+// maybe" is neither a request for staff nor an intent, and a question the
+// knowledge base cannot answer is refused with the reason and asked again.
+func TestTextQuestionTakesTextAsTheAnswer(t *testing.T) {
+	h := newHarness(t)
+	h.answerUntil(positive, "contact_detail")
+	for _, typed := range []string{"call me maybe", "talk to a person", "hi", "start"} {
+		rs := h.say(typed)
+		if pending(rs) != "contact_detail" || !strings.Contains(text(rs), "doesn't look like a phone number") {
+			t.Errorf("%q at contact_detail: %q pending %q; want the reason and the question again", typed, text(rs), pending(rs))
+		}
+		if strings.Contains(text(rs), "asked the care team") || strings.Contains(text(rs), "Type /screen") {
+			t.Errorf("%q at contact_detail was read as a request or a command: %q", typed, text(rs))
+		}
+	}
+	// A question the knowledge base answers is answered, and the contact
+	// question comes back; it opens nothing.
+	if rs := h.say("can I talk to a person instead?"); pending(rs) != "contact_detail" {
+		t.Errorf("a question at contact_detail left pending %q", pending(rs))
+	}
+	if n := h.count("SELECT COUNT(*) FROM cases"); n != 0 {
+		t.Errorf("cases = %d; want none opened by text typed at a question", n)
+	}
+	// Crisis language still wins.
+	if rs := h.say("I want to kill myself"); rs[0].Kind != intake.ReplyCrisis {
+		t.Errorf("crisis language at contact_detail: first reply %+v", rs[0])
 	}
 }
 
@@ -87,11 +118,15 @@ func TestStaffRequestOpensOneLowPriorityCase(t *testing.T) {
 	if n := h.count("SELECT COUNT(*) FROM cases"); n != 1 {
 		t.Errorf("cases = %d after two requests, want 1", n)
 	}
-	// Mid-screening, the screening goes on after the request.
+	// Mid-screening, with no contact known yet, the request is followed by
+	// the optional contact question; then the screening goes on.
 	h2 := newHarness(t)
 	h2.answerUntil(positive, "phq9_5")
-	if rs := h2.say("/staff"); pending(rs) != "phq9_5" {
-		t.Errorf("after /staff mid-screening pending %q", pending(rs))
+	if rs := h2.say("/staff"); pending(rs) != conversation.ContactQuestionID {
+		t.Errorf("after /staff mid-screening pending %q; want the contact question", pending(rs))
+	}
+	if rs := h2.say("skip"); pending(rs) != "phq9_5" {
+		t.Errorf("after skipping the contact question pending %q", pending(rs))
 	}
 }
 

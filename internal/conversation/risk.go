@@ -123,6 +123,9 @@ func (e *Engine) answeringContact(ctx context.Context, p intake.Patient) bool {
 	if e.risk == nil {
 		return false
 	}
+	if _, ok := e.contacts.pending(p.ID); ok {
+		return true
+	}
 	sess, err := e.store.ActiveSession(ctx, p.ID)
 	if err != nil || sess.Paused {
 		return false
@@ -184,15 +187,18 @@ func (e *Engine) riskStep(ctx context.Context, log *slog.Logger, p intake.Patien
 		if (rd.risk.Rule == "classifier" || rd.risk.Rule == "model") && e.answersPending(ctx, p, t) {
 			return nil, false, nil
 		}
-		// Nor an ordinary question the knowledge base answers with
-		// confidence, when not one word of it is a word of risk ("can I book
-		// a consultation next week?").
-		if rd.risk.Rule == "classifier" && !rd.risk.Cued() && e.faq != nil && e.faq.Decide(t.Text).Kind == faq.KindAnswer {
+		if e.uncuedQuestion(t.Text, rd.risk) {
 			return nil, false, nil
 		}
 		out, err := e.askCheck(ctx, log, p, t, rd.risk)
 		return out, true, err
 	case safety.LevelOtherPerson:
+		// As for a check: the classifier alone, with no word of risk, gives
+		// way to a question about someone's care ("my daughter has bipolar
+		// 2, should she get this?").
+		if e.uncuedQuestion(t.Text, rd.risk) {
+			return nil, false, nil
+		}
 		log.Info("someone else at risk", slog.String("rule", rd.risk.Rule))
 		out := []intake.Reply{{Kind: intake.ReplyCrisis, Text: e.msgs.Render("other_person", nil)}}
 		out = append(out, e.pendingQuestion(ctx, log, p)...)
@@ -201,15 +207,40 @@ func (e *Engine) riskStep(ctx context.Context, log *slog.Logger, p intake.Patien
 	return nil, false, nil
 }
 
+// uncuedQuestion reports that a check (or someone-else-at-risk reply)
+// raised by the classifier alone, with not one word of risk in the text,
+// gives way to a reading of what the text is: an ordinary question the knowledge base answers with confidence ("can
+// I book a consultation next week?"), or a request about one's medicines or
+// condition that only a clinician may answer ("im thinking of stopping my
+// lithium"), which is deflected to the care team.
+func (e *Engine) uncuedQuestion(text string, r safety.Risk) bool {
+	if r.Rule != "classifier" {
+		return false
+	}
+	// A request about medicines names them; nothing else may carry risk.
+	if !r.CuedBeyondMedicine() && e.safety.Advice(text).Kind != "" {
+		return true
+	}
+	return !r.Cued() && e.faq != nil && e.faq.Decide(text).Kind == faq.KindAnswer
+}
+
 // answersPending reports whether the turn's text is a valid answer to the
 // screening question waiting for one.
 func (e *Engine) answersPending(ctx context.Context, p intake.Patient, t intake.Turn) bool {
+	// The contact question asked after the resources: a phone number or
+	// email address is its answer.
+	if _, ok := e.contacts.pending(p.ID); ok && t.QuestionID == "" {
+		return readContact(t.Text).detail != ""
+	}
 	sess, err := e.store.ActiveSession(ctx, p.ID)
 	if err != nil || sess.Paused {
 		return false
 	}
 	step := e.script.Next(sess.Answers, sess.CrisisLanguage)
-	if step.Question == nil || step.Question.Kind == screening.KindText {
+	// Free text (notes) is read for risk as any message is; a text answer
+	// with a validator (a phone number, an email address) is an answer
+	// when it is valid.
+	if step.Question == nil || (step.Question.Kind == screening.KindText && step.Question.Validate == "") {
 		return false
 	}
 	_, err = step.Question.ParseText(t.Text, e.now())
@@ -233,7 +264,11 @@ func (e *Engine) askCheck(ctx context.Context, log *slog.Logger, p intake.Patien
 // pending question is saved, a question is answered).
 func (e *Engine) checkAnswered(ctx context.Context, log *slog.Logger, p intake.Patient, t intake.Turn, answer string) ([]intake.Reply, error) {
 	if answer == CheckYes {
-		e.checks.take(p.ID, false)
+		// The message that raised the check is what staff need to read
+		// (and, typed at a free-text question, its answer), not the "yes".
+		if raised, ok := e.checks.take(p.ID, false); ok && strings.TrimSpace(raised.Text) != "" {
+			t.Text = raised.Text
+		}
 		log.Info("patient answered yes to the direct safety question")
 		return e.crisis(ctx, log, p, t, safety.Risk{Level: safety.LevelCrisis, Construct: "check_yes", Rule: "check"})
 	}
@@ -286,7 +321,7 @@ func (e *Engine) pendingQuestion(ctx context.Context, log *slog.Logger, p intake
 	if step.Question == nil {
 		return nil
 	}
-	return []intake.Reply{e.message("back_to_screening", nil), e.question(step, false)}
+	return []intake.Reply{e.message("back_to_screening", nil), e.question(p.Channel, step, false)}
 }
 
 // markRisk adds what the engine knows of the patient's safety to a case

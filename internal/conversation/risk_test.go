@@ -300,3 +300,23 @@ func TestTopicLineComesBeforeTheScreeningResumes(t *testing.T) {
 		t.Fatalf("replies = %+v; want the answer, the resources line, then phq9_2 again", rs)
 	}
 }
+
+// TestContactDetailIsNotACheck: a valid email address or phone number typed
+// at the contact question is the answer, whatever the classifier makes of
+// its letters; it never gets the safety check-in.
+func TestContactDetailIsNotACheck(t *testing.T) {
+	for _, detail := range []string{"canary.mail.e2e@example.com", "555-123-4567", "dana.k.overdose@example.org"} {
+		h := newHarness(t)
+		h.answerUntil(positive, "contact_method")
+		h.click("contact_method", "email")
+		rs := h.say(detail)
+		for _, r := range rs {
+			if r.QuestionID == conversation.CheckQuestionID {
+				t.Errorf("%q at the contact question got the check-in: %+v", detail, rs)
+			}
+		}
+		if pending(rs) == "contact_detail" {
+			t.Errorf("%q at the contact question was not taken: %+v", detail, rs)
+		}
+	}
+}

@@ -97,7 +97,7 @@ func init() {
 	that the their theirs them themselves then there these they this those through to too under until up very was we
 	were what when where which while who whom why will with would you your yours yourself yourselves im ive id ill
 	dont doesnt didnt cant wont isnt arent wasnt shouldnt wouldnt couldnt youre thats whats hows theres lets gonna
-	wanna gotta please tell know want wondering wonder question ask hi hello hey thanks thank ok okay also get got
+	wanna gotta please tell know want wondering wonder question ask hi hello hey also get got
 	one thing things really actually much many lot lots anything something someone anyone us like go going
 	still take takes taking took make makes making sure better best worse exactly even way need needs come done
 	ever always never every good`) {

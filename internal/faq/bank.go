@@ -18,6 +18,9 @@ import (
 const (
 	LabelOffTopic = "offtopic"
 	LabelFeeling  = "feeling"
+	// LabelSocial: thanks, goodbyes, "ok", "see you friday": a reply in
+	// kind, never an entry.
+	LabelSocial = "social"
 )
 
 // BankRow is one labelled paraphrase of the bank (faq/bank.tsv).
@@ -28,12 +31,12 @@ type BankRow struct {
 }
 
 // Entry returns the entry id the row stands for, or "" for off-topic,
-// feeling and deflection rows.
+// feeling, social and deflection rows.
 func (r BankRow) Entry() string {
 	if id, ok := strings.CutPrefix(r.Label, "medq:"); ok {
 		return id
 	}
-	if r.Label == LabelOffTopic || r.Label == LabelFeeling || strings.HasPrefix(r.Label, "deflect:") {
+	if r.Label == LabelOffTopic || r.Label == LabelFeeling || r.Label == LabelSocial || strings.HasPrefix(r.Label, "deflect:") {
 		return ""
 	}
 	return r.Label

@@ -18,16 +18,19 @@ type figures struct {
 	offtopic, offAnswered        int
 	offClarified                 int
 	feelings, feelingAnswered    int
+	social, socialReplied        int // thanks and goodbyes; given the social reply
+	socialAnswered               int // given an entry
 	misses                       []string
 }
 
 func (f figures) String() string {
 	pct := func(a, b int) float64 { return 100 * float64(a) / float64(max(1, b)) }
 	return fmt.Sprintf("entry questions %d: top-1 %.1f%%, top-3 %.1f%%; answered right %.1f%%, clarify holding it %.1f%%, "+
-		"answered wrong %.1f%%, not answered %.1f%%; off-topic %d: answered %d, clarify %d; feelings %d: support %d, answered %d",
+		"answered wrong %.1f%%, not answered %.1f%%; off-topic %d: answered %d, clarify %d; feelings %d: support %d, answered %d; "+
+		"thanks and goodbyes %d: social reply %d, answered %d",
 		f.entries, pct(f.top1, f.entries), pct(f.top3, f.entries), pct(f.answered, f.entries), pct(f.clarified, f.entries),
 		pct(f.wrong, f.entries), pct(f.unanswered, f.entries), f.offtopic, f.offAnswered, f.offClarified,
-		f.feelings, f.feelingAsSupport, f.feelingAnswered)
+		f.feelings, f.feelingAsSupport, f.feelingAnswered, f.social, f.socialReplied, f.socialAnswered)
 }
 
 // evaluate runs decide over rows. Deflection rows are left out: the safety
@@ -46,6 +49,15 @@ func evaluate(rows []faq.BankRow, decide func(i int, q string) faq.Verdict) figu
 				f.misses = append(f.misses, fmt.Sprintf("offtopic answered %s: %q", v.Best().ID, r.Text))
 			case faq.KindClarify:
 				f.offClarified++
+			}
+		case r.Label == faq.LabelSocial:
+			f.social++
+			switch v := decide(i, r.Text); v.Kind {
+			case faq.KindSocial:
+				f.socialReplied++
+			case faq.KindAnswer:
+				f.socialAnswered++
+				f.misses = append(f.misses, fmt.Sprintf("social answered %s: %q", v.Best().ID, r.Text))
 			}
 		case r.Label == faq.LabelFeeling:
 			f.feelings++
@@ -129,8 +141,8 @@ func bankFigures(kb *faq.KB, syn faq.Synonyms, p faq.Params) figures {
 // off-topic question answered. They are not met yet; these floors are the
 // measured figures, so the test catches a regression while the goals stand.
 const (
-	heldOutTop1Floor        = 0.80
-	heldOutTop3Floor        = 0.91
+	heldOutTop1Floor        = 0.86
+	heldOutTop3Floor        = 0.95
 	heldOutOffAnsweredLimit = 1 // goal: 0
 )
 
@@ -158,6 +170,16 @@ func TestRetrievalHeldOut(t *testing.T) {
 	}
 	if held.offAnswered > heldOutOffAnsweredLimit {
 		t.Errorf("%d held-out off-topic questions answered; want at most %d", held.offAnswered, heldOutOffAnsweredLimit)
+	}
+	// Thanks and goodbyes (held-out: a separate writer's sign-offs) get the
+	// reply in kind. Floors at the measured figures: a few that name a topic
+	// ("got it, no driving after") get that entry, which does no harm.
+	if held.socialAnswered*20 > held.social || bank.socialAnswered*100 > bank.social*3 {
+		t.Errorf("thanks and goodbyes answered with an entry: held-out %d of %d (at most 5%%), bank %d of %d (at most 3%%)",
+			held.socialAnswered, held.social, bank.socialAnswered, bank.social)
+	}
+	if held.socialReplied*4 < held.social*3 {
+		t.Errorf("held-out thanks and goodbyes: %d of %d got the social reply; want 75%%", held.socialReplied, held.social)
 	}
 	if held.feelingAnswered > 0 {
 		t.Errorf("%d held-out statements of feelings answered with an entry", held.feelingAnswered)

@@ -30,7 +30,7 @@ type Params struct {
 	// OffTopic: a question whose nearest off-topic paraphrase beats the best
 	// entry's score by this margin is off-topic; Feeling likewise for
 	// statements of feelings.
-	OffTopic, Feeling float64
+	OffTopic, Feeling, Social float64
 	// UnknownWeight adds the share of the question's weight carried by
 	// words no entry or entry paraphrase has ("flight", "marathon") to its
 	// off-topic score.
@@ -59,6 +59,7 @@ var DefaultParams = Params{
 	Gap:           0.1,
 	OffTopic:      -0.1,
 	Feeling:       -0.1,
+	Social:        -0.1,
 	UnknownWeight: 0,
 	AnswerUnknown: 0.15,
 	Agree:         false,
@@ -96,7 +97,9 @@ type Index struct {
 	// feeling holds the terms of the bank's statements of feelings: a
 	// message with none of the topic words may still be one ("lonely").
 	feeling map[string]bool
-	vocab   []string
+	// social holds the terms of the bank's thanks and goodbyes.
+	social map[string]bool
+	vocab  []string
 
 	// The bank: each paraphrase is a unit tf-idf vector, reached by postings.
 	paras    []para
@@ -124,6 +127,7 @@ const (
 	classOffTopic = -1
 	classFeeling  = -2
 	classNone     = -3
+	classSocial   = -4
 )
 
 type posting struct {
@@ -153,6 +157,8 @@ type Result struct {
 	// statement of feelings, and the classifier's belief in them, like an
 	// entry's score is weighed.
 	OffTopicScore, FeelingScore float64
+	// SocialScore likewise for thanks, goodbyes and acknowledgements.
+	SocialScore float64
 	// UnknownShare is the share of the question's weight in words no entry
 	// or entry paraphrase has.
 	UnknownShare float64
@@ -174,7 +180,7 @@ func build(kb *KB, syn Synonyms, p Params, keep func(int) bool) *Index {
 	if p.Nearest < 1 {
 		p.Nearest = 1
 	}
-	ix := &Index{kb: kb, p: p, an: analyzer{syn: syn, stems: map[string]string{}}, df: map[string]int{}, topic: map[string]bool{}, feeling: map[string]bool{},
+	ix := &Index{kb: kb, p: p, an: analyzer{syn: syn, stems: map[string]string{}}, df: map[string]int{}, topic: map[string]bool{}, feeling: map[string]bool{}, social: map[string]bool{},
 		postings: map[string][]posting{}, paraIDF: map[string]float64{}, entryPos: map[string]int{}}
 	var total [numFields]int
 	for i, e := range kb.Entries {
@@ -201,7 +207,7 @@ func build(kb *KB, syn Synonyms, p Params, keep func(int) bool) *Index {
 	}
 	ix.indexBank(keep)
 	texts, classes := ix.trainingSet(keep)
-	ix.train(texts, classes, len(ix.docs)+2)
+	ix.train(texts, classes, len(ix.docs)+3)
 	for i := range ix.docs {
 		total[fieldBank] += ix.docs[i].len[fieldBank]
 	}
@@ -234,6 +240,8 @@ func (ix *Index) indexBank(keep func(int) bool) {
 			cl = classOffTopic
 		case r.Label == LabelFeeling:
 			cl = classFeeling
+		case r.Label == LabelSocial:
+			cl = classSocial
 		default:
 			if pos, ok := ix.entryPos[r.Entry()]; ok {
 				cl = pos
@@ -268,6 +276,8 @@ func (ix *Index) indexBank(keep func(int) bool) {
 					ix.topic[t] = true
 				case cl == classFeeling:
 					ix.feeling[t] = true
+				case cl == classSocial:
+					ix.social[t] = true
 				}
 			}
 		}
@@ -378,16 +388,17 @@ func (ix *Index) pdfOf(t string) int {
 func (ix *Index) Search(question string, k int) Result {
 	terms, unknown := ix.query(question)
 	var r Result
-	onTopic, feeling := false, false
+	onTopic, feeling, social := false, false, false
 	for _, q := range terms {
 		// A number alone ("2") is an answer to a question, not a topic.
 		if ix.topic[q.term] && !isNumber(q.term) {
 			onTopic = true
 		}
 		feeling = feeling || ix.feeling[q.term]
+		social = social || (ix.social[q.term] && !isNumber(q.term))
 	}
 	r.OffTopic = !onTopic
-	if !onTopic && !feeling {
+	if !onTopic && !feeling && !social {
 		return r
 	}
 	// Words only off-topic or feeling paraphrases have ("flight") count as
@@ -410,6 +421,7 @@ func (ix *Index) Search(question string, k int) Result {
 	}
 	r.OffTopicScore = ix.p.NearWeight*near.offTopic + ix.p.ClassWeight*probs[nE] + ix.p.UnknownWeight*r.UnknownShare
 	r.FeelingScore = ix.p.NearWeight*near.feeling + ix.p.ClassWeight*probs[nE+1]
+	r.SocialScore = ix.p.NearWeight*near.social + ix.p.ClassWeight*probs[nE+2]
 	r.ClassOffTopic = probs[nE]
 	r.ClassBest = 0
 	for k, pk := range probs {
@@ -449,8 +461,8 @@ func (ix *Index) Search(question string, k int) Result {
 }
 
 type nearness struct {
-	entry             []float64 // mean of the top Nearest similarities per entry
-	offTopic, feeling float64   // best similarity
+	entry                     []float64 // mean of the top Nearest similarities per entry
+	offTopic, feeling, social float64   // best similarity
 }
 
 // nearest compares the query with every paraphrase sharing a term with it.
@@ -485,6 +497,8 @@ func (ix *Index) nearest(terms []qterm) nearness {
 			out.offTopic = max(out.offTopic, s)
 		case cl == classFeeling:
 			out.feeling = max(out.feeling, s)
+		case cl == classSocial:
+			out.social = max(out.social, s)
 		}
 	}
 	for i, t := range top {
@@ -570,6 +584,8 @@ const (
 	KindClarify = "clarify"
 	// KindFeeling: a statement of feelings rather than a question.
 	KindFeeling = "feeling"
+	// KindSocial: thanks, a goodbye, an acknowledgement.
+	KindSocial = "social"
 )
 
 // Verdict is retrieval's decision on a question.
@@ -601,8 +617,10 @@ func (ix *Index) Decide(question string) Verdict {
 	}
 	p := ix.p
 	switch {
-	case r.FeelingScore > 0 && r.FeelingScore >= best+p.Feeling && r.FeelingScore >= r.OffTopicScore:
+	case r.FeelingScore > 0 && r.FeelingScore >= best+p.Feeling && r.FeelingScore >= r.OffTopicScore && r.FeelingScore >= r.SocialScore:
 		v.Kind = KindFeeling
+	case r.SocialScore > 0 && r.SocialScore >= best+p.Social && r.SocialScore >= r.OffTopicScore:
+		v.Kind = KindSocial
 	case r.OffTopic:
 		v.Kind = KindOffTopic
 	case r.OffTopicScore > 0 && r.OffTopicScore >= best+p.OffTopic:

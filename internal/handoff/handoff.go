@@ -30,11 +30,13 @@ import (
 // Card is what staff see of a case in the channel: no answers, scores or
 // contact details, unless the clinic chose to show scores (ShowScores).
 type Card struct {
-	CaseID        string
-	Priority      intake.Priority
-	Outcome       string
-	Status        intake.CaseStatus
-	Assignee      string
+	CaseID   string
+	Priority intake.Priority
+	Outcome  string
+	Status   intake.CaseStatus
+	Assignee string
+	// ContactMethod is how the patient asked to be reached and whether a
+	// phone number or email address is in Details ("phone (in Details)").
 	ContactMethod string
 	Flags         []string // readable labels
 	OpenedAt      time.Time
@@ -451,7 +453,7 @@ func CardOf(c intake.Case, labels func([]string) []string) Card {
 	if labels == nil {
 		labels = func(f []string) []string { return f }
 	}
-	card := Card{CaseID: c.ID, Priority: c.Priority, Outcome: c.Outcome, Status: c.Status, Assignee: c.Assignee, ContactMethod: c.Contact.Method,
+	card := Card{CaseID: c.ID, Priority: c.Priority, Outcome: c.Outcome, Status: c.Status, Assignee: c.Assignee, ContactMethod: ContactSummary(c.Contact),
 		Flags: labels(c.Flags), OpenedAt: c.CreatedAt, LastAction: c.LastAction, LastActionAt: c.LastActionAt}
 	if r, ok := intake.CloseReasonByID(c.CloseReason); ok {
 		card.CloseReason = r.Label

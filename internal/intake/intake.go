@@ -123,15 +123,27 @@ const (
 	SessionStopped   SessionStatus = "stopped" // ended early by a rule (declined, not eligible, urgent)
 )
 
+// PauseReason is why a screening waits for the patient.
+type PauseReason string
+
+// Pause reasons.
+const (
+	PauseNone    PauseReason = ""        // not paused
+	PauseCrisis  PauseReason = "crisis"  // crisis language: paused for them
+	PauseStopped PauseReason = "stopped" // the patient stopped it (/cancel)
+)
+
 // Session is one run of the screening script for one patient.
 type Session struct {
 	ID            string
 	PatientID     string
 	ScriptVersion string
 	Status        SessionStatus
-	// Paused is set after crisis language: the screening waits until the
-	// patient asks to continue.
+	// Paused is set after crisis language or /cancel: the screening waits
+	// until the patient asks to continue. PauseReason says which, so a
+	// returning patient is greeted for the reason they stopped.
 	Paused         bool
+	PauseReason    PauseReason
 	CrisisLanguage bool
 	Answers        map[string]Answer
 	// Version counts the changes to the session (answers, pause, crisis).
@@ -180,21 +192,44 @@ type Contact struct {
 	BestTime string `json:"best_time,omitempty"`
 }
 
+// CaseAnswer is one screening answer as staff read it: the question's
+// short label and the answer's label(s).
+type CaseAnswer struct {
+	Question string `json:"q"`
+	Answer   string `json:"a"`
+}
+
+// Said is a message the patient wrote, kept on a case (sealed).
+type Said struct {
+	At   time.Time `json:"at"`
+	Text string    `json:"text"`
+}
+
+// MaxSaid bounds how many messages a case keeps in Said (the latest).
+const MaxSaid = 10
+
 // Case is a handoff to clinic staff. Details (scores, flags, contact, notes)
 // are sensitive: stores keep them sealed.
 type Case struct {
-	ID            string
-	PatientID     string
-	SessionID     string // empty for cases not tied to a screening
-	Outcome       string
-	Priority      Priority
-	Status        CaseStatus
-	Assignee      string // display name of the staff member who claimed it
-	AssigneeID    string
-	Flags         []string
-	Scores        map[string]Score
-	Contact       Contact
-	Notes         string
+	ID         string
+	PatientID  string
+	SessionID  string // empty for cases not tied to a screening
+	Outcome    string
+	Priority   Priority
+	Status     CaseStatus
+	Assignee   string // display name of the staff member who claimed it
+	AssigneeID string
+	Flags      []string
+	Scores     map[string]Score
+	Contact    Contact
+	Notes      string
+	// Answers are the screening answers staff see in Details whatever they
+	// are (safety and medical history: the script's case_fields.answers).
+	Answers []CaseAnswer
+	// Said is what the patient wrote when crisis language opened or raised
+	// the case, for the staff member who must call them: in Details only
+	// (audited, as every view), never on the card.
+	Said          []Said
 	ScriptVersion string
 	// CloseReason is one of CloseReasons' ids once the case is closed;
 	// CloseNote is staff's optional note (sealed with the details).
@@ -307,9 +342,10 @@ type Store interface {
 	// one the answer was checked against); otherwise ECONFLICT and nothing
 	// changes.
 	SaveAnswer(ctx context.Context, sessionID string, version int64, a Answer) error
-	// SetPaused records whether the session waits for the patient to
-	// continue; it moves the session to the next version.
-	SetPaused(ctx context.Context, sessionID string, paused, crisis bool) error
+	// SetPaused records whether, and why, the session waits for the patient
+	// to continue (PauseNone resumes it; PauseCrisis also records crisis
+	// language); it moves the session to the next version.
+	SetPaused(ctx context.Context, sessionID string, reason PauseReason) error
 	// EndSession closes a session with a status and outcome, if it is active
 	// and still at version (ECONFLICT otherwise). With
 	// discardAnswers the session's answers are deleted. With c non-nil a case

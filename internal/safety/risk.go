@@ -71,11 +71,17 @@ type Risk struct {
 // riskWords are the concepts that let the classifier read a short message.
 const riskWords = conceptSet(1<<cDie | 1<<cSuicide | 1<<cKill | 1<<cEndSelf | 1<<cHarm | 1<<cMeans | 1<<cDrug | 1<<cIngest |
 	1<<cTrapped | 1<<cHopeless | 1<<cBurden | 1<<cBurdenStrong | 1<<cNotSafe | 1<<cFarewell | 1<<cPrepare | 1<<cAttempt |
-	1<<cLife | 1<<cDecision | 1<<cPoison | 1<<cSelfReflex)
+	1<<cLife | 1<<cDecision | 1<<cPoison | 1<<cSelfReflex | 1<<cGoodbye | 1<<cFarewellWeak)
 
 // Cued reports whether the message has any word of risk the rules know
 // (death, means, harm, despair...), whatever level they gave.
 func (r Risk) Cued() bool { return r.seen&riskWords != 0 }
+
+// CuedBeyondMedicine reports a word of risk other than a medicine's name or
+// taking one ("thinking of stopping my lithium" has none).
+func (r Risk) CuedBeyondMedicine() bool {
+	return r.seen&riskWords&^(1<<cDrug|1<<cIngest) != 0
+}
 
 // Raise returns r at level l when l is higher, keeping r otherwise.
 func (r Risk) Raise(l Level, construct, rule string) Risk {
@@ -130,6 +136,10 @@ const (
 	cHypo                        // if, what if, in case
 	cRecent                      // just, now, tonight (weaker than cNow)
 	cRegimen                     // a day, prescribed, i take: a habit, not an event
+	cCut                         // cut, carve, slice: harm only when oneself is cut (cutObject)
+	cBody                        // arm, wrist, thigh, skin: what self-harm is done to
+	cGoodbye                     // goodbye, farewell: asked about alone, a crisis with another cue
+	cFarewellWeak                // paid off, made a will, gave away: a crisis only with another cue
 	numConcepts
 )
 
@@ -139,7 +149,8 @@ var conceptNames = [numConcepts]string{
 	"die", "suicide", "kill", "end_self", "life", "harm", "bleed", "means", "drug", "poison", "ingest",
 	"quantity", "now", "past", "timing", "decision", "farewell", "prepare", "attempt", "burden",
 	"burden_strong", "hopeless", "trapped", "not_safe", "negation", "question", "topic", "figure",
-	"self_suicidal", "hypothetical", "recent", "regimen",
+	"self_suicidal", "hypothetical", "recent", "regimen", "cut", "body",
+	"goodbye", "farewell_weak",
 }
 
 type conceptSet uint64
@@ -164,7 +175,8 @@ func (s conceptSet) any(cs ...concept) bool {
 
 // cueMask are the concepts that add up across a patient's recent messages.
 const cueMask = conceptSet(1<<cDie | 1<<cSuicide | 1<<cEndSelf | 1<<cMeans | 1<<cPoison | 1<<cTiming | 1<<cDecision |
-	1<<cFarewell | 1<<cPrepare | 1<<cBurden | 1<<cBurdenStrong | 1<<cHopeless | 1<<cTrapped | 1<<cHarm)
+	1<<cFarewell | 1<<cPrepare | 1<<cBurden | 1<<cBurdenStrong | 1<<cHopeless | 1<<cTrapped | 1<<cHarm |
+	1<<cGoodbye | 1<<cFarewellWeak)
 
 // clause is one stretch of a message, read as concepts.
 type clause struct {
@@ -304,6 +316,10 @@ func (d *Detector) tag(raw string, toks []token) clause {
 		if isOrdinal(toks[i].word) {
 			cl.set |= 1 << cTiming // a date: "the 14th"
 		}
+		if drugName(toks[i].word) {
+			hits[i] |= 1 << cDrug
+			cl.set |= 1 << cDrug
+		}
 		if toks[i].stem == "overdos" {
 			cl.overdoseWord = true
 		}
@@ -315,6 +331,23 @@ func (d *Detector) tag(raw string, toks []token) clause {
 		}
 		if toks[i].word == "figureofspeech" {
 			cl.set |= 1 << cFigure
+		}
+	}
+	// "i think i'm at the wrong building", "i thought it was friday": a
+	// hedge before a clause, not a thought about something.
+	for i := range toks {
+		if hits[i].has(cThink) && (toks[i].word == "think" || toks[i].word == "thought") && i+1 < len(toks) && hedgeNext[toks[i+1].word] {
+			hits[i] &^= 1 << cThink
+		}
+	}
+	cl.set &^= 1 << cThink
+	for i := range toks {
+		cl.set |= hits[i] & (1 << cThink)
+	}
+	for i := range toks {
+		if hits[i].has(cCut) && cutsOneself(toks, hits, i) {
+			hits[i] |= 1 << cHarm
+			cl.set |= 1 << cHarm
 		}
 	}
 	low := strings.ToLower(raw)
@@ -370,6 +403,54 @@ func (d *Detector) tag(raw string, toks []token) clause {
 	return cl
 }
 
+// hedgeNext are the words that open the clause after a hedging "i think".
+var hedgeNext = map[string]bool{"i": true, "im": true, "it": true, "its": true, "you": true, "that": true, "so": true, "we": true,
+	"he": true, "she": true, "they": true, "this": true, "the": true, "my": true, "there": true, "maybe": true, "ill": true, "is": true, "was": true}
+
+// drugSuffixes end the generic names of medicines (alprazolam, oxycodone,
+// quetiapine, lamotrigine...), so that a medicine safety.yaml does not list
+// is still read as one. Each is long enough that no everyday word ends so.
+var drugSuffixes = []string{"azepam", "azolam", "oxone", "codone", "morphone", "apine", "oxetine", "triptyline", "pramine",
+	"profen", "etamol", "olol", "sartan", "dipine", "trigine", "barbital", "tadine", "faxine", "zodone", "peridone", "piprazole", "pentin", "abalin"}
+
+// drugName reports whether a word is shaped like a medicine's generic name.
+func drugName(w string) bool {
+	if len(w) < 7 {
+		return false
+	}
+	for _, suf := range drugSuffixes {
+		if strings.HasSuffix(w, suf) {
+			return true
+		}
+	}
+	return false
+}
+
+// cutsOneself reports whether the cutting word at i is done to oneself:
+// its object is the body or oneself ("cut my arm", "cutting myself"), or
+// it has none ("been cutting again", "i cut last night", "cut too deep").
+// A named object that is not the body ("cut my zoloft in half", "cut meat",
+// "cut in line") is something else.
+func cutsOneself(toks []token, hits []conceptSet, i int) bool {
+	j := i + 1
+	for j < len(toks) && cutFiller[toks[j].word] {
+		j++
+	}
+	if j == len(toks) {
+		return true
+	}
+	h := hits[j]
+	return h.any(cBody, cSelfReflex, cNow, cRecent, cTiming, cPast, cBleed) || cutAfter[toks[j].word]
+}
+
+// cutFiller are the words skipped before a cut's object; cutAfter the
+// words that end a cut with no object ("cut again", "cut and").
+var (
+	cutFiller = map[string]bool{"my": true, "the": true, "a": true, "up": true, "open": true, "into": true, "on": true}
+	cutAfter  = map[string]bool{"again": true, "and": true, "but": true, "so": true, "because": true, "when": true, "till": true, "until": true,
+		"to": true, "too": true, "every": true, "it": true, "more": true, "some": true, "badly": true, "bad": true, "lately": true, "since": true}
+)
+
 // ruleResult is what the clause rules decided.
 type ruleResult struct {
 	level     Level
@@ -412,6 +493,11 @@ func judge(cl clause) ruleResult {
 	// Emergency: something taken or done just now.
 	if overdose(cl) && !(cl.question && s.has(cGeneric)) {
 		selfRisk(LevelEmergency, "overdose_in_progress", "ingested")
+	}
+	// A cut or a blade and bleeding that will not stop, whatever else the
+	// clause says.
+	if s.has(cBleed) && s.any(cCut, cMeans) && !cl.question && !s.has(cGeneric) {
+		selfRisk(LevelEmergency, "overdose_in_progress", "bleeding")
 	}
 	if s.has(cHarm, cBleed) && !cl.question {
 		selfRisk(LevelEmergency, "overdose_in_progress", "bleeding")
@@ -539,6 +625,20 @@ func judge(cl clause) ruleResult {
 	if s.has(cFarewell) {
 		selfRisk(LevelCrisis, "preparation", "farewell")
 	}
+	// A goodbye, or an act of putting things in order, with another cue of
+	// risk in the clause (or the message, or the recent messages) is a
+	// farewell; a goodbye alone is asked about; putting things in order
+	// alone is ordinary life, left to the classifier.
+	if s.any(cGoodbye, cFarewellWeak) && !(cl.question && !s.has(cSelf)) {
+		other := s &^ (1<<cGoodbye | 1<<cFarewellWeak)
+		switch {
+		case other.any(cDie, cKill, cEndSelf, cSuicide, cDecision, cTiming, cHopeless, cTrapped, cBurden, cBurdenStrong,
+			cPrepare, cMeans, cNotSafe, cIntent, cFarewell) || s.has(cGoodbye, cFarewellWeak):
+			selfRisk(LevelCrisis, "preparation", "farewell_cued")
+		case s.has(cGoodbye) && !cl.question:
+			selfRisk(LevelCheck, "preparation", "goodbye")
+		}
+	}
 	if s.has(cDecision) && s.any(cTiming, cEndSelf, cDie, cKill, cMeans, cIntent) {
 		selfRisk(LevelCrisis, "plan_intent_timing", "decision")
 	} else if s.has(cDecision) && !cl.question {
@@ -610,7 +710,7 @@ func isOrdinal(w string) bool {
 
 // messageRules are the rules also read across a message's clauses, where
 // a plan is often told in pieces ("done. saturday.").
-var messageRules = map[string]bool{"rule:decision": true, "rule:intent_timing": true, "rule:prepare": true, "rule:means": true,
+var messageRules = map[string]bool{"rule:farewell_cued": true, "rule:decision": true, "rule:intent_timing": true, "rule:prepare": true, "rule:means": true,
 	"rule:drug_quantity": true, "rule:ingested": true}
 
 // overdose: a lot of a medicine or a poison taken, or a medicine taken

@@ -70,6 +70,7 @@ type Detector struct {
 	ignore   []figure
 	advice   []advicePattern
 	model    *classifier
+	clusters map[string]wordCluster
 	window   Window
 }
 
@@ -234,6 +235,11 @@ func compile(doc *content.Doc, lx Lexicon, withModel bool) (*Detector, error) {
 	if d.window.Age <= 0 {
 		d.window.Age = 30 * time.Minute
 	}
+	wc, err := loadClusters()
+	if err != nil {
+		ps = append(ps, content.Problem{File: "internal/safety/wordclusters.bin", Msg: err.Error()})
+	}
+	d.clusters = wc
 	if withModel {
 		m, err := loadClassifier()
 		if err != nil {
@@ -310,6 +316,22 @@ func (d *Detector) correct(w string) string {
 // drops apostrophes ("don't" -> "dont"), turns other punctuation into spaces and
 // shortens runs of three or more of one letter ("soooo" -> "so"); the same is
 // done to the lexicon, so both meet in the middle. It returns the words.
+// unaccent folds the accented letters of the languages patients of a US
+// clinic most often write in (Spanish, French, Portuguese, Polish, German,
+// Tagalog) to the plain letter, so safety.yaml lists each word once.
+var unaccent = func() map[rune]rune {
+	m := map[rune]rune{}
+	for plain, accented := range map[rune]string{
+		'a': "áàâäãåą", 'c': "çć", 'e': "éèêëę", 'i': "íìîï", 'l': "ł", 'n': "ñń",
+		'o': "óòôöõ", 's': "ś", 'u': "úùûü", 'y': "ýÿ", 'z': "źż",
+	} {
+		for _, r := range accented {
+			m[r] = plain
+		}
+	}
+	return m
+}()
+
 func Normalize(text string) []string {
 	var b strings.Builder
 	for _, f := range strings.Fields(strings.ToLower(text)) {
@@ -321,6 +343,9 @@ func Normalize(text string) []string {
 		switch {
 		case r == '\'' || r == '’' || r == '‘' || r == '`':
 		case unicode.IsLetter(r) || unicode.IsDigit(r):
+			if a, ok := unaccent[r]; ok {
+				r = a // "tomé" is read as "tome", as many type it
+			}
 			clean.WriteRune(r)
 		default:
 			clean.WriteByte(' ')

@@ -198,3 +198,21 @@ func TestEverydayQuestionsReadAsNothing(t *testing.T) {
 		}
 	}
 }
+
+// TestWordClustersGroupByMeaning: the embedded clusters put words of one
+// meaning together, which is what lets the classifier read a word the corpus
+// never used; a broken or mis-generated file would scatter them.
+func TestWordClustersGroupByMeaning(t *testing.T) {
+	same := safety.SameCluster
+	for _, p := range [][2]string{{"rifle", "shotgun"}, {"pistol", "revolver"}, {"tuesday", "thursday"}, {"overpass", "highway"}} {
+		if !same(p[0], p[1], false) {
+			t.Errorf("%s and %s are in different coarse clusters", p[0], p[1])
+		}
+	}
+	if same("rifle", "tuesday", false) {
+		t.Error("rifle and tuesday share a coarse cluster")
+	}
+	if n := safety.ClusteredWords(); n < 50000 {
+		t.Errorf("%d words clustered; want the 60,000 the generator keeps", n)
+	}
+}

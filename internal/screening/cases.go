@@ -18,6 +18,9 @@ import (
 // or label, a list of them for multiple choice, a number, or text) into
 // validated answers. Every problem is returned, keyed by question id.
 //
+// An optional question left out, null or "" is skipped, as a patient skips
+// it in a conversation, so a complete set without the notes is complete.
+//
 // It is stricter than the chat, where a choice may be typed as its number
 // on the screen: a file has no screen, so a number for a choice is refused
 // (unless the options' ids are numbers), rather than read as a position that
@@ -32,6 +35,10 @@ func (s *Script) AnswersFromMap(m map[string]any) (Answers, map[string]string) {
 			bad[id] = "no such question in the script"
 			continue
 		}
+		if q.Optional && isEmpty(v) {
+			out[id] = intake.Answer{QuestionID: id, At: at, Skipped: true}
+			continue
+		}
 		a, err := q.fromValue(v, at)
 		if err != nil {
 			bad[id] = strings.TrimSpace(intake.ErrorMessage(err))
@@ -42,7 +49,21 @@ func (s *Script) AnswersFromMap(m map[string]any) (Answers, map[string]string) {
 		}
 		out[id] = a
 	}
+	for _, q := range s.Questions {
+		if _, given := m[q.ID]; q.Optional && !given {
+			out[q.ID] = intake.Answer{QuestionID: q.ID, At: at, Skipped: true}
+		}
+	}
 	return out, bad
+}
+
+// isEmpty says whether a decoded value is no answer at all: null or blank text.
+func isEmpty(v any) bool {
+	if v == nil {
+		return true
+	}
+	s, ok := v.(string)
+	return ok && strings.TrimSpace(s) == ""
 }
 
 // fromValue converts one decoded YAML or JSON value to an answer to q.

@@ -103,6 +103,11 @@ func (v *validator) run() {
 			v.add("$.case_fields."+f.key, "case_fields.%s names unknown question %q", f.key, f.id)
 		}
 	}
+	for i, id := range cf.Answers {
+		if v.s.byID[id] == nil {
+			v.add(fmt.Sprintf("$.case_fields.answers[%d]", i), "case_fields.answers names unknown question %q", id)
+		}
+	}
 	if len(v.problems) > 0 {
 		// Conditions are checked against the ids above; with those broken,
 		// every condition would report noise.
@@ -282,6 +287,11 @@ func (v *validator) instruments() {
 				if q.Kind != KindSingle && q.Kind != KindYesNo {
 					v.add(ipath, "instrument %q sums %q, which is not a single-choice or yes_no question", in.ID, id)
 				}
+			}
+		}
+		for j, id := range in.Items {
+			if q := v.s.byID[id]; q != nil && in.Stem != "" && strings.TrimSpace(q.Preface) == strings.TrimSpace(in.Stem) {
+				v.add(fmt.Sprintf("%s.items[%d]", path, j), "question %q repeats the instrument's stem as its preface; the stem is already shown with every item", id)
 			}
 		}
 		if in.Gate != "" && v.s.byID[in.Gate] == nil {

@@ -7,7 +7,12 @@
 package screening
 
 import (
+	"strconv"
+	"strings"
+
 	"github.com/expr-lang/expr/vm"
+
+	"github.com/intakebot/intakebot/internal/intake"
 )
 
 // Question kinds.
@@ -50,6 +55,9 @@ type CaseFields struct {
 	ContactDetail string `yaml:"contact_detail"`
 	BestTime      string `yaml:"best_time"`
 	Notes         string `yaml:"notes"`
+	// Answers are the questions whose answers staff see in a case's Details
+	// whatever they are (safety and medical history), in this order.
+	Answers []string `yaml:"answers"`
 }
 
 // Option is one answer a patient can choose.
@@ -75,9 +83,50 @@ type Question struct {
 	Integer   bool      `yaml:"integer"`
 	Validate  string    `yaml:"validate"`
 	MaxLength int       `yaml:"max_length"`
+	// Label is the short name staff read beside the answer in a case's
+	// Details ("Bipolar history"); the id when empty.
+	Label string `yaml:"label"`
+	// AfterAnswer is a messages.yaml key shown once the question is
+	// answered, before the next question (not when the screening ends
+	// there: its outcome message says what is needed).
+	AfterAnswer string `yaml:"after_answer"`
 
 	when *vm.Program
 	line int
+}
+
+// StaffLabel is the question's short name for staff: its label, or its id.
+func (q *Question) StaffLabel() string {
+	if q.Label != "" {
+		return q.Label
+	}
+	return q.ID
+}
+
+// AnswerLabel is how an answer to q reads for staff: the chosen options'
+// labels, the number or the text; "skipped" for a skipped answer.
+func (q *Question) AnswerLabel(a intake.Answer) string {
+	switch {
+	case a.Skipped:
+		return "skipped"
+	case a.Number != nil:
+		return strconv.FormatFloat(*a.Number, 'f', -1, 64)
+	case a.Text != "":
+		return a.Text
+	}
+	ids := a.Choices
+	if a.Choice != "" {
+		ids = []string{a.Choice}
+	}
+	labels := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if o := q.Option(id); o != nil {
+			labels = append(labels, o.Label)
+		} else {
+			labels = append(labels, id)
+		}
+	}
+	return strings.Join(labels, ", ")
 }
 
 // Option returns the option with id, or nil.
@@ -118,6 +167,11 @@ type Instrument struct {
 	Cutoff      *int    `yaml:"cutoff"` // positive at or above
 	Bands       []*Band `yaml:"bands"`
 	Attribution string  `yaml:"attribution"`
+	// Stem is the question every item completes ("Over the last 2 weeks,
+	// how often have you been bothered by…"). It is shown with every item,
+	// whatever came before (a side question, a resume), since an item
+	// without it is not the instrument's question.
+	Stem string `yaml:"stem"`
 }
 
 // Scoring methods.
@@ -154,6 +208,19 @@ func (s *Script) Question(id string) *Question { return s.byID[id] }
 
 // Instrument returns the instrument with id, or nil.
 func (s *Script) Instrument(id string) *Instrument { return s.instBy[id] }
+
+// InstrumentOf returns the instrument that has question id among its items,
+// or nil.
+func (s *Script) InstrumentOf(id string) *Instrument {
+	for _, in := range s.Instruments {
+		for _, item := range in.Items {
+			if item == id {
+				return in
+			}
+		}
+	}
+	return nil
+}
 
 // Flag returns the flag rule with id, or nil.
 func (s *Script) Flag(id string) *FlagRule {

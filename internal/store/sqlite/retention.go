@@ -95,6 +95,7 @@ func (s *Store) purge(ctx context.Context, tx *sql.Tx, cut int64, now time.Time)
 	}
 	for _, c := range cases {
 		c.Flags, c.Scores, c.Contact, c.Notes, c.CloseNote = nil, nil, intake.Contact{}, "", ""
+		c.Answers, c.Said = nil, nil
 		if err := s.writeCase(ctx, tx, c, false); err != nil {
 			return n, err
 		}

@@ -542,7 +542,7 @@ func (s *Store) ActiveSession(ctx context.Context, patientID string) (intake.Ses
 	} else if err != nil {
 		return sess, fmt.Errorf("find session: %w", err)
 	}
-	sess.Paused, sess.CrisisLanguage = paused == 1, crisis == 1
+	sess.Paused, sess.PauseReason, sess.CrisisLanguage = paused != 0, pauseReason(paused, crisis == 1), crisis == 1
 	sess.CreatedAt, sess.UpdatedAt = fromMS(created), fromMS(updated)
 	sess.Answers, err = s.answers(ctx, tx, sess.ID)
 	return sess, err
@@ -639,11 +639,40 @@ func (s *Store) sessionConflict(ctx context.Context, tx *sql.Tx, sessionID strin
 	return intake.Errorf(intake.ECONFLICT, "That answer was for a question that is no longer waiting.")
 }
 
+// The sessions.paused column: 0 not paused, 1 paused for crisis language, 2
+// stopped by the patient. Rows written before the reason was kept hold 1 for
+// both; those without crisis language were stopped by the patient.
+const (
+	pausedNone    = 0
+	pausedCrisis  = 1
+	pausedStopped = 2
+)
+
+func pauseReason(paused int, crisis bool) intake.PauseReason {
+	switch {
+	case paused == pausedNone:
+		return intake.PauseNone
+	case paused == pausedCrisis && crisis:
+		return intake.PauseCrisis
+	}
+	return intake.PauseStopped
+}
+
 // SetPaused implements intake.Store.
-func (s *Store) SetPaused(ctx context.Context, sessionID string, paused, crisis bool) error {
+func (s *Store) SetPaused(ctx context.Context, sessionID string, reason intake.PauseReason) error {
+	code := pausedNone
+	switch reason {
+	case intake.PauseNone:
+	case intake.PauseCrisis:
+		code = pausedCrisis
+	case intake.PauseStopped:
+		code = pausedStopped
+	default:
+		return fmt.Errorf("pause session: unknown reason %q", reason)
+	}
 	res, err := s.db.ExecContext(ctx, `UPDATE sessions SET paused = ?, crisis = MAX(crisis, ?), updated_at = ?, version = version + 1
 		WHERE id = ? AND status = 'active'`,
-		boolInt(paused), boolInt(crisis), ms(s.Now()), sessionID)
+		code, boolInt(reason == intake.PauseCrisis), ms(s.Now()), sessionID)
 	if err != nil {
 		return fmt.Errorf("pause session: %w", err)
 	}
@@ -706,6 +735,8 @@ type caseDetails struct {
 	Scores  map[string]intake.Score `json:"scores,omitempty"`
 	Contact intake.Contact          `json:"contact"`
 	Notes   string                  `json:"notes,omitempty"`
+	Answers []intake.CaseAnswer     `json:"answers,omitempty"`
+	Said    []intake.Said           `json:"said,omitempty"`
 	// CloseNote is staff's note when closing: it may name health details.
 	CloseNote string `json:"close_note,omitempty"`
 }
@@ -769,6 +800,13 @@ func merge(old, c intake.Case) intake.Case {
 	if c.Notes != "" {
 		out.Notes = c.Notes
 	}
+	if len(c.Answers) > 0 {
+		out.Answers = c.Answers
+	}
+	out.Said = append(append([]intake.Said(nil), old.Said...), c.Said...)
+	if len(out.Said) > intake.MaxSaid {
+		out.Said = out.Said[len(out.Said)-intake.MaxSaid:]
+	}
 	if c.SessionID != "" {
 		out.SessionID, out.ScriptVersion = c.SessionID, c.ScriptVersion
 	}
@@ -776,7 +814,7 @@ func merge(old, c intake.Case) intake.Case {
 }
 
 func (s *Store) writeCase(ctx context.Context, tx *sql.Tx, c intake.Case, insert bool) error {
-	plain, err := json.Marshal(caseDetails{Flags: c.Flags, Scores: c.Scores, Contact: c.Contact, Notes: c.Notes, CloseNote: c.CloseNote})
+	plain, err := json.Marshal(caseDetails{Flags: c.Flags, Scores: c.Scores, Contact: c.Contact, Notes: c.Notes, Answers: c.Answers, Said: c.Said, CloseNote: c.CloseNote})
 	if err != nil {
 		return err
 	}
@@ -828,6 +866,7 @@ func (s *Store) scanCase(row scanner) (intake.Case, error) {
 		return c, fmt.Errorf("decode case %s: %w", c.ID, err)
 	}
 	c.Flags, c.Scores, c.Contact, c.Notes, c.CloseNote = d.Flags, d.Scores, d.Contact, d.Notes, d.CloseNote
+	c.Answers, c.Said = d.Answers, d.Said
 	return c, nil
 }
 
@@ -1006,6 +1045,7 @@ func (s *Store) ForgetPatient(ctx context.Context, patientID, actor string) ([]s
 	var ids []string
 	for _, c := range cases {
 		c.Flags, c.Scores, c.Contact, c.Notes, c.CloseNote = []string{intake.FlagPatientWithdrew}, nil, intake.Contact{}, "", ""
+		c.Answers, c.Said = nil, nil
 		c.UpdatedAt = now
 		if err := s.writeCase(ctx, tx, c, false); err != nil {
 			return nil, err
@@ -1023,8 +1063,17 @@ func (s *Store) ForgetPatient(ctx context.Context, patientID, actor string) ([]s
 		newID("erased:", 16), patientID); err != nil {
 		return nil, fmt.Errorf("forget patient: %w", err)
 	}
-	if err := audit(ctx, tx, intake.AuditEntry{Actor: actor, Action: "patient.forget", Result: fmt.Sprintf("erased; %d cases stripped", len(ids))}, now); err != nil {
-		return nil, err
+	// One row per case stripped, so `audit --case` shows what ended its
+	// details; one without a case when there was none.
+	for _, id := range ids {
+		if err := audit(ctx, tx, intake.AuditEntry{Actor: actor, Action: "patient.forget", CaseID: id, Result: "erased; case stripped"}, now); err != nil {
+			return nil, err
+		}
+	}
+	if len(ids) == 0 {
+		if err := audit(ctx, tx, intake.AuditEntry{Actor: actor, Action: "patient.forget", Result: "erased; no cases"}, now); err != nil {
+			return nil, err
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, err

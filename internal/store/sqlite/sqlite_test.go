@@ -360,7 +360,7 @@ func TestAnswerIsSavedOnlyAtTheVersionItWasCheckedAgainst(t *testing.T) {
 	if now.Answers["consent"].Choice != "yes" || now.Version != first.Version+1 {
 		t.Fatalf("after a stale answer: %+v; want the first answer only, one version on", now)
 	}
-	if err := st.SetPaused(ctx, sess.ID, true, true); err != nil {
+	if err := st.SetPaused(ctx, sess.ID, intake.PauseCrisis); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := st.EndSession(ctx, sess.ID, now.Version, intake.SessionCompleted, "x", false, nil); intake.ErrorCode(err) != intake.ECONFLICT {
