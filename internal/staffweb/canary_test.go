@@ -37,6 +37,25 @@ func TestWithTheConsoleNoHealthDataCrossesDiscord(t *testing.T) {
 		t.Fatal("the patient's message was not relayed")
 	}
 
+	// A second patient in crisis: what they wrote is kept on their case for
+	// staff, and stays out of Discord too.
+	crisisPatient := "700000000000000022"
+	e.say(crisisPatient, canaryCrisis)
+	var crisis intake.Case
+	if !e.fake.Await(wait, func() bool {
+		cs, _ := e.kit.Store.Cases(context.Background(), intake.CaseFilter{})
+		for _, cc := range cs {
+			if cc.Priority == intake.PriorityUrgent {
+				crisis = cc
+				return cc.CardMessageID != ""
+			}
+		}
+		e.disp.Kick()
+		return false
+	}) {
+		t.Fatal("no card for the crisis case")
+	}
+
 	// Details on the card answers with a link, and no health data.
 	id := e.fake.ClickAsMember(dana, guildID, []string{staffRole}, c.CardMessageID, bot.StaffActionID("details", c.ID))
 	var link string
@@ -78,6 +97,9 @@ func TestWithTheConsoleNoHealthDataCrossesDiscord(t *testing.T) {
 			t.Fatalf("%s: status %d, page lacks %q:\n%s", step.action, resp.StatusCode, step.shows, body)
 		}
 	}
+	if _, page := cl.get("/cases/" + crisis.ID); !strings.Contains(page, "kill myself tonight") {
+		t.Errorf("the crisis case page does not show what the patient wrote")
+	}
 	_, page := cl.get("/cases/" + c.ID)
 	for _, v := range []string{canaryPhone, canaryNotes, canaryRelay, canaryNote, canaryClose, canaryMessage, "PHQ9: 8 (mild)"} {
 		if !strings.Contains(page, v) {
@@ -104,7 +126,7 @@ func TestWithTheConsoleNoHealthDataCrossesDiscord(t *testing.T) {
 		t.Fatalf("the record holds no thread or card traffic; is it the whole record?\n%s", raw)
 	}
 	for _, canary := range []string{canaryPhone, "5550147", canaryNotes, "mill", canaryRelay, "tuesdays", canaryNote, "voicemail", canaryClose,
-		"booked for the 14th", "phq", "gad-7", "gad7", "(mild)", "moderately severe"} {
+		"booked for the 14th", "zebra-canary", "phq", "gad-7", "gad7", "(mild)", "moderately severe"} {
 		if strings.Contains(text, strings.ToLower(canary)) {
 			i := strings.Index(text, strings.ToLower(canary))
 			t.Errorf("the bot sent %q to Discord: …%s…", canary, string(raw[max(0, i-200):min(len(raw), i+100)]))

@@ -139,6 +139,7 @@ const (
 	canaryNote    = "Canary staff note: called, left a voicemail"
 	canaryClose   = "Canary closing note: booked for the 14th"
 	canaryMessage = "Hello from the care team, we will call you today."
+	canaryCrisis  = "I want to kill myself tonight, zebra-canary"
 )
 
 // screen runs a whole positive screening for the patient through the engine

@@ -204,6 +204,17 @@ func (s *Server) casePage(w http.ResponseWriter, r *http.Request, sess *session)
 		}
 		answers = s.plainAnswers(a)
 	}
+	if len(answers) == 0 {
+		// The screening itself is gone (erased or not kept): the answers the
+		// case keeps for staff.
+		for _, a := range c.Answers {
+			answers = append(answers, QA{Question: a.Question, Answer: a.Answer})
+		}
+	}
+	var said []entryView
+	for _, m := range c.Said {
+		said = append(said, entryView{Kind: "said", Who: "The patient", Text: m.Text, At: m.At.UTC().Format(time.RFC3339), Age: age(s.cfg.Now(), m.At)})
+	}
 	entries, err := s.cfg.Cases.CaseEntries(ctx, c.ID)
 	if err != nil {
 		s.log.Error("console case entries", slog.String("case_id", c.ID), slog.Any("err", err))
@@ -232,7 +243,7 @@ func (s *Server) casePage(w http.ResponseWriter, r *http.Request, sess *session)
 		closeReason = r.Label
 	}
 	data := map[string]any{"C": c, "Age": age(now, c.CreatedAt), "Scores": handoff.ScoreLines(c.Scores), "Flags": s.flags(c.Flags),
-		"Answers": answers, "Notes": notes, "Talk": talk, "Trail": s.auditRows(trail), "Reasons": reasons, "CloseReason": closeReason,
+		"Answers": answers, "Said": said, "Notes": notes, "Talk": talk, "Trail": s.auditRows(trail), "Reasons": reasons, "CloseReason": closeReason,
 		"Mine": c.AssigneeID == sess.actor(), "Closed": c.Status == intake.CaseClosed, "Nonce": randomID(12)}
 	s.render(w, r, http.StatusOK, "case", "Case "+c.ID, sess, data)
 }
