@@ -70,6 +70,14 @@ type Config struct {
 	Card           func(intake.Case) handoff.Card
 	// ClinicName signs messages staff send to patients.
 	ClinicName string
+	// Entries (nil: none) records notes, messages to patients and relayed
+	// messages for the staff web console.
+	Entries EntryStore
+	// ConsoleLink (nil: no console) returns a short-lived signed link to a
+	// case in the staff web console. With it, Details answers with the link
+	// and no health data, and notes and relayed messages stay out of
+	// Discord: the case thread says only that there is one, in the console.
+	ConsoleLink func(caseID string) (string, error)
 	// Kick wakes the outbox dispatcher after a staff action queued events.
 	Kick func()
 	// WatchdogBound is how long the gateway may stay down after a drop

@@ -201,15 +201,8 @@ func (b *Bot) staffAction(ctx context.Context, i *discordgo.InteractionCreate, u
 	if !b.deferUpdate(ctx, i) {
 		return
 	}
-	c, err := b.cfg.Staff.ClaimCase(ctx, caseID, actor, displayName(u), action == "claim")
-	if err != nil {
-		msg := "Sorry, that didn't work. Please try again."
-		if intake.ErrorCode(err) == intake.ECONFLICT || intake.ErrorCode(err) == intake.ENOTFOUND {
-			msg = intake.ErrorMessage(err)
-			b.cfg.Staff.Audit(ctx, intake.AuditEntry{Actor: actor, Action: "case." + action, CaseID: caseID, Result: "refused: " + intake.ErrorCode(err)})
-		} else {
-			b.log.Error("staff action", slog.String("case_id", caseID), slog.Any("err", err))
-		}
+	c, msg := b.claim(ctx, actor, displayName(u), caseID, action == "claim")
+	if msg != "" {
 		b.followup(ctx, i, msg)
 		return
 	}
@@ -220,6 +213,24 @@ func (b *Bot) staffAction(ctx context.Context, i *discordgo.InteractionCreate, u
 		_, err := b.session().InteractionResponseEdit(i.Interaction, &discordgo.WebhookEdit{Embeds: &embeds, Components: &buttons}, discordgo.WithContext(ctx))
 		return err
 	})
+}
+
+// claim claims or unclaims a case for staff (the card's button and the
+// web console); msg is "" on success, else what to tell the staff member.
+func (b *Bot) claim(ctx context.Context, actor, name, caseID string, claim bool) (intake.Case, string) {
+	action := map[bool]string{true: "claim", false: "unclaim"}[claim]
+	c, err := b.cfg.Staff.ClaimCase(ctx, caseID, actor, name, claim)
+	if err != nil {
+		msg := "Sorry, that didn't work. Please try again."
+		if intake.ErrorCode(err) == intake.ECONFLICT || intake.ErrorCode(err) == intake.ENOTFOUND {
+			msg = intake.ErrorMessage(err)
+			b.cfg.Staff.Audit(ctx, intake.AuditEntry{Actor: actor, Action: "case." + action, CaseID: caseID, Result: "refused: " + intake.ErrorCode(err)})
+		} else {
+			b.log.Error("staff action", slog.String("case_id", caseID), slog.Any("err", err))
+		}
+		return c, msg
+	}
+	return c, ""
 }
 
 func displayName(u *discordgo.User) string {
@@ -251,6 +262,10 @@ func (b *Bot) caseDetails(ctx context.Context, i *discordgo.InteractionCreate, a
 	c, err := b.cfg.Staff.Case(ctx, caseID)
 	if err != nil {
 		b.respond(ctx, i, ephemeral("That case could not be found."))
+		return
+	}
+	if b.cfg.ConsoleLink != nil {
+		b.consoleDetails(ctx, i, actor, c)
 		return
 	}
 	// Audit first: a view that cannot be recorded is not shown.

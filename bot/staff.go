@@ -175,6 +175,7 @@ func (b *Bot) messagePatient(ctx context.Context, actor, name, caseID, text, non
 		LastAction: "Patient messaged by " + name}); err != nil {
 		b.log.Error("audit case message", slog.String("case_id", c.ID), slog.Any("err", err))
 	}
+	b.record(ctx, intake.CaseEntry{CaseID: c.ID, Kind: intake.EntryMessage, Actor: actor, Name: name, Text: text})
 	if err := b.threadPost(ctx, c, fmt.Sprintf("**Sent to the patient by %s:**\n%s", plainText(name), plainText(text))); err != nil {
 		return "Sent to the patient, but it could not be logged in the case thread."
 	}
@@ -204,8 +205,20 @@ func (b *Bot) addNote(ctx context.Context, actor, name, caseID, text string) str
 	if text == "" {
 		return "The note was empty, so nothing was added."
 	}
-	// Typed text shows as typed in the thread (staff's as a patient's).
-	if err := b.threadPost(ctx, c, fmt.Sprintf("**Note from %s:**\n%s", plainText(name), plainText(text))); err != nil {
+	// Typed text shows as typed in the thread (staff's as a patient's);
+	// with the console, the note stays in it and the thread says so.
+	line := fmt.Sprintf("**Note from %s:**\n%s", plainText(name), plainText(text))
+	if b.cfg.ConsoleLink != nil {
+		if err := b.cfg.Entries.AddCaseEntry(ctx, intake.CaseEntry{CaseID: c.ID, Kind: intake.EntryNote, Actor: actor, Name: name, Text: text}); err != nil {
+			b.log.Error("record case note", slog.String("case_id", c.ID), slog.Any("err", err))
+			b.cfg.Staff.CaseAction(ctx, intake.CaseActionEntry{CaseID: c.ID, Actor: actor, Action: "case.note", Result: "failed: not recorded"})
+			return "Sorry, the note could not be saved. Please try again."
+		}
+		line = fmt.Sprintf("**%s added a note**, in the staff console.", plainText(name))
+	} else {
+		b.record(ctx, intake.CaseEntry{CaseID: c.ID, Kind: intake.EntryNote, Actor: actor, Name: name, Text: text})
+	}
+	if err := b.threadPost(ctx, c, line); err != nil {
 		b.cfg.Staff.CaseAction(ctx, intake.CaseActionEntry{CaseID: c.ID, Actor: actor, Action: "case.note", Result: "failed: " + errText(err)})
 		return "Sorry, the note could not be posted in the case thread. Please try again."
 	}
@@ -228,7 +241,9 @@ func (b *Bot) closeCase(ctx context.Context, actor, name, caseID, reason, note s
 	}
 	r, _ := intake.CloseReasonByID(c.CloseReason)
 	line := fmt.Sprintf("**Closed by %s:** %s", plainText(name), r.Label)
-	if note != "" {
+	if note != "" && b.cfg.ConsoleLink != nil {
+		line += " (a closing note is in the staff console)"
+	} else if note != "" {
 		line += "\n" + plainText(note)
 	}
 	b.threadPost(ctx, c, line)
@@ -300,7 +315,20 @@ func (b *Bot) threadPost(ctx context.Context, c intake.Case, text string) error 
 // calls it for messages that are not questions, commands or a crisis).
 // Its error names the failure only (it is logged), never the text.
 func (b *Bot) Relay(ctx context.Context, c intake.Case, text string) error {
-	if err := b.threadPost(ctx, c, "**The patient wrote:**\n"+plainText(text)); err != nil {
+	line := "**The patient wrote:**\n" + plainText(text)
+	if b.cfg.ConsoleLink != nil {
+		// With the console, what the patient wrote is read there.
+		if b.cfg.Entries == nil {
+			return errors.New("relay: the console is configured but nothing records messages")
+		}
+		if err := b.cfg.Entries.AddCaseEntry(ctx, intake.CaseEntry{CaseID: c.ID, Kind: intake.EntryRelay, Actor: "patient:" + c.PatientID, Text: text}); err != nil {
+			return fmt.Errorf("relay: record the message: %w", err)
+		}
+		line = "**The patient wrote a message**: read it in the staff console."
+	} else {
+		b.record(ctx, intake.CaseEntry{CaseID: c.ID, Kind: intake.EntryRelay, Actor: "patient:" + c.PatientID, Text: text})
+	}
+	if err := b.threadPost(ctx, c, line); err != nil {
 		return fmt.Errorf("relay to the case thread: %s", errText(err))
 	}
 	return nil

@@ -139,6 +139,8 @@ type Server struct {
 	global []time.Time
 	// maxGlobal is the most such requests seen in any one second.
 	maxGlobal int
+	// oauth is the OAuth2 side (oauth.go): members, codes, tokens.
+	oauth oauthState
 }
 
 // GlobalLimit is Discord's global rate limit: requests per second per bot,
@@ -323,6 +325,9 @@ func (s *Server) id() string {
 var apiPrefix = regexp.MustCompile(`^/api/v(9|10)`)
 
 func (s *Server) serveREST(w http.ResponseWriter, r *http.Request) {
+	if s.serveOAuth(w, r) {
+		return
+	}
 	if !apiPrefix.MatchString(r.URL.Path) {
 		s.violation("request outside the API: %s %s", r.Method, r.URL.Path)
 		http.Error(w, "not found", http.StatusNotFound)

@@ -71,12 +71,27 @@ func runDemo(ctx context.Context, e env, args []string) int {
 	fake := discordfake.New(nil)
 	defer fake.Close()
 	fake.SetName(demoStaffUser, demoStaffName)
+	// The staff console signs in through the loopback Discord's OAuth2, as
+	// Dana, who authorized it before (so it answers at once). The demo's
+	// Discord side still shows details in the terminal (its "only you see"
+	// lines), as a run without a console does, so both can be compared; a
+	// run with the console answers Details with a link instead.
+	fake.SetMember(demoGuild, demoStaffUser, demoStaffRole)
+	fake.AuthorizeAs(demoStaffUser)
+	cfg.OAuthClientID, cfg.OAuthClientSecret = discordfake.OAuthClientID, discordfake.OAuthClientSecret
 	bc := bot.Config{Token: discordfake.Token, Dedupe: l.st, Logger: l.log, Transport: fake.Transport(), Fallback: fallbackReply}
 	staff := newStaffSide(l, cfg, &bc, demoStaffChannel, []string{demoStaffRole}, demoOncallRole)
 	d, err := staff.connect(l, cfg, bc, demoStaffChannel, 200*time.Millisecond)
 	if err != nil {
 		return fail(e, err)
 	}
+	cctx, stopConsole := context.WithCancel(ctx)
+	defer stopConsole()
+	web, _, err := startConsole(cctx, l, cfg, d, "127.0.0.1:0", "", demoGuild, []string{demoStaffRole}, fake.URL())
+	if err != nil {
+		return fail(e, err)
+	}
+	fmt.Fprintf(e.stdout, "Staff console: %s/signin/discord (opens signed in as %s, through the loopback Discord).\n", web.URL(), demoStaffName)
 	if err := d.Open(ctx, l.eng); err != nil {
 		return fail(e, err)
 	}

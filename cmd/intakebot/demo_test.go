@@ -55,6 +55,7 @@ func TestDemoStaffJourneyMatchesHandoffsAndAudit(t *testing.T) {
 		"passed that on to the care team",           // the patient's reply relayed
 		"The patient wrote: after 5pm works for me", // in the thread (bold as Discord shows it)
 		"Note from " + demoStaffName + ": Patient prefers evenings",
+		"Staff console: http://127.0.0.1:", // the demo serves the console too
 		"[staff, only you see, case C-",
 		"Opened: a few seconds ago",
 		"opened a few seconds ago", // staff list

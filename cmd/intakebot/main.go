@@ -38,6 +38,7 @@ func commands() []command {
 	return []command{
 		{"chat", "talk to the bot in the terminal, as a patient (the main job)", runChat},
 		{"run", "run the Discord bot (needs DISCORD_TOKEN)", runRun},
+		{"console", "the staff web console alone (run serves it too)", runConsole},
 		{"demo", "the Discord bot against a loopback Discord, played from the terminal", runDemo},
 		{"ask", "answer one question, as the chat would (--json for programs)", runAsk},
 		{"screen", "score an answer file (--answers) or run the clinic's test cases (screen test)", runScreen},

@@ -20,6 +20,11 @@ func runRun(ctx context.Context, e env, args []string) int {
 	if err := cfg.ValidateDiscord(); err != nil {
 		return fail(e, err)
 	}
+	if cfg.ConsoleEnabled() {
+		if err := cfg.ValidateConsole(); err != nil {
+			return fail(e, err)
+		}
+	}
 	// Pages and reminders are scheduled in clinic hours, so they must be known.
 	hours := func(b *bundle) error {
 		if ps := b.clinic.HoursProblems(); len(ps) > 0 {
@@ -33,6 +38,11 @@ func runRun(ctx context.Context, e env, args []string) int {
 	}
 	defer l.Close()
 	bc := bot.Config{Token: cfg.DiscordToken, GuildID: cfg.GuildID, Dedupe: l.st, Logger: l.log, Fallback: fallbackReply}
+	ref := &consoleRef{}
+	if cfg.ConsoleEnabled() {
+		// Details answers with a link to the console; no health data in Discord.
+		bc.ConsoleLink = ref.link
+	}
 	staff := newStaffSide(l, cfg, &bc, cfg.StaffChannelID, cfg.StaffRoleIDs, cfg.OncallRoleID)
 	if cfg.DiscordURL != "" {
 		if bc.Transport, err = bot.RewriteTransport(cfg.DiscordURL); err != nil {
@@ -42,6 +52,20 @@ func runRun(ctx context.Context, e env, args []string) int {
 	d, err := staff.connect(l, cfg, bc, cfg.StaffChannelID, time.Second)
 	if err != nil {
 		return fail(e, err)
+	}
+	if cfg.ConsoleEnabled() {
+		web, where, err := startConsole(ctx, l, cfg, d, cfg.ConsoleAddr, cfg.ConsoleURL, cfg.GuildID, cfg.StaffRoleIDs, cfg.DiscordURL)
+		if err != nil {
+			return fail(e, err)
+		}
+		ref.web = web
+		fmt.Fprintln(e.stderr, where)
+		if cfg.StaffCard == "scores" {
+			fmt.Fprintln(e.stderr, "warning: INTAKEBOT_STAFF_CARD=scores is ignored while the staff console is configured: cards stay minimal")
+		}
+	} else {
+		l.log.Warn(consoleWarning)
+		fmt.Fprintln(e.stderr, "warning: "+consoleWarning)
 	}
 	// Discord is opened last: from here on turns arrive.
 	if err := d.Open(ctx, l.eng); err != nil {

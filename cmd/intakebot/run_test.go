@@ -3,9 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -32,6 +37,14 @@ func TestRunConfigErrorsComeFirst(t *testing.T) {
 	for _, want := range []string{`INTAKEBOT_STAFF_CHANNEL_ID "#staff" is not a Discord id`, `"nurses" is not a Discord role id`, `INTAKEBOT_ONCALL_ROLE_ID "oncall" is not a Discord role id`} {
 		if r.code != 1 || !strings.Contains(r.stderr, want) {
 			t.Errorf("malformed staff settings: exit %d, %q lacks %q", r.code, r.stderr, want)
+		}
+	}
+	// A console without its secret, or on plain http off this machine.
+	r = intakebot(t, "", staffVars(map[string]string{"DISCORD_TOKEN": "x", "INTAKEBOT_OAUTH_CLIENT_ID": "1", "INTAKEBOT_CONSOLE_URL": "http://staff.clinic.example"}),
+		"run", "--data", dataDir(t))
+	for _, want := range []string{"INTAKEBOT_OAUTH_CLIENT_SECRET", "must be served over HTTPS", "needs INTAKEBOT_GUILD_ID"} {
+		if r.code != 1 || !strings.Contains(r.stderr, want) {
+			t.Errorf("console misconfigured: exit %d, %q lacks %q", r.code, r.stderr, want)
 		}
 	}
 	// The shipped clinic.yaml has placeholder hours: run refuses, naming them.
@@ -168,6 +181,9 @@ func TestRunAgainstLoopbackDiscord(t *testing.T) {
 		if strings.Contains(stderr.String(), "@everyone") {
 			t.Errorf("a hidden staff channel was reported visible: %s", stderr.String())
 		}
+		if !strings.Contains(stderr.String(), "warning: no staff console is configured") || strings.Count(stderr.String(), "no staff console") != 1 {
+			t.Errorf("run without a console did not warn once that answers cross Discord: %s", stderr.String())
+		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("run did not stop on cancel")
 	}
@@ -181,5 +197,83 @@ func TestRunRefusedIntent(t *testing.T) {
 	r := intakebot(t, "", vars, "run", "--data", dataDir(t), "--prompts", clinicPrompts(t))
 	if r.code != 1 || !strings.Contains(r.stderr, "refused an intent") || !strings.Contains(r.stderr, "4014") {
 		t.Errorf("refused intent: exit %d, %q", r.code, r.stderr)
+	}
+}
+
+// With the OAuth2 application configured, run serves the staff console,
+// and staff sign in through Discord (the loopback fake's OAuth2).
+func TestRunServesTheStaffConsole(t *testing.T) {
+	fake := discordfake.New(t)
+	defer fake.Close()
+	fake.SetGuildChannel(runStaffChannel, runGuild, "staff", []map[string]any{everyoneHidden})
+	const dana = "500000000000000333"
+	fake.SetName(dana, "Dana")
+	fake.SetMember(runGuild, dana, "500000000000000777")
+	fake.AuthorizeAs(dana)
+	vars := staffVars(map[string]string{"DISCORD_TOKEN": discordfake.Token, "INTAKEBOT_DISCORD_URL": fake.URL(), "INTAKEBOT_LOG_LEVEL": "warn",
+		"INTAKEBOT_GUILD_ID": runGuild, "INTAKEBOT_CONSOLE_ADDR": "127.0.0.1:0",
+		"INTAKEBOT_OAUTH_CLIENT_ID": discordfake.OAuthClientID, "INTAKEBOT_OAUTH_CLIENT_SECRET": discordfake.OAuthClientSecret})
+	prompts := clinicPrompts(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan int, 1)
+	stderr := &syncBuffer{}
+	go func() {
+		e := env{stdin: strings.NewReader(""), stdout: &bytes.Buffer{}, stderr: stderr, getenv: func(k string) string { return vars[k] }}
+		done <- run(ctx, e, []string{"run", "--data", dataDir(t), "--prompts", prompts})
+	}()
+	if !fake.AwaitConnected(10 * time.Second) {
+		t.Fatalf("run did not connect: %s", stderr.String())
+	}
+	// Up once its commands are registered and the staff channel read (a stop
+	// before that is a failure).
+	fake.Await(10*time.Second, func() bool {
+		cmds, _ := fake.Commands()
+		return len(cmds) > 0 && fake.Requests("/channels/{channel_id}") > 0
+	})
+	m := regexp.MustCompile(`for staff at (http://127\.0\.0\.1:[0-9]+)`).FindStringSubmatch(stderr.String())
+	if m == nil || strings.Contains(stderr.String(), "no staff console") {
+		t.Fatalf("run did not say where the console is: %s", stderr.String())
+	}
+	jar, _ := cookiejar.New(nil)
+	cl := &http.Client{Jar: jar}
+	resp, err := cl.Get(m[1] + "/signin/discord")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Request.URL.Path != "/queue" || !strings.Contains(string(body), "Signed in as <strong>Dana</strong>") {
+		t.Errorf("sign-in through run's console: %d at %s:\n%s", resp.StatusCode, resp.Request.URL, body)
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Errorf("run exited %d: %s", code, stderr.String())
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe to read while run writes to it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+func TestConsoleCommandChecksItsConfiguration(t *testing.T) {
+	r := intakebot(t, "", map[string]string{}, "console", "--data", dataDir(t))
+	for _, want := range []string{"INTAKEBOT_OAUTH_CLIENT_ID and INTAKEBOT_OAUTH_CLIENT_SECRET", "needs INTAKEBOT_GUILD_ID", "DISCORD_TOKEN is not set"} {
+		if r.code != 1 || !strings.Contains(r.stderr, want) {
+			t.Errorf("console with nothing set: exit %d, %q lacks %q", r.code, r.stderr, want)
+		}
+	}
+	r = intakebot(t, "", nil, "console", "-h")
+	if r.code != 0 || !strings.Contains(r.stderr+r.stdout, "Serve the staff web console alone") {
+		t.Errorf("console -h: exit %d, %q", r.code, r.stderr)
 	}
 }

@@ -26,7 +26,7 @@ type staffSide struct {
 func newStaffSide(l *live, cfg config.Config, bc *bot.Config, channelID string, roles []string, oncall string) *staffSide {
 	labels := func(f []string) []string { return conversation.FlagLabels(l.b.script, f) }
 	msgs := l.b.messages
-	disp := &handoff.Dispatcher{Store: l.st, Labels: labels, Log: l.log, ShowScores: cfg.StaffCard == "scores",
+	disp := &handoff.Dispatcher{Store: l.st, Labels: labels, Log: l.log, ShowScores: cfg.StaffCard == "scores" && !cfg.ConsoleEnabled(),
 		Paging: handoff.Paging{Interval: cfg.PageInterval, Limit: cfg.PageLimit},
 		// A few cards in flight: the rate limit, not one slow write, paces
 		// a burst (bot/burst_bench_test.go).
@@ -43,6 +43,9 @@ func newStaffSide(l *live, cfg config.Config, bc *bot.Config, channelID string, 
 	bc.Staff, bc.StaffChannelID, bc.StaffRoleIDs, bc.OncallRoleID = l.st, channelID, roles, oncall
 	bc.FlagLabels, bc.Card, bc.Kick = labels, disp.Card, disp.Kick
 	bc.ClinicName = msgs.Clinic().Name
+	// Notes, messages to patients and relayed messages are kept for the
+	// staff console.
+	bc.Entries = l.st
 	return &staffSide{disp: disp, abandonAfter: cfg.AbandonAfter, retention: cfg.Retention}
 }
 

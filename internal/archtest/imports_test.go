@@ -87,6 +87,11 @@ func TestImportRules(t *testing.T) {
 					t.Errorf("%s imports %s: domain packages stay free of SQL and configuration", dir, p)
 				}
 			}
+			// The web console is an adapter beside bot/: it reaches the bot's
+			// case actions through an interface, never bot/ or a store.
+			if dir == "internal/staffweb" && (p == "database/sql" || (isLocal && (under(local, "bot") || under(local, "internal/store")))) {
+				t.Errorf("internal/staffweb imports %s: it calls case actions through its Actions interface and reads through CaseReader", p)
+			}
 			if dir == "internal/console" && isLocal && local != "internal/intake" {
 				t.Errorf("internal/console imports %s: the terminal adapter sees only internal/intake", local)
 			}

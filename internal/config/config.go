@@ -64,6 +64,53 @@ type Config struct {
 	// Retention is how long finished screenings and closed cases are kept;
 	// a daily sweep erases what is older.
 	Retention time.Duration
+	// The staff web console: where it listens, its public address (the
+	// clinic's HTTPS proxy), and the Discord OAuth2 application staff
+	// sign in with. The console is on when the client id is set.
+	ConsoleAddr       string
+	ConsoleURL        string
+	OAuthClientID     string
+	OAuthClientSecret string // secret
+}
+
+// ConsoleEnabled reports whether the staff web console is configured.
+func (c Config) ConsoleEnabled() bool {
+	return c.OAuthClientID != "" || c.OAuthClientSecret != "" || c.ConsoleURL != ""
+}
+
+// ConsolePublicURL is where staff reach the console: INTAKEBOT_CONSOLE_URL,
+// or the listening address itself.
+func (c Config) ConsolePublicURL() string {
+	if c.ConsoleURL != "" {
+		return strings.TrimRight(c.ConsoleURL, "/")
+	}
+	return "http://" + c.ConsoleAddr
+}
+
+// ValidateConsole reports what the staff console needs and lacks.
+func (c Config) ValidateConsole() error {
+	var errs []error
+	if c.OAuthClientID == "" || c.OAuthClientSecret == "" {
+		errs = append(errs, errors.New("the staff console needs INTAKEBOT_OAUTH_CLIENT_ID and INTAKEBOT_OAUTH_CLIENT_SECRET: Discord developer portal, your application, OAuth2 (Client ID, Reset Secret), and add INTAKEBOT_CONSOLE_URL/oauth/callback as a redirect"))
+	}
+	if c.GuildID == "" {
+		errs = append(errs, errors.New("the staff console needs INTAKEBOT_GUILD_ID: staff are admitted by their roles in the clinic's server"))
+	}
+	if len(c.StaffRoleIDs) == 0 {
+		errs = append(errs, errors.New("the staff console needs INTAKEBOT_STAFF_ROLE_IDS: the roles admitted"))
+	}
+	u, err := url.Parse(c.ConsolePublicURL())
+	switch {
+	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/"):
+		errs = append(errs, fmt.Errorf("INTAKEBOT_CONSOLE_URL %q: want the console's address, such as https://staff.clinic.example", c.ConsoleURL))
+	case u.Scheme == "http" && !loopbackHost(u.Hostname()):
+		errs = append(errs, fmt.Errorf("INTAKEBOT_CONSOLE_URL %q: the console shows health information, so outside this machine it must be served over HTTPS (put a proxy such as Caddy in front and set an https:// address)", c.ConsoleURL))
+	}
+	return errors.Join(errs...)
+}
+
+func loopbackHost(h string) bool {
+	return h == "localhost" || h == "127.0.0.1" || h == "::1" || strings.HasPrefix(h, "127.")
 }
 
 // LLMEnabled reports whether a model is configured.
@@ -92,6 +139,10 @@ var Variables = []struct{ Name, Help string }{
 	{"INTAKEBOT_PAGE_LIMIT", "pages to the on-call role before every staff role is paged; default 3"},
 	{"INTAKEBOT_ABANDON_AFTER", "a screening left this long after an answer that needs staff (a suicide-screen yes) opens a case; default 30m"},
 	{"INTAKEBOT_RETENTION", "how long finished screenings and closed cases are kept (e.g. 365d, 2160h, at least 1d); default 365d"},
+	{"INTAKEBOT_CONSOLE_ADDR", "where the staff web console listens; default 127.0.0.1:8080"},
+	{"INTAKEBOT_CONSOLE_URL", "the console's public address (an https:// proxy in front of it); default http://CONSOLE_ADDR"},
+	{"INTAKEBOT_OAUTH_CLIENT_ID", "the Discord application's OAuth2 client id: turns the staff web console on"},
+	{"INTAKEBOT_OAUTH_CLIENT_SECRET", "the Discord application's OAuth2 client secret (secret; never logged)"},
 	{"INTAKEBOT_STAFF_CARD", "\"scores\" adds instrument scores and bands to case cards; default: no scores (see the README's Privacy)"},
 }
 
@@ -129,6 +180,8 @@ func Load(getenv func(string) string) (Config, error) {
 		OncallRoleID:   get("INTAKEBOT_ONCALL_ROLE_ID"),
 		StaffCard:      get("INTAKEBOT_STAFF_CARD"),
 	}
+	c.ConsoleAddr, c.ConsoleURL = get("INTAKEBOT_CONSOLE_ADDR"), get("INTAKEBOT_CONSOLE_URL")
+	c.OAuthClientID, c.OAuthClientSecret = get("INTAKEBOT_OAUTH_CLIENT_ID"), get("INTAKEBOT_OAUTH_CLIENT_SECRET")
 	if v := get("INTAKEBOT_PAGE_INTERVAL"); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil || d < time.Minute {
@@ -231,8 +284,15 @@ func (c Config) WithDefaults() Config {
 	if c.Retention == 0 {
 		c.Retention = DefaultRetention
 	}
+	if c.ConsoleAddr == "" {
+		c.ConsoleAddr = DefaultConsoleAddr
+	}
 	return c
 }
+
+// DefaultConsoleAddr is where the staff console listens by default: this
+// machine only.
+const DefaultConsoleAddr = "127.0.0.1:8080"
 
 // DefaultRetention keeps finished screenings and closed cases a year.
 const DefaultRetention = 365 * 24 * time.Hour

@@ -18,6 +18,7 @@ var sealedColumns = []struct {
 	{"answers", "session_id, question_id", "sealed", "1", func(k []string) []byte { return answerAD(k[0], k[1]) }},
 	{"cases", "id", "details", "1", func(k []string) []byte { return caseAD(k[0]) }},
 	{"patients", "id", "user_sealed", "user_sealed <> ''", func(k []string) []byte { return patientAD(k[0]) }},
+	{"case_entries", "id", "sealed", "1", func(k []string) []byte { return entryAD(k[0]) }},
 }
 
 // Stale counts the values not yet sealed with the current key. (A patient's

@@ -99,6 +99,9 @@ func (s *Store) purge(ctx context.Context, tx *sql.Tx, cut int64, now time.Time)
 		if err := s.writeCase(ctx, tx, c, false); err != nil {
 			return n, err
 		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM case_entries WHERE case_id = ?`, c.ID); err != nil {
+			return n, err
+		}
 		// updated_at stays: the case was closed then, not changed now.
 		if _, err := tx.ExecContext(ctx, `UPDATE cases SET purged_at = ?, updated_at = ? WHERE id = ?`, ms(now), ms(c.UpdatedAt), c.ID); err != nil {
 			return n, err

@@ -1087,6 +1087,10 @@ func (s *Store) ForgetPatient(ctx context.Context, patientID, actor string) ([]s
 	if _, err := tx.ExecContext(ctx, `UPDATE cases SET session_id = '' WHERE patient_id = ?`, patientID); err != nil {
 		return nil, fmt.Errorf("forget sessions: %w", err)
 	}
+	// What the patient wrote to staff goes with their answers.
+	if _, err := tx.ExecContext(ctx, `DELETE FROM case_entries WHERE kind = 'relay' AND case_id IN (SELECT id FROM cases WHERE patient_id = ?)`, patientID); err != nil {
+		return nil, fmt.Errorf("forget relayed messages: %w", err)
+	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE patient_id = ?`, patientID); err != nil {
 		return nil, fmt.Errorf("forget sessions: %w", err)
 	}

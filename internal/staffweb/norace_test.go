@@ -1,0 +1,5 @@
+//go:build !race
+
+package staffweb_test
+
+const raceBuild = false
