@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -72,12 +73,12 @@ func (s *Store) CaseEntries(ctx context.Context, caseID string) ([]intake.CaseEn
 // SessionAnswers returns the answers of a screening (active or finished);
 // none for a session that was erased.
 func (s *Store) SessionAnswers(ctx context.Context, sessionID string) (map[string]intake.Answer, error) {
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.rdb.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return nil, err
 	}
 	defer tx.Rollback()
-	return s.answers(ctx, tx, sessionID)
+	return s.answers(ctx, tx, sessionID) // a read statement, on the read pool
 }
 
 // ScreeningCounts counts the screenings started in [from, to) and, of
