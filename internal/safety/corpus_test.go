@@ -60,6 +60,9 @@ func TestHeldOutFloors(t *testing.T) {
 // without each sentence (5 folds), so the classifier's figures are not
 // inflated by memory (the rules were tuned on these sentences, so theirs are).
 func TestCrossValidatedFloors(t *testing.T) {
+	if underRace {
+		t.Skip("trains on the corpus in one goroutine: run without -race")
+	}
 	t.Parallel()
 	d, err := safety.LoadRules(os.DirFS("../../prompts"), "safety.yaml")
 	if err != nil {
@@ -78,6 +81,9 @@ func TestCrossValidatedFloors(t *testing.T) {
 // the shipped lexicon and checks it gives the checked-in weights byte for
 // byte (run `go generate ./internal/safety` after changing either).
 func TestClassifierRegenerates(t *testing.T) {
+	if underRace {
+		t.Skip("trains on the corpus in one goroutine: run without -race")
+	}
 	t.Parallel()
 	d, err := safety.LoadRules(os.DirFS("../../prompts"), "safety.yaml")
 	if err != nil {

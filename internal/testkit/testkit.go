@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"github.com/intakebot/intakebot/internal/clinic"
@@ -53,35 +54,80 @@ func New(t testing.TB) *Kit {
 	return k
 }
 
+// content is the shipped content, loaded once per test binary: loading it
+// (the FAQ index trains its classifier, the safety reading decodes its
+// word clusters) is most of what a test costs, and all of it is read-only
+// once built, so tests share it.
+type content struct {
+	script *screening.Script
+	safety *safety.Detector
+	msgs   *clinic.Messages
+	kb     *faq.KB
+	index  *faq.Index
+	system string
+}
+
+var (
+	contentOnce sync.Once
+	contentVal  content
+	contentErr  error
+)
+
+func shippedContent() (content, error) {
+	contentOnce.Do(func() { contentVal, contentErr = loadContent() })
+	return contentVal, contentErr
+}
+
+func loadContent() (content, error) {
+	var c content
+	fsys := prompts.Embedded()
+	var err error
+	if c.script, err = screening.Load(fsys, "screening.yaml"); err != nil {
+		return c, err
+	}
+	if c.safety, err = safety.Load(fsys, "safety.yaml"); err != nil {
+		return c, err
+	}
+	cl, err := clinic.LoadClinic(fsys, "clinic.yaml")
+	if err != nil {
+		return c, err
+	}
+	if c.msgs, err = clinic.LoadMessages(fsys, "messages.yaml", cl); err != nil {
+		return c, err
+	}
+	if c.kb, err = faq.Load(fsys, "faq", c.msgs.Text); err != nil {
+		return c, err
+	}
+	syn, err := faq.LoadSynonyms(fsys, "faq/synonyms.yaml")
+	if err != nil {
+		return c, err
+	}
+	c.index = faq.NewIndex(c.kb, syn)
+	src, err := fs.ReadFile(fsys, "system.md")
+	if err != nil {
+		return c, err
+	}
+	c.system, err = c.msgs.Text(string(src))
+	return c, err
+}
+
 // Reopen closes and reopens the store and engine, as a restart would.
 func (k *Kit) Reopen(t testing.TB) {
 	t.Helper()
 	if k.Store != nil {
 		k.Store.Close()
 	}
-	fsys := prompts.Embedded()
+	c, err := shippedContent()
+	if err != nil {
+		t.Fatal(err)
+	}
+	script, det, msgs := c.script, c.safety, c.msgs
+	k.Messages, k.Safety, k.System = msgs, det, c.system
 	must := func(err error) {
 		if err != nil {
 			t.Fatal(err)
 		}
 	}
-	script, err := screening.Load(fsys, "screening.yaml")
-	must(err)
-	det, err := safety.Load(fsys, "safety.yaml")
-	must(err)
-	cl, err := clinic.LoadClinic(fsys, "clinic.yaml")
-	must(err)
-	msgs, err := clinic.LoadMessages(fsys, "messages.yaml", cl)
-	must(err)
-	k.Messages, k.Safety = msgs, det
-	kb, err := faq.Load(fsys, "faq", msgs.Text)
-	must(err)
-	syn, err := faq.LoadSynonyms(fsys, "faq/synonyms.yaml")
-	must(err)
-	src, err := fs.ReadFile(fsys, "system.md")
-	must(err)
-	k.System, err = msgs.Text(string(src))
-	must(err)
 	sl, err := seal.New(k.Key)
 	must(err)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -89,7 +135,7 @@ func (k *Kit) Reopen(t testing.TB) {
 	must(err)
 	t.Cleanup(func() { st.Close() })
 	k.Store, k.Script = st, script
-	k.cfg = conversation.Config{Store: st, Script: script, Safety: det, Messages: msgs, FAQ: faq.NewIndex(kb, syn), FAQKB: kb, Logger: log}
+	k.cfg = conversation.Config{Store: st, Script: script, Safety: det, Messages: msgs, FAQ: c.index, FAQKB: c.kb, Logger: log}
 	k.BuildEngine(t)
 }
 
