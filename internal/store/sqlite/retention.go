@@ -42,7 +42,7 @@ func (s *Store) Purge(ctx context.Context, before time.Time, dryRun bool) (Purge
 	if dryRun {
 		return n, nil // rolled back
 	}
-	if err := audit(ctx, tx, intake.AuditEntry{Actor: "intakebot", Action: "retention.purge",
+	if err := s.audit(ctx, tx, intake.AuditEntry{Actor: "intakebot", Action: "retention.purge",
 		Result: fmt.Sprintf("sessions %d, answers %d, cases %d, patients %d", n.Sessions, n.Answers, n.Cases, n.Patients)}, now); err != nil {
 		return n, err
 	}

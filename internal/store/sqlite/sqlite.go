@@ -1306,15 +1306,6 @@ func (s *Store) queueEvent(ctx context.Context, tx *sql.Tx, caseID, kind, data s
 	return nil
 }
 
-// audit is s.audit for rare paths (retention): the same row, the statement
-// not prepared.
-func audit(ctx context.Context, tx *sql.Tx, e intake.AuditEntry, now time.Time) error {
-	if _, err := tx.ExecContext(ctx, writeSQL[qAudit], e.Actor, e.Action, e.CaseID, e.Result, ms(now)); err != nil {
-		return fmt.Errorf("audit: %w", err)
-	}
-	return nil
-}
-
 // PatientByID implements intake.Store. An erased patient has no UserID.
 func (s *Store) PatientByID(ctx context.Context, id string) (intake.Patient, error) {
 	p := intake.Patient{ID: id}
