@@ -11,9 +11,26 @@ type Window struct {
 	Age      time.Duration
 }
 
-// certain is the probability above which the classifier calls a crisis in
-// a message with no word of risk.
-const certain = 0.995
+// cueRules are the rules whose crisis is a strong cue rather than a
+// statement: a decision, a timing, a means, a preparation, being
+// trapped, read without an explicit word of dying or suicide. On the
+// training part they made 38 of the rules' 89 false crisis alarms ("i've
+// decided to book the consult", "tonight's the night, taco tuesday"), so
+// their crisis stands when the classifier agrees (probability of risk at
+// least agreeAt) and is a check otherwise: the patient is asked directly,
+// never left without an answer. The statements (suicide, ending oneself,
+// a method one means to use, wanting to die, an overdose, a burden, an
+// attempt, self-harm, not safe, a farewell) and every emergency stand
+// whatever the classifier says.
+var cueRules = map[string]bool{}
+
+func init() {
+	for _, n := range []string{"means", "drug_quantity", "decision", "intent_timing", "farewell_cued",
+		"prepare", "trapped"} {
+		cueRules["rule:"+n] = true
+		cueRules["rule:"+n+"_message"] = true
+	}
+}
 
 // Assess reads one message on its own: the clause rules, then the
 // classifier, which can only raise the level.
@@ -42,6 +59,7 @@ func (d *Detector) assess(cls []clause, toks [][]token) Risk {
 	for _, cl := range cls {
 		j := judge(cl)
 		r = r.Raise(j.level, j.construct, j.rule)
+		r.strong = r.strong || (j.level >= LevelCrisis && !cueRules[j.rule])
 		r.seen |= cl.set
 		if !cl.other {
 			r.cues |= cl.set & cueMask
@@ -73,21 +91,28 @@ func (d *Detector) assess(cls []clause, toks [][]token) Risk {
 	}
 	p := d.model.probs(d.features(cls, toks))
 	r.Score = p[classRisk]
+	return d.model.combine(r, p)
+}
+
+// combine raises (or, for a cue rule's crisis the classifier does not
+// confirm, turns into a check) the rules' reading r with the classifier's
+// probabilities p. The generator's threshold search calls it too, so what
+// is tuned is what runs.
+func (m *classifier) combine(r Risk, p [numClasses]float64) Risk {
+	if r.Level == LevelCrisis && !r.strong && cueRules[r.Rule] && p[classRisk] < m.agreeAt {
+		r.Level, r.Rule = LevelCheck, r.Rule+"_unconfirmed"
+	}
 	construct := r.Construct
 	if r.Level < LevelCheck {
 		construct = "classifier"
 	}
-	// Alone, without a word of risk the rules saw, the classifier calls a
-	// crisis only when it is all but certain; otherwise it asks.
 	switch {
-	case p[classRisk] >= d.model.crisisAt && (r.seen&riskWords != 0 || r.Level >= LevelCheck || p[classRisk] >= certain):
+	case p[classRisk] >= m.crisisAt:
 		r = r.Raise(LevelCrisis, construct, "classifier")
-	case p[classRisk] >= d.model.crisisAt:
-		r = r.Raise(LevelCheck, construct, "classifier")
-	case p[classRisk] >= d.model.checkAt:
+	case p[classRisk] >= m.checkAt:
 		r = r.Raise(LevelCheck, construct, "classifier")
 	}
-	if p[classOther] >= d.model.otherAt {
+	if p[classOther] >= m.otherAt {
 		r = r.Raise(LevelOtherPerson, "other_person", "classifier")
 	}
 	return r

@@ -38,18 +38,21 @@ const (
 )
 
 const (
-	featureBits = 16
+	featureBits = 18
 	numFeatures = 1 << featureBits
-	magic       = "IBSC1"
+	magic       = "IBSC2"
 )
 
 // classifier is the loaded model.
 type classifier struct {
 	w    [numClasses][]float32
 	bias [numClasses]float32
-	// Thresholds on the probability of risk (crisis, check) and of
-	// someone else at risk, chosen by the generator on the training part.
-	crisisAt, checkAt, otherAt float64
+	// Thresholds on the probability of risk and of someone else at risk,
+	// chosen by the generator on the training part: crisisAt makes a
+	// crisis of any message the classifier reads; agreeAt confirms a cue
+	// rule's crisis (see cueRules); checkAt asks; otherAt is someone else
+	// at risk.
+	crisisAt, agreeAt, checkAt, otherAt float64
 }
 
 func loadClassifier() (*classifier, error) { return decodeClassifier(weights) }
@@ -59,7 +62,7 @@ func decodeClassifier(b []byte) (*classifier, error) {
 		return nil, errors.New("not a classifier weights file (run go generate ./internal/safety)")
 	}
 	r := b[len(magic):]
-	need := 4 + 3*8 + numClasses*4 + numClasses*numFeatures*2
+	need := 4 + 4*8 + numClasses*4 + numClasses*numFeatures*2
 	if len(r) != need {
 		return nil, fmt.Errorf("classifier weights: %d bytes, want %d (run go generate ./internal/safety)", len(r), need)
 	}
@@ -67,9 +70,10 @@ func decodeClassifier(b []byte) (*classifier, error) {
 	scale := math.Float32frombits(binary.LittleEndian.Uint32(r))
 	r = r[4:]
 	m.crisisAt = math.Float64frombits(binary.LittleEndian.Uint64(r))
-	m.checkAt = math.Float64frombits(binary.LittleEndian.Uint64(r[8:]))
-	m.otherAt = math.Float64frombits(binary.LittleEndian.Uint64(r[16:]))
-	r = r[24:]
+	m.agreeAt = math.Float64frombits(binary.LittleEndian.Uint64(r[8:]))
+	m.checkAt = math.Float64frombits(binary.LittleEndian.Uint64(r[16:]))
+	m.otherAt = math.Float64frombits(binary.LittleEndian.Uint64(r[24:]))
+	r = r[32:]
 	for k := 0; k < numClasses; k++ {
 		m.bias[k] = math.Float32frombits(binary.LittleEndian.Uint32(r))
 		r = r[4:]
@@ -85,7 +89,7 @@ func decodeClassifier(b []byte) (*classifier, error) {
 }
 
 // encodeClassifier writes weights quantised to int16 with one scale.
-func encodeClassifier(w [numClasses][]float64, bias [numClasses]float64, crisisAt, checkAt, otherAt float64) []byte {
+func encodeClassifier(w [numClasses][]float64, bias [numClasses]float64, th thresholdSet) []byte {
 	maxAbs := 0.0
 	for k := range w {
 		for _, v := range w[k] {
@@ -98,7 +102,7 @@ func encodeClassifier(w [numClasses][]float64, bias [numClasses]float64, crisisA
 	}
 	out := []byte(magic)
 	out = binary.LittleEndian.AppendUint32(out, math.Float32bits(scale))
-	for _, t := range []float64{crisisAt, checkAt, otherAt} {
+	for _, t := range []float64{th.crisisAt, th.agreeAt, th.checkAt, th.otherAt} {
 		out = binary.LittleEndian.AppendUint64(out, math.Float64bits(t))
 	}
 	for k := range bias {

@@ -66,6 +66,9 @@ type Risk struct {
 	// cues are the risk concepts the message carried, kept for context;
 	// seen are all its concepts.
 	cues, seen conceptSet
+	// strong says a rule other than a cue rule (see cueRules) read the
+	// message at crisis or above.
+	strong bool
 }
 
 // riskWords are the concepts that let the classifier read a short message.
