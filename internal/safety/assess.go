@@ -90,7 +90,7 @@ func (d *Detector) assess(cls []clause, toks [][]token) Risk {
 		return r
 	}
 	p := d.model.probs(d.features(cls, toks))
-	r.Score = p[classRisk]
+	r.Score = riskOf(p)
 	return d.model.combine(r, p)
 }
 
@@ -99,7 +99,8 @@ func (d *Detector) assess(cls []clause, toks [][]token) Risk {
 // probabilities p. The generator's threshold search calls it too, so what
 // is tuned is what runs.
 func (m *classifier) combine(r Risk, p [numClasses]float64) Risk {
-	if r.Level == LevelCrisis && !r.strong && cueRules[r.Rule] && p[classRisk] < m.agreeAt {
+	risk := riskOf(p)
+	if r.Level == LevelCrisis && !r.strong && cueRules[r.Rule] && risk < m.agreeAt {
 		r.Level, r.Rule = LevelCheck, r.Rule+"_unconfirmed"
 	}
 	construct := r.Construct
@@ -107,10 +108,18 @@ func (m *classifier) combine(r Risk, p [numClasses]float64) Risk {
 		construct = "classifier"
 	}
 	switch {
-	case p[classRisk] >= m.crisisAt:
+	case risk >= m.crisisAt:
 		r = r.Raise(LevelCrisis, construct, "classifier")
-	case p[classRisk] >= m.checkAt:
+	case risk >= m.checkAt:
 		r = r.Raise(LevelCheck, construct, "classifier")
+	}
+	// An overdose or injury in progress the rules did not read as one: the
+	// classifier reads risk, and most of it as an emergency
+	// ("i tok evrything in the medcine cabnet", "truck's running in the
+	// closed garage and im sitting in it"); not when it reads someone
+	// else ("my son took a bunch of pills" is told how to help him).
+	if r.Level >= LevelCheck && r.Level < LevelEmergency && emergencyShare(p) >= m.emergencyAt && p[classOther] < m.otherAt {
+		r = r.Raise(LevelEmergency, "overdose_in_progress", "classifier")
 	}
 	if p[classOther] >= m.otherAt {
 		r = r.Raise(LevelOtherPerson, "other_person", "classifier")

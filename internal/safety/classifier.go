@@ -31,28 +31,43 @@ var weights []byte
 
 // Classes of the classifier.
 const (
-	classSafe  = 0 // no risk, or a question about the topic
-	classRisk  = 1 // crisis, emergency or possible risk, for the writer
-	classOther = 2 // someone else at risk
-	numClasses = 3
+	classSafe      = 0 // no risk, or a question about the topic
+	classRisk      = 1 // crisis or possible risk, for the writer
+	classOther     = 2 // someone else at risk
+	classEmergency = 3 // an overdose or injury in progress
+	numClasses     = 4
 )
+
+// riskOf is the classifier's probability that the writer is at risk, in
+// crisis or in an emergency.
+func riskOf(p [numClasses]float64) float64 { return p[classRisk] + p[classEmergency] }
+
+// emergencyShare is the share of that risk the classifier reads as an
+// emergency.
+func emergencyShare(p [numClasses]float64) float64 {
+	if r := riskOf(p); r > 0 {
+		return p[classEmergency] / r
+	}
+	return 0
+}
 
 const (
 	featureBits = 18
 	numFeatures = 1 << featureBits
-	magic       = "IBSC2"
+	magic       = "IBSC3"
 )
 
 // classifier is the loaded model.
 type classifier struct {
 	w    [numClasses][]float32
 	bias [numClasses]float32
-	// Thresholds on the probability of risk and of someone else at risk,
-	// chosen by the generator on the training part: crisisAt makes a
-	// crisis of any message the classifier reads; agreeAt confirms a cue
-	// rule's crisis (see cueRules); checkAt asks; otherAt is someone else
-	// at risk.
-	crisisAt, agreeAt, checkAt, otherAt float64
+	// Thresholds, chosen by the generator on the training part: on the
+	// probability of risk (riskOf), crisisAt makes a crisis of any message
+	// the classifier reads, agreeAt confirms a cue rule's crisis (see
+	// cueRules) and checkAt asks; otherAt is someone else at risk; and
+	// emergencyAt, on the share of the risk read as an emergency
+	// (emergencyShare), makes a check or a crisis an emergency.
+	crisisAt, agreeAt, checkAt, otherAt, emergencyAt float64
 }
 
 func loadClassifier() (*classifier, error) { return decodeClassifier(weights) }
@@ -62,7 +77,7 @@ func decodeClassifier(b []byte) (*classifier, error) {
 		return nil, errors.New("not a classifier weights file (run go generate ./internal/safety)")
 	}
 	r := b[len(magic):]
-	need := 4 + 4*8 + numClasses*4 + numClasses*numFeatures*2
+	need := 4 + 5*8 + numClasses*4 + numClasses*numFeatures*2
 	if len(r) != need {
 		return nil, fmt.Errorf("classifier weights: %d bytes, want %d (run go generate ./internal/safety)", len(r), need)
 	}
@@ -73,7 +88,8 @@ func decodeClassifier(b []byte) (*classifier, error) {
 	m.agreeAt = math.Float64frombits(binary.LittleEndian.Uint64(r[8:]))
 	m.checkAt = math.Float64frombits(binary.LittleEndian.Uint64(r[16:]))
 	m.otherAt = math.Float64frombits(binary.LittleEndian.Uint64(r[24:]))
-	r = r[32:]
+	m.emergencyAt = math.Float64frombits(binary.LittleEndian.Uint64(r[32:]))
+	r = r[40:]
 	for k := 0; k < numClasses; k++ {
 		m.bias[k] = math.Float32frombits(binary.LittleEndian.Uint32(r))
 		r = r[4:]
@@ -102,7 +118,7 @@ func encodeClassifier(w [numClasses][]float64, bias [numClasses]float64, th thre
 	}
 	out := []byte(magic)
 	out = binary.LittleEndian.AppendUint32(out, math.Float32bits(scale))
-	for _, t := range []float64{th.crisisAt, th.agreeAt, th.checkAt, th.otherAt} {
+	for _, t := range []float64{th.crisisAt, th.agreeAt, th.checkAt, th.otherAt, th.emergencyAt} {
 		out = binary.LittleEndian.AppendUint64(out, math.Float64bits(t))
 	}
 	for k := range bias {

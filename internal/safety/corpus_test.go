@@ -53,7 +53,7 @@ func checkFloors(t *testing.T, name string, rep safety.Report, f floors) {
 func TestHeldOutFloors(t *testing.T) {
 	_, held := corpus(t)
 	checkFloors(t, "held-out part", detector(t).Evaluate(held),
-		floors{caught: 97, crisis: 80, falseCrisis: 3, falseCheck: 10.5, emergency: 80})
+		floors{caught: 97.5, crisis: 89, falseCrisis: 2.2, falseCheck: 10.2, emergency: 88})
 }
 
 // TestCrossValidatedFloors reads the training part with a classifier trained
@@ -74,7 +74,7 @@ func TestCrossValidatedFloors(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkFloors(t, "training part, cross-validated", cv,
-		floors{caught: 96.5, crisis: 82, falseCrisis: 2.5, falseCheck: 10.5, emergency: 90})
+		floors{caught: 97.5, crisis: 87, falseCrisis: 2.2, falseCheck: 10.2, emergency: 93})
 }
 
 // TestClassifierRegenerates trains the classifier again from the corpus and
@@ -146,4 +146,42 @@ func BenchmarkAssess(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		m.Assess("p1", msgs[i%len(msgs)], now)
 	}
+}
+
+// TestCueRulesAskWhenTheClassifierDisagrees checks, over the whole corpus,
+// what the combination promises: a cue rule's crisis the classifier does
+// not confirm is a check (the patient is asked), never less; the rules'
+// other crises and emergencies stand whatever the classifier says; and
+// both outcomes occur, so the test would see a change to either.
+func TestCueRulesAskWhenTheClassifierDisagrees(t *testing.T) {
+	d := detector(t)
+	train, held := corpus(t)
+	confirmed, asked, statements := 0, 0, 0
+	for _, s := range append(train, held...) {
+		rules := d.RulesAlone(s.Text)
+		if rules.Level < safety.LevelCrisis {
+			continue
+		}
+		got := d.Assess(s.Text)
+		switch {
+		case rules.Level == safety.LevelCrisis && safety.IsCueRule(rules.Rule):
+			if got.Level < safety.LevelCheck || got.Level == safety.LevelOtherPerson {
+				t.Errorf("%s: the rules read a crisis (%s), the detector %s: a cue rule's crisis must at least ask", s.Where, rules.Rule, got.Level)
+			}
+			if got.Level >= safety.LevelCrisis {
+				confirmed++
+			} else {
+				asked++
+			}
+		default:
+			statements++
+			if got.Level < rules.Level {
+				t.Errorf("%s: the rules read %s (%s), the detector lowered it to %s", s.Where, rules.Level, rules.Rule, got.Level)
+			}
+		}
+	}
+	if confirmed == 0 || asked == 0 || statements == 0 {
+		t.Errorf("cue crises confirmed %d, turned into a check %d, other rule crises %d: want each above zero", confirmed, asked, statements)
+	}
+	t.Logf("cue crises confirmed %d, turned into a check %d; other rule crises kept %d", confirmed, asked, statements)
 }

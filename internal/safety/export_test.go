@@ -22,3 +22,14 @@ func ClusteredWords() int {
 	m, _ := loadClusters()
 	return len(m)
 }
+
+// RulesAlone reads text with the clause rules only (no classifier).
+func (d *Detector) RulesAlone(text string) Risk {
+	nm := *d
+	nm.model = nil
+	return nm.Assess(text)
+}
+
+// IsCueRule reports whether rule is one whose crisis needs the
+// classifier's agreement.
+func IsCueRule(rule string) bool { return cueRules[rule] }

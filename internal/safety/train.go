@@ -91,7 +91,9 @@ func Split(samples []Sample) (train, heldOut []Sample) {
 
 func classOf(l Level) int {
 	switch l {
-	case LevelEmergency, LevelCrisis, LevelCheck:
+	case LevelEmergency:
+		return classEmergency
+	case LevelCrisis, LevelCheck:
 		return classRisk
 	case LevelOtherPerson:
 		return classOther
@@ -216,7 +218,7 @@ func score(w [numClasses][]float64, b [numClasses]float64, feats []uint32) [numC
 }
 
 // thresholdSet is what the classifier's probabilities are compared with.
-type thresholdSet struct{ crisisAt, agreeAt, checkAt, otherAt float64 }
+type thresholdSet struct{ crisisAt, agreeAt, checkAt, otherAt, emergencyAt float64 }
 
 // Budgets of harmless sentences (out-of-fold, rules included) the
 // thresholds may send to crisis or above, and to check or above; and of
@@ -225,6 +227,11 @@ const (
 	crisisBudget = 0.02
 	checkBudget  = 0.115
 	otherBudget  = 0.02
+	// A false emergency tells someone to call 911 now: rare for harmless
+	// messages, and for those at risk but not in an emergency (who are
+	// told to call 988 as well) a few.
+	emergencyBudget     = 0.001
+	emergencyRiskBudget = 0.02
 )
 
 // thresholds chooses the thresholds on out-of-fold scores, simulating
@@ -238,7 +245,10 @@ func thresholds(exs []example, oof [][numClasses]float64) thresholdSet {
 		if exs[i].gated {
 			return exs[i].rules.Level
 		}
-		m := classifier{crisisAt: th.crisisAt, agreeAt: th.agreeAt, checkAt: th.checkAt, otherAt: 2}
+		m := classifier{crisisAt: th.crisisAt, agreeAt: th.agreeAt, checkAt: th.checkAt, otherAt: 2, emergencyAt: th.emergencyAt}
+		if m.emergencyAt == 0 {
+			m.emergencyAt = 2
+		}
 		return m.combine(exs[i].rules, oof[i]).Level
 	}
 	harmless := func(e example) bool { return e.want <= LevelTopic }
@@ -275,7 +285,7 @@ func thresholds(exs []example, oof [][numClasses]float64) thresholdSet {
 			if level(i, thresholdSet{crisisAt: 2, agreeAt: agree, checkAt: 2}) >= LevelCrisis {
 				base++
 			} else if !e.gated {
-				scores = append(scores, oof[i][classRisk])
+				scores = append(scores, riskOf(oof[i]))
 			}
 		}
 		th := thresholdSet{crisisAt: above(scores, int(crisisBudget*float64(nHarm))-base), agreeAt: agree}
@@ -300,7 +310,7 @@ func thresholds(exs []example, oof [][numClasses]float64) thresholdSet {
 		if level(i, thresholdSet{crisisAt: best.crisisAt, agreeAt: best.agreeAt, checkAt: 2}) >= LevelCheck {
 			base++
 		} else if !e.gated {
-			scores = append(scores, oof[i][classRisk])
+			scores = append(scores, riskOf(oof[i]))
 		}
 	}
 	best.checkAt = math.Min(best.crisisAt, above(scores, int(checkBudget*float64(nHarm))-base))
@@ -319,6 +329,28 @@ func thresholds(exs []example, oof [][numClasses]float64) thresholdSet {
 		}
 	}
 	best.otherAt = above(scores, int(otherBudget*float64(n))-base)
+	// emergencyAt: among sentences that are not an emergency and reach
+	// check or crisis, the classifier may make at most emergencyBudget of
+	// the harmless ones and emergencyRiskBudget of the rest an emergency.
+	var harm, rest []float64
+	nRest := 0
+	for i, e := range exs {
+		if e.want == LevelEmergency {
+			continue
+		}
+		if !harmless(e) {
+			nRest++
+		}
+		if l := level(i, best); e.gated || l < LevelCheck || l == LevelEmergency || oof[i][classOther] >= best.otherAt {
+			continue
+		}
+		if harmless(e) {
+			harm = append(harm, emergencyShare(oof[i]))
+		} else {
+			rest = append(rest, emergencyShare(oof[i]))
+		}
+	}
+	best.emergencyAt = math.Max(above(harm, int(emergencyBudget*float64(nHarm))), above(rest, int(emergencyRiskBudget*float64(nRest))))
 	return best
 }
 
