@@ -311,7 +311,7 @@ func TestOneDrivingRuleFromClinicYAML(t *testing.T) {
 	// sentence on esketamine quotes that medicine's own label.)
 	duration := regexp.MustCompile(`(?i)\bdriv(e|ing)\b[^.]*\b(hours?|day|tomorrow|morning|night|tonight)\b|\b(hours?|day|tomorrow)\b[^.]*\bdriv(e|ing)\b`)
 	err = fs.WalkDir(prompts.Embedded(), ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || p == "clinic.yaml" || p == "faq/bank.tsv" || p == "safety.yaml" || strings.HasPrefix(p, "faq/synonyms") {
+		if err != nil || d.IsDir() || p == "clinic.yaml" || strings.HasPrefix(p, "faq/bank/") || p == "safety.yaml" || strings.HasPrefix(p, "faq/synonyms") {
 			return err // the bank and the lexicon are what patients type
 		}
 		b, err := fs.ReadFile(prompts.Embedded(), p)

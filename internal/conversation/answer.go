@@ -102,7 +102,7 @@ func (e *Engine) Ask(ctx context.Context, question string) Answer {
 		return Answer{Kind: KindCrisis, Text: e.msgs.Render("crisis_ask", nil)}
 	case safety.LevelCheck:
 		if !e.uncuedQuestion(question, r) {
-			return Answer{Kind: KindCheck, Text: e.msgs.Render("check_question", nil)}
+			return Answer{Kind: KindCheck, Text: e.checkText(question)}
 		}
 	case safety.LevelOtherPerson:
 		if !e.uncuedQuestion(question, r) {
@@ -126,6 +126,12 @@ func (e *Engine) respond(ctx context.Context, log *slog.Logger, question string)
 		return Answer{Kind: KindUnknown, Text: e.msgs.Render("faq_unknown", nil)}
 	}
 	v := e.faq.Decide(question)
+	if v.Kind == faq.KindDeflect {
+		// Retrieval's classifier reads a request only a clinician may
+		// answer that the patterns missed ("take adderall day of").
+		log.Info("medical advice deflected", slog.String("rule", "classifier"))
+		return e.deflectRead(v)
+	}
 	if e.chooser != nil && (v.Kind == faq.KindAnswer || v.Kind == faq.KindClarify) {
 		v = e.choose(ctx, log, question, v)
 	}
@@ -248,8 +254,11 @@ func reasonOf(err error) string {
 // covering the topic, never an unrelated entry that happens to share a word
 // ("how much ketamine will you give me" is not about the price). A dose,
 // a prescription or a diagnosis gets no general information.
+// A request to take, skip, start or stop a medicine gets the medicines
+// entry: retrieval ranked "addiction risk" first for "i'm thinking of
+// stopping my lithium" once the bank grew, and that is not its topic.
 var deflectGeneral = map[string][]string{
-	safety.AdviceMedicationChange: {"medications", "side-effects", "pregnancy", "addiction-risk"},
+	safety.AdviceMedicationChange: {"medications"},
 	safety.AdvicePersonalVerdict:  {"candidacy", "safety-monitoring", "side-effects", "medications", "pregnancy", "addiction-risk"},
 }
 
@@ -261,8 +270,13 @@ var deflectFallback = map[string]string{
 }
 
 func (e *Engine) deflect(question string, adv safety.AdviceMatch) Answer {
+	return e.deflectWith(adv, e.deflectEntry(question, adv.Kind))
+}
+
+// deflectWith is the deflection of a request of adv's kind, with general
+// information from the entry general (none when nil).
+func (e *Engine) deflectWith(adv safety.AdviceMatch, general *faq.Entry) Answer {
 	a := Answer{Kind: KindDeflect, Advice: adv.Kind}
-	general := e.deflectEntry(question, adv.Kind)
 	parts := []string{e.msgs.Render("deflect", map[string]any{"Kind": adv.Kind, "General": general != nil})}
 	if general != nil {
 		a.Sources = []string{general.ID}
@@ -271,6 +285,29 @@ func (e *Engine) deflect(question string, adv safety.AdviceMatch) Answer {
 	parts = append(parts, e.msgs.Render("deflect_offer", nil))
 	a.Text = strings.Join(parts, "\n\n")
 	return a
+}
+
+// deflectRead deflects a request retrieval read as one: the general
+// information is the best of its hits a personal verdict allows (else the
+// candidacy entry), and a request whose topic is the medicines entry is
+// answered as a change of medicine ("don't stop or change any medicine
+// without talking to your prescriber").
+func (e *Engine) deflectRead(v faq.Verdict) Answer {
+	kind := safety.AdvicePersonalVerdict
+	var general *faq.Entry
+	for _, h := range v.Hits {
+		if h.Score >= faq.Threshold && contains(deflectGeneral[kind], h.Entry.ID) {
+			general = h.Entry
+			break
+		}
+	}
+	if general == nil && e.faqKB != nil {
+		general = e.faqKB.Entry(deflectFallback[kind])
+	}
+	if general != nil && general.ID == deflectFallback[safety.AdviceMedicationChange] {
+		kind = safety.AdviceMedicationChange
+	}
+	return e.deflectWith(safety.AdviceMatch{Kind: kind, Rule: "classifier"}, general)
 }
 
 // deflectEntry is the entry shown beside a deflection, or nil: the best

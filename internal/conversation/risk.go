@@ -221,7 +221,16 @@ func (e *Engine) uncuedQuestion(text string, r safety.Risk) bool {
 	if !r.CuedBeyondMedicine() && e.safety.Advice(text).Kind != "" {
 		return true
 	}
-	return !r.Cued() && e.faq != nil && e.faq.Decide(text).Kind == faq.KindAnswer
+	if e.faq == nil {
+		return false
+	}
+	switch e.faq.Decide(text).Kind {
+	case faq.KindAnswer:
+		return !r.Cued()
+	case faq.KindDeflect:
+		return !r.CuedBeyondMedicine()
+	}
+	return false
 }
 
 // answersPending reports whether the turn's text is a valid answer to the
@@ -253,9 +262,26 @@ func (e *Engine) askCheck(ctx context.Context, log *slog.Logger, p intake.Patien
 	log.Info("possible risk: asking directly", slog.String("construct", r.Construct), slog.String("rule", r.Rule))
 	e.checks.ask(p.ID, t)
 	return []intake.Reply{{
-		Kind: intake.ReplyQuestion, QuestionID: CheckQuestionID, Text: e.msgs.Render("check_question", nil),
+		Kind: intake.ReplyQuestion, QuestionID: CheckQuestionID, Text: e.checkText(t.Text),
 		Choices: []intake.Choice{{ID: CheckYes, Label: "Yes"}, {ID: CheckNo, Label: "No"}},
 	}}, nil
+}
+
+// checkText is the direct question, after a word of acknowledgement when
+// the message reads as a statement of feelings ("i feel so alone tonight"):
+// the patient is heard before they are asked.
+func (e *Engine) checkText(text string) string {
+	q := e.msgs.Render("check_question", nil)
+	if e.readsAsFeeling(text) {
+		return e.msgs.Render("check_feeling", nil) + "\n" + q
+	}
+	return q
+}
+
+// readsAsFeeling reports whether retrieval reads text as a statement of
+// feelings.
+func (e *Engine) readsAsFeeling(text string) bool {
+	return e.faq != nil && strings.TrimSpace(text) != "" && e.faq.Decide(text).Kind == faq.KindFeeling
 }
 
 // checkAnswered acts on the answer to the direct question: yes is a
@@ -279,6 +305,13 @@ func (e *Engine) checkAnswered(ctx context.Context, log *slog.Logger, p intake.P
 	log.Info("patient answered no to the direct safety question")
 	out := []intake.Reply{e.message("check_no", nil)}
 	if !e.carriesOn(ctx, p, raised) {
+		if strings.TrimSpace(raised.Text) != "" {
+			// What was said (not an answer, not a question: how the
+			// patient feels, most often) still deserves an answer: the
+			// support reply, what the clinic can do, then the screening
+			// where it was.
+			out = append(out, e.message("support", nil))
+		}
 		return append(out, e.pendingQuestion(ctx, log, p)...), nil
 	}
 	rest, err := e.handle(ctx, log, p, raised)

@@ -4,24 +4,35 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/intakebot/intakebot/internal/conversation"
 	"github.com/intakebot/intakebot/internal/faq"
+	"github.com/intakebot/intakebot/internal/intake"
 )
 
-func readLabelled(t *testing.T, name string) []faq.BankRow {
+// readLabelled reads labelled lines from the files that match pattern.
+func readLabelled(t *testing.T, pattern string) []faq.BankRow {
 	t.Helper()
-	src, err := os.ReadFile(name)
-	if err != nil {
-		t.Fatal(err)
+	names, err := filepath.Glob(pattern)
+	if err != nil || len(names) == 0 {
+		t.Fatalf("no files match %s (%v)", pattern, err)
 	}
-	rows, err := faq.ReadBank(name, src)
-	if err != nil {
-		t.Fatal(err)
+	var all []faq.BankRow
+	for _, name := range names {
+		src, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows, err := faq.ReadBank(name, src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, rows...)
 	}
-	return rows
+	return all
 }
 
 // safetyKinds are the replies of the crisis reading, which runs first and
@@ -120,7 +131,7 @@ func contains(xs []string, x string) bool {
 // gets an entry; every deflection shows the entry covering its topic or none.
 func TestFeelingsDeflectionsAndMedicineQuestions(t *testing.T) {
 	h := newHarness(t)
-	bank := replyFiguresOf(h, readLabelled(t, "../../prompts/faq/bank.tsv"))
+	bank := replyFiguresOf(h, readLabelled(t, "../../prompts/faq/bank/*.tsv"))
 	held := replyFiguresOf(h, readLabelled(t, "../faq/testdata/faq-heldout.tsv"))
 	t.Logf("bank: %v", bank)
 	t.Logf("held-out: %v", held)
@@ -134,11 +145,14 @@ func TestFeelingsDeflectionsAndMedicineQuestions(t *testing.T) {
 	}
 	// Floors at the measured figures, so a regression shows; the issue's
 	// goal is every deflection request deflected.
-	// The bank's later writers' requests are not all matched (4 of 97 at
-	// the last count: "can i cut my zoloft in half" gets a clarify, two get
-	// the safety check-in or the other-person reply, which come first).
-	if bank.deflected < bank.deflects-4 || held.deflected < 30 {
-		t.Errorf("deflected: bank %d of %d, held-out %d of %d (floor 30)", bank.deflected, bank.deflects, held.deflected, held.deflects)
+	// The issue's goal is at least 40 held-out requests deflected: 39 or 40
+	// of 46 at the last count (the patterns and retrieval's classifier
+	// together; the classifier moves with any bank edit), so the floor is 38.
+	// The bank's are not all matched (215 of 224: a few get the safety
+	// check-in or the other-person reply, which come first); the bank
+	// figure is in-sample for the classifier, so its floor is only a guard.
+	if bank.deflected < bank.deflects-12 || held.deflected < 38 {
+		t.Errorf("deflected: bank %d of %d, held-out %d of %d (floor 38)", bank.deflected, bank.deflects, held.deflected, held.deflects)
 	}
 	if held.medqAnswered < 20 || bank.medqAnswered < bank.medqs-1 {
 		t.Errorf("medicine questions answered from the right entry: bank %d of %d, held-out %d of %d (floor 20)",
@@ -219,5 +233,47 @@ func TestThanksAndGoodbyesGetAReplyInKind(t *testing.T) {
 	rs := h.say("ok thanks")
 	if !strings.Contains(text(rs), "You're welcome") || pending(rs) != "phq9_2" {
 		t.Errorf("thanks mid-screening: %q pending %q; want the reply, then phq9_2 again", text(rs), pending(rs))
+	}
+}
+
+// TestFeelingsThatDrawTheCheckAreHeardThenSupported: a statement of
+// feelings the crisis reading answers with the direct question (it runs
+// first, and asks when unsure) is acknowledged in the same message when
+// retrieval reads it as one, and after "no" gets the support reply. With those answered with the support
+// reply at once, at least 30 held-out statements of feelings get it (the
+// issue's goal); the rest get the crisis reply, never an entry.
+func TestFeelingsThatDrawTheCheckAreHeardThenSupported(t *testing.T) {
+	h := newHarness(t)
+	heard := "You don't have to manage it alone"
+	at, after, crisis, acknowledged := 0, 0, 0, 0
+	rows := readLabelled(t, "../faq/testdata/faq-heldout.tsv")
+	for i, r := range rows {
+		if r.Label != faq.LabelFeeling {
+			continue
+		}
+		h.user = fmt.Sprintf("feeling%d", i)
+		rs := h.say(r.Text)
+		switch {
+		case pending(rs) == conversation.CheckQuestionID:
+			if strings.Contains(text(rs), heard) {
+				acknowledged++
+			}
+			rs = h.click(conversation.CheckQuestionID, conversation.CheckNo)
+			if !strings.Contains(text(rs), "The care team at") {
+				t.Errorf("%q: after no, %q; want the support reply", r.Text, text(rs))
+				continue
+			}
+			after++
+		case strings.Contains(text(rs), heard) && strings.Contains(text(rs), "The care team at"):
+			at++
+		case len(rs) > 0 && rs[0].Kind == intake.ReplyCrisis:
+			crisis++
+		default:
+			t.Errorf("%q: %q; want the support reply, the direct question then the support reply, or the crisis reply", r.Text, text(rs))
+		}
+	}
+	t.Logf("held-out feelings: support reply at once %d, after the direct question %d (%d of those acknowledged in the question); the crisis reply %d", at, after, acknowledged, crisis)
+	if at == 0 || after == 0 || acknowledged == 0 || at+after < 30 {
+		t.Errorf("support at once %d, after the direct question %d: want both kinds seen and at least 30 in all", at, after)
 	}
 }

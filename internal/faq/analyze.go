@@ -131,8 +131,27 @@ func stem(w string) string {
 type analyzer struct {
 	syn Synonyms
 	// stems memoises stemming while an index is built (the bank repeats
-	// its words); nil afterwards, so queries never write to it.
-	stems map[string]string
+	// its words); nil afterwards, so queries never write to it. memo
+	// likewise keeps each text's terms during the build, which reads the
+	// bank twice (its vectors, then the classifier). Callers do not modify
+	// the slices terms returns.
+	stems  map[string]string
+	memo   map[string][]string
+	phrase map[string][]string
+}
+
+// phrased returns text's words with the synonym phrases joined, memoised
+// like terms during a build. Callers do not modify the slice.
+func (a analyzer) phrased(text string) []string {
+	if a.phrase == nil {
+		return a.syn.replacePhrases(words(text))
+	}
+	ws, ok := a.phrase[text]
+	if !ok {
+		ws = a.syn.replacePhrases(words(text))
+		a.phrase[text] = ws
+	}
+	return ws
 }
 
 func (a analyzer) stem(w string) string {
@@ -148,8 +167,20 @@ func (a analyzer) stem(w string) string {
 }
 
 func (a analyzer) terms(text string) []string {
+	if a.memo == nil {
+		return a.analyse(text)
+	}
+	ts, ok := a.memo[text]
+	if !ok {
+		ts = a.analyse(text)
+		a.memo[text] = ts
+	}
+	return ts
+}
+
+func (a analyzer) analyse(text string) []string {
 	var out []string
-	for _, w := range a.syn.replacePhrases(words(text)) {
+	for _, w := range a.phrased(text) {
 		if g, ok := a.syn.words[w]; ok {
 			w = g
 		} else if g, ok := a.syn.words[a.stem(w)]; ok {

@@ -2,25 +2,36 @@ package faq
 
 import (
 	"math"
+	"slices"
 	"strings"
 )
 
 // classifier is a softmax regression over a question's words and word pairs,
 // trained when the index is built on the bank's paraphrases (and each entry's
 // title and example questions). Its classes are the entries, then off-topic,
-// then feelings. It sees what word overlap cannot: that "how long until I
+// feelings, thanks and goodbyes, and requests only a clinician may answer
+// (the bank's deflect: rows). It sees what word overlap cannot: that "how long until I
 // notice" is about onset while "how long is the series" is about the course.
 type classifier struct {
 	feat   map[string]int
 	nClass int
-	w      []float64 // feature-major: w[f*nClass+c]
+	w      []float32 // feature-major: w[f*nClass+c]; float32 halves the memory the training walks
 	b      []float64
 }
 
-const (
-	clfEpochs = 25
-	clfRate   = 0.4
-	clfL2     = 1e-5
+// Training settings, chosen by cross-validation on the bank (4,650 lines):
+// 8 passes at a rate of 1 read it as well as 25 at 0.4 did (top-1 87.7%
+// against 87.9%) in a third of the time, and an L2 of 1e-3 answers fewer
+// questions with the wrong entry than 1e-5 did.
+var (
+	clfEpochs = 8
+	clfRate   = 1.0
+	clfL2     = 1e-3
+	// clfSure: an example its class already has at this probability is
+	// not updated (its gradient is all but zero), which saves a third of
+	// the training time.
+	clfSure     = 0.995
+	clfMinCount = 2
 )
 
 type example struct {
@@ -31,7 +42,7 @@ type example struct {
 // pairFeatures are word pairs with stopwords kept ("how long", "feel like"),
 // after phrases and synonyms, stemmed.
 func (a analyzer) pairFeatures(text string) []string {
-	ws := a.syn.replacePhrases(words(text))
+	ws := slices.Clone(a.phrased(text))
 	for i, w := range ws {
 		if g, ok := a.syn.words[w]; ok {
 			w = g
@@ -63,24 +74,63 @@ func (ix *Index) featureNames(text string, terms []string) []string {
 // train fits the classifier by stochastic gradient descent in a fixed order,
 // so the same content always gives the same weights.
 func (ix *Index) train(texts []string, classes []int, nClass int) {
-	c := &classifier{feat: map[string]int{}, nClass: nClass}
-	exs := make([]example, len(texts))
+	c := &classifier{nClass: nClass}
+	// A feature is kept when at least clfMinCount examples have it: one
+	// seen once teaches nothing beyond its example, and dropping those
+	// halves the weights. Names are numbered once (all), counted per
+	// example, then the kept ones renumbered densely (c.feat).
+	all := make(map[string]int, 8*len(texts))
+	var count []int
+	last := []int{} // the example that last counted each name
+	raw := make([][]int, len(texts))
 	for i, t := range texts {
-		seen := map[int]bool{}
 		for _, name := range ix.featureNames(t, ix.an.terms(t)) {
-			id, ok := c.feat[name]
+			id, ok := all[name]
 			if !ok {
-				id = len(c.feat)
-				c.feat[name] = id
+				id = len(all)
+				all[name] = id
+				count = append(count, 0)
+				last = append(last, -1)
 			}
-			if !seen[id] {
-				seen[id] = true
-				exs[i].feats = append(exs[i].feats, id)
+			if last[id] != i {
+				last[id] = i
+				count[id]++
+				raw[i] = append(raw[i], id)
+			}
+		}
+	}
+	dense := make([]int, len(all))
+	c.feat = make(map[string]int, len(all)/2)
+	for id := range dense {
+		dense[id] = -1
+		if count[id] >= clfMinCount {
+			dense[id] = -2 // numbered below, in first-seen order
+		}
+	}
+	next := 0
+	for i := range raw {
+		for _, id := range raw[i] {
+			if dense[id] == -2 {
+				dense[id] = next
+				next++
+			}
+		}
+	}
+	for name, id := range all {
+		if dense[id] >= 0 {
+			c.feat[name] = dense[id]
+		}
+	}
+	exs := make([]example, len(texts))
+	for i := range texts {
+		for _, id := range raw[i] {
+			if d := dense[id]; d >= 0 {
+				exs[i].feats = append(exs[i].feats, d)
 			}
 		}
 		exs[i].class = classes[i]
 	}
-	c.w = make([]float64, len(c.feat)*nClass)
+	c.w = make([]float32, len(c.feat)*nClass)
 	c.b = make([]float64, nClass)
 	p := make([]float64, nClass)
 	g := make([]float64, nClass)
@@ -105,6 +155,9 @@ func (ix *Index) train(texts []string, classes []int, nClass int) {
 			}
 			val := 1 / math.Sqrt(float64(len(ex.feats)))
 			c.probs(ex.feats, val, p)
+			if p[ex.class] > clfSure {
+				continue // the gradient is all but zero
+			}
 			for k := range p {
 				g[k] = p[k]
 				if k == ex.class {
@@ -115,10 +168,11 @@ func (ix *Index) train(texts []string, classes []int, nClass int) {
 			// Each weight's update depends only on itself and g, so going
 			// feature by feature (one row of the weights at a time) gives
 			// the same weights as class by class, faster.
+			decay, step := 1-rate*clfL2, rate*val
 			for _, f := range ex.feats {
 				row := c.w[f*nClass : (f+1)*nClass]
 				for k, gk := range g {
-					row[k] -= rate * (gk*val + clfL2*row[k])
+					row[k] = float32(float64(row[k])*decay - step*gk)
 				}
 			}
 		}
@@ -132,7 +186,7 @@ func (c *classifier) probs(feats []int, val float64, p []float64) {
 	for _, f := range feats {
 		row := c.w[f*c.nClass : (f+1)*c.nClass]
 		for k, w := range row {
-			p[k] += w * val
+			p[k] += float64(w) * val
 		}
 	}
 	hi := math.Inf(-1)
@@ -200,6 +254,8 @@ func (ix *Index) trainingSet(keep func(int) bool) (texts []string, classes []int
 			cl = nE + 1
 		case r.Label == LabelSocial:
 			cl = nE + 2
+		case strings.HasPrefix(r.Label, labelDeflect):
+			cl = nE + 3
 		default:
 			if pos, ok := ix.entryPos[r.Entry()]; ok {
 				cl = pos

@@ -8,7 +8,7 @@
 // queries skip analysis, so "insurence" and "covered" could not both reach
 // "insurance"). An entry's score mixes three readings of the question: BM25F
 // over the entry's title, example questions, tags, answer and its paraphrases
-// in the bank (faq/bank.tsv); the cosine similarity to its nearest
+// in the bank (faq/bank/*.tsv); the cosine similarity to its nearest
 // paraphrases; and a softmax classifier trained on the bank when the index is
 // built. The bank's off-topic questions and statements of feelings are
 // classes too, so "sleep on a plane" and "I feel so alone" are recognised as
@@ -46,7 +46,7 @@ type Entry struct {
 // KB is the loaded knowledge base.
 type KB struct {
 	Entries []*Entry
-	// Bank holds the patient-style paraphrases of dir/bank.tsv: retrieval
+	// Bank holds the patient-style paraphrases of dir/bank/*.tsv: retrieval
 	// compares a question with them as well as with the entries.
 	Bank []BankRow
 	byID map[string]*Entry
@@ -83,7 +83,7 @@ func Load(fsys fs.FS, dir string, render func(src string) (string, error)) (*KB,
 	if err := ps.Err(); err != nil {
 		return nil, err
 	}
-	if err := kb.loadBank(fsys, path.Join(dir, "bank.tsv")); err != nil {
+	if err := kb.loadBank(fsys, path.Join(dir, "bank")); err != nil {
 		return nil, err
 	}
 	return kb, nil

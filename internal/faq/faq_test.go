@@ -206,14 +206,16 @@ func BenchmarkRetrieval(b *testing.B) {
 
 func TestBankLabelsNameEntries(t *testing.T) {
 	fsys := fstest.MapFS{
-		"faq/one.md":   {Data: []byte("---\ntitle: One\nquestions: [a]\n---\nbody\n")},
-		"faq/bank.tsv": {Data: []byte("one\tfirst question\nnope\tsecond\nno tab here\ndeflect:one\tthird\nfeeling\tsad\n")},
+		"faq/one.md":           {Data: []byte("---\ntitle: One\nquestions: [a]\n---\nbody\n")},
+		"faq/bank/one.tsv":     {Data: []byte("one\tfirst question\nnope\tsecond\nno tab here\ndeflect:one\tthird\nfeeling\tsad\n")},
+		"faq/bank/feeling.tsv": {Data: []byte("feeling\tlow today\nmedq:one\tcan i take aspirin\n")},
 	}
 	_, err := faq.Load(fsys, "faq", func(s string) (string, error) { return s, nil })
 	if err == nil {
 		t.Fatal("a bank with an unknown label loaded")
 	}
-	for _, want := range []string{`faq/bank.tsv:2: label "nope" names no entry`, "faq/bank.tsv:3: a bank line is label<TAB>question"} {
+	for _, want := range []string{`faq/bank/one.tsv:2: label "nope" names no entry`, "faq/bank/one.tsv:3: a bank line is label<TAB>question",
+		`faq/bank/one.tsv:5: label "feeling" belongs in faq/bank/feeling.tsv`, `faq/bank/feeling.tsv:2: label "medq:one" belongs in faq/bank/one.tsv`} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("errors:\n%v\nlack %q", err, want)
 		}

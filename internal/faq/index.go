@@ -8,7 +8,7 @@ import (
 
 // Params are retrieval's weights and thresholds. DefaultParams were tuned by
 // a grid search scored by 5-fold cross-validation on the paraphrase bank
-// (faq/bank.tsv) only; the held-out paraphrases (testdata/faq-heldout.tsv) give
+// (faq/bank/*.tsv) only; the held-out paraphrases (testdata/faq-heldout.tsv) give
 // the figures reported by TestRetrievalHeldOut.
 type Params struct {
 	// FieldWeights weigh where a word matches in an entry: the title and
@@ -45,6 +45,10 @@ type Params struct {
 	// question is off-topic is above this.
 	Agree       bool
 	MaxOffTopic float64
+	// Deflect: a question the classifier reads as a request only a
+	// clinician may answer with at least this probability is deflected
+	// (KindDeflect), as the safety rules' patterns deflect what they match.
+	Deflect float64
 }
 
 // DefaultParams are the shipped, tuned parameters.
@@ -63,7 +67,8 @@ var DefaultParams = Params{
 	UnknownWeight: 0,
 	AnswerUnknown: 0.15,
 	Agree:         false,
-	MaxOffTopic:   0.05,
+	MaxOffTopic:   0.08,
+	Deflect:       0.5,
 }
 
 const (
@@ -167,6 +172,9 @@ type Result struct {
 	// probability.
 	ClassBest     int
 	ClassOffTopic float64
+	// ClassDeflect is the classifier's probability that the question is a
+	// request only a clinician may answer (the bank's deflect: rows).
+	ClassDeflect float64
 }
 
 // NewIndex indexes kb and its bank with the synonym groups and DefaultParams.
@@ -180,7 +188,7 @@ func build(kb *KB, syn Synonyms, p Params, keep func(int) bool) *Index {
 	if p.Nearest < 1 {
 		p.Nearest = 1
 	}
-	ix := &Index{kb: kb, p: p, an: analyzer{syn: syn, stems: map[string]string{}}, df: map[string]int{}, topic: map[string]bool{}, feeling: map[string]bool{}, social: map[string]bool{},
+	ix := &Index{kb: kb, p: p, an: analyzer{syn: syn, stems: map[string]string{}, memo: map[string][]string{}, phrase: map[string][]string{}}, df: map[string]int{}, topic: map[string]bool{}, feeling: map[string]bool{}, social: map[string]bool{},
 		postings: map[string][]posting{}, paraIDF: map[string]float64{}, entryPos: map[string]int{}}
 	var total [numFields]int
 	for i, e := range kb.Entries {
@@ -207,7 +215,7 @@ func build(kb *KB, syn Synonyms, p Params, keep func(int) bool) *Index {
 	}
 	ix.indexBank(keep)
 	texts, classes := ix.trainingSet(keep)
-	ix.train(texts, classes, len(ix.docs)+3)
+	ix.train(texts, classes, len(ix.docs)+4)
 	for i := range ix.docs {
 		total[fieldBank] += ix.docs[i].len[fieldBank]
 	}
@@ -225,7 +233,7 @@ func build(kb *KB, syn Synonyms, p Params, keep func(int) bool) *Index {
 		ix.vocab = append(ix.vocab, t)
 	}
 	sort.Strings(ix.vocab)
-	ix.an.stems = nil
+	ix.an.stems, ix.an.memo, ix.an.phrase = nil, nil, nil
 	return ix
 }
 
@@ -249,6 +257,12 @@ func (ix *Index) indexBank(keep func(int) bool) {
 		}
 		if keep != nil && !keep(i) {
 			cl = classNone
+		} else if cl == classNone && strings.HasPrefix(r.Label, labelDeflect) {
+			// A request only a clinician may answer is on the topic
+			// (its words pass the off-topic gate) but is no paraphrase.
+			for _, t := range ix.an.terms(r.Text) {
+				ix.topic[t] = true
+			}
 		}
 		ix.paras = append(ix.paras, para{class: cl})
 		if cl == classNone {
@@ -423,6 +437,7 @@ func (ix *Index) Search(question string, k int) Result {
 	r.FeelingScore = ix.p.NearWeight*near.feeling + ix.p.ClassWeight*probs[nE+1]
 	r.SocialScore = ix.p.NearWeight*near.social + ix.p.ClassWeight*probs[nE+2]
 	r.ClassOffTopic = probs[nE]
+	r.ClassDeflect = probs[nE+3]
 	r.ClassBest = 0
 	for k, pk := range probs {
 		if pk > probs[r.ClassBest] {
@@ -586,6 +601,10 @@ const (
 	KindFeeling = "feeling"
 	// KindSocial: thanks, a goodbye, an acknowledgement.
 	KindSocial = "social"
+	// KindDeflect: a request only a clinician may answer (a personal
+	// verdict, taking or stopping a medicine); Hits hold the entries that
+	// may give general information beside the deflection.
+	KindDeflect = "deflect"
 )
 
 // Verdict is retrieval's decision on a question.
@@ -621,6 +640,8 @@ func (ix *Index) Decide(question string) Verdict {
 		v.Kind = KindFeeling
 	case r.SocialScore > 0 && r.SocialScore >= best+p.Social && r.SocialScore >= r.OffTopicScore:
 		v.Kind = KindSocial
+	case r.ClassDeflect >= p.Deflect && r.ClassDeflect > r.SocialScore:
+		v.Kind = KindDeflect
 	case r.OffTopic:
 		v.Kind = KindOffTopic
 	case r.OffTopicScore > 0 && r.OffTopicScore >= best+p.OffTopic:
