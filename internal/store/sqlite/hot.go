@@ -158,6 +158,10 @@ func readDSN(path string) string {
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout(5000)")
 	q.Add("_pragma", "query_only(1)")
+	// The background checkpoint runs here: at NORMAL (or FULL) it syncs
+	// the WAL before copying it and the database after; at OFF it would
+	// sync nothing, and lazy commits would never reach the disk.
+	q.Add("_pragma", "synchronous(NORMAL)")
 	return "file:" + path + "?" + q.Encode()
 }
 
@@ -211,7 +215,11 @@ const checkpointEvery = 250 * time.Millisecond
 
 // checkpointer copies committed pages from the WAL into the database on
 // the read pool's side of the lock (a passive checkpoint waits for no one
-// and holds no writer up), until ctx ends.
+// and holds no writer up), until ctx ends. It is also what puts lazy
+// commits on disk (see durability.go): a passive checkpoint that copies
+// anything syncs the WAL first, and when it could not copy everything (a
+// reader or another process holds part of the WAL, or another checkpoint
+// is running) the checkpointer syncs the WAL file itself.
 func (s *Store) checkpointer(ctx context.Context) {
 	defer close(s.ckptDone)
 	t := time.NewTicker(checkpointEvery)
@@ -225,9 +233,21 @@ func (s *Store) checkpointer(ctx context.Context) {
 		s.ckptMu.Lock()
 		var busy, logPages, done int
 		err := s.rdb.QueryRowContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &logPages, &done)
+		walSynced := false
+		if err != nil || busy != 0 || done < logPages {
+			if serr := s.syncWAL(); serr != nil {
+				s.log.Warn("background sync", slog.Any("err", serr))
+			} else {
+				walSynced = true
+			}
+		}
+		hook := s.onCheckpoint // set under ckptMu
 		s.ckptMu.Unlock()
 		if err != nil && ctx.Err() == nil {
 			s.log.Warn("background checkpoint", slog.Any("err", err))
+		}
+		if hook != nil {
+			hook(logPages, done, walSynced)
 		}
 	}
 }
@@ -355,11 +375,11 @@ func (s *Store) PlanAlerts(ctx context.Context, plans []intake.AlertPlan) error 
 func (s *Store) planAlerts(ctx context.Context, plans []intake.AlertPlan) error {
 	s.bg.Lock()
 	defer s.bg.Unlock()
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, done, err := s.begin(ctx, lazy)
 	if err != nil {
 		return err
 	}
-	defer tx.Rollback()
+	defer done()
 	st := s.in(ctx, tx, qAlertPlanned)
 	for _, p := range plans {
 		// Never 0 (that means "not worked out").
@@ -368,20 +388,28 @@ func (s *Store) planAlerts(ctx context.Context, plans []intake.AlertPlan) error 
 			return fmt.Errorf("plan alerts: %w", err)
 		}
 	}
-	return tx.Commit()
+	return s.commit(tx)
 }
 
 // ReplanAlerts implements intake.Store, in short transactions.
 func (s *Store) ReplanAlerts(ctx context.Context) error {
 	for {
+		var n int64
 		s.bg.Lock()
-		res, err := s.db.ExecContext(ctx, `UPDATE cases SET alert_check_at = 0 WHERE id IN
-			(SELECT id FROM cases WHERE status = 'open' AND alert_check_at > 0 LIMIT ?)`, planBatch)
+		err := s.write(ctx, lazy, func(tx *sql.Tx) error {
+			res, err := tx.ExecContext(ctx, `UPDATE cases SET alert_check_at = 0 WHERE id IN
+				(SELECT id FROM cases WHERE status = 'open' AND alert_check_at > 0 LIMIT ?)`, planBatch)
+			if err != nil {
+				return err
+			}
+			n, _ = res.RowsAffected()
+			return nil
+		})
 		s.bg.Unlock()
 		if err != nil {
 			return fmt.Errorf("replan alerts: %w", err)
 		}
-		if n, _ := res.RowsAffected(); n < planBatch {
+		if n < planBatch {
 			return nil
 		}
 	}
@@ -391,11 +419,11 @@ func (s *Store) ReplanAlerts(ctx context.Context) error {
 func (s *Store) CardDeliveredWithPage(ctx context.Context, eventID int64, caseID, cardMessageID string) (bool, error) {
 	s.bg.Lock()
 	defer s.bg.Unlock()
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, done, err := s.begin(ctx, lazy)
 	if err != nil {
 		return false, err
 	}
-	defer tx.Rollback()
+	defer done()
 	if err := s.delivered(ctx, tx, eventID, caseID, cardMessageID); err != nil {
 		return false, err
 	}
@@ -411,5 +439,5 @@ func (s *Store) CardDeliveredWithPage(ctx context.Context, eventID int64, caseID
 			return false, err
 		}
 	}
-	return counted, tx.Commit()
+	return counted, s.commit(tx)
 }
