@@ -26,21 +26,21 @@ import (
 //     screening for crisis language, erases a patient (/forget-me) or
 //     purges, rekeys or migrates the database.
 //   - lazy: committed with synchronous=NORMAL (no fsync), and on disk
-//     within syncBound: the background checkpointer syncs the WAL every
-//     checkpointEvery (a passive checkpoint syncs the WAL before it copies
-//     pages; when it cannot copy everything, because a reader or another
-//     process holds part of the WAL, the checkpointer syncs the WAL file
-//     itself). These are the patient's ordinary turns (a session started,
-//     an answer saved, a screening ended without a case, a pause the
-//     patient asked for, a message relayed to staff and its audit row),
+//     within syncBound: the background checkpointer syncs the WAL file
+//     (fdatasync) every syncEvery when lazy commits were made since its
+//     last sync, whatever readers hold (a checkpoint would sync only what
+//     it can copy), and Close syncs it once more. These are the patient's
+//     ordinary turns (a session started, an answer saved, a screening
+//     ended without a case, a pause the patient asked for, a message
+//     relayed to staff and its audit row),
 //     the new-patient row, the event dedupe rows, and the dispatcher's
 //     bookkeeping (deliveries, retries, alert plans and queued pages).
 //     A power cut may undo the last syncBound of them; the WAL keeps
 //     commits in order, so what survives is always a prefix, and a case
 //     that survives has every answer before it. The dispatcher redoes what
 //     it loses (a card may be posted twice, a page sent again; nothing is
-//     dropped), and a patient whose last answer was undone is asked that
-//     question again.
+//     dropped), and a patient whose last answer was undone finds that
+//     question waiting again.
 //
 // Why: one fsync costs 1-11 ms on the disks this runs on (p99 ~11 ms on
 // the shared test machine), which alone is more than an answer turn's
@@ -59,9 +59,9 @@ const (
 )
 
 // syncBound is how long a lazy commit may stay only in the operating
-// system's cache: two checkpoint rounds (a commit made just after one
-// round's sync waits for the next).
-const syncBound = 2 * checkpointEvery
+// system's cache: two sync rounds (a commit made just after one round
+// read the count waits for the next).
+const syncBound = 2 * syncEvery
 
 // begin starts a write transaction on the write connection with
 // durability d. The caller must call done (deferred): it rolls back what
@@ -121,7 +121,13 @@ func (s *Store) commit(tx *sql.Tx) error {
 		}
 		s.onCommit(level)
 	}
-	return tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	// Counted for the checkpointer (a synced commit is counted too: it
+	// costs one needless data sync at most, and keeps this simple).
+	s.commits.Add(1)
+	return nil
 }
 
 // write runs change in one write transaction of durability d and commits
@@ -138,8 +144,10 @@ func (s *Store) write(ctx context.Context, d durability, change func(tx *sql.Tx)
 	return s.commit(tx)
 }
 
-// syncWAL syncs the write-ahead log file to disk (fsync syncs the file,
-// whichever descriptor asks). SQLite takes no locks on the -wal file, so
+// syncWAL syncs the write-ahead log file's data to disk (a sync flushes
+// the file, whichever descriptor asks). Data only (fdatasync where there
+// is one): the WAL's frames carry their own checksums, and its size is
+// synced when it changes. SQLite takes no locks on the -wal file, so
 // opening and closing it here releases none of SQLite's.
 func (s *Store) syncWAL() error {
 	f, err := os.OpenFile(s.path+"-wal", os.O_RDWR, 0)
@@ -148,7 +156,7 @@ func (s *Store) syncWAL() error {
 	} else if err != nil {
 		return fmt.Errorf("sync write-ahead log: %w", err)
 	}
-	err = f.Sync()
+	err = datasync(f)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}

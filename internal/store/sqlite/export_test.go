@@ -19,14 +19,16 @@ func BulkLoad(st *Store) error {
 // write transaction of st, inside it, just before it commits.
 func OnCommit(st *Store, f func(level int)) { st.onCommit = f }
 
-// OnCheckpoint calls f after each background checkpoint of st with the
-// WAL's size and the frames copied (in frames), and whether the
-// checkpointer synced the WAL file itself.
-func OnCheckpoint(st *Store, f func(logPages, done int, walSynced bool)) {
+// OnSync calls f after each round of st's checkpointer with the number of
+// commits its WAL syncs have covered so far.
+func OnSync(st *Store, f func(covered uint64)) {
 	st.ckptMu.Lock()
 	defer st.ckptMu.Unlock()
-	st.onCheckpoint = f
+	st.onSync = f
 }
+
+// Commits returns the number of commits st has made.
+func Commits(st *Store) uint64 { return st.commits.Load() }
 
 // HoldRead starts a read of the open cases on the read pool and returns
 // its rows unread: the connection stays busy until they are closed.

@@ -24,6 +24,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -61,12 +62,14 @@ type Store struct {
 	// bulk (the scale benchmark's population builder only) makes synced
 	// writes lazy too.
 	bulk bool
+	// commits counts the commits made; the checkpointer syncs the WAL
+	// when it has moved.
+	commits atomic.Uint64
 	// Test hooks: onCommit sees each write transaction's synchronous level
-	// just before it commits; onCheckpoint sees each background
-	// checkpoint's WAL size and frames copied, and whether it synced the
-	// WAL itself.
-	onCommit     func(level int)
-	onCheckpoint func(logPages, done int, walSynced bool)
+	// just before it commits; onSync sees, after each round of the
+	// checkpointer, how many commits its syncs have covered.
+	onCommit func(level int)
+	onSync   func(covered uint64)
 	// Now is the clock; tests may replace it before use.
 	Now func() time.Time
 }
@@ -380,6 +383,12 @@ func (s *Store) Close() error {
 	if s.stopCkpt != nil {
 		s.stopCkpt()
 		<-s.ckptDone
+		// Lazy commits made since the checkpointer's last sync go to disk
+		// now (SQLite syncs only when the last connection to the database
+		// closes, and another process may hold one).
+		if err := s.syncWAL(); err != nil {
+			s.log.Warn("sync at close", slog.Any("err", err))
+		}
 	}
 	for _, st := range s.rs {
 		st.Close()
