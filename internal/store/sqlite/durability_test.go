@@ -138,13 +138,26 @@ func TestWritesAreSyncedAsDocumented(t *testing.T) {
 		{"EventDelivered", levelNormal, func() {
 			must(st.EventDelivered(ctx, events[0].ID, events[0].CaseID, "m-1"))
 		}},
+		{"CardDeliveredWithPage", levelNormal, func() {
+			evs, err := st.DueEvents(ctx, time.Now().Add(time.Hour), 10)
+			must(err)
+			if len(evs) == 0 {
+				t.Fatal("no due events")
+			}
+			_, err = st.CardDeliveredWithPage(ctx, evs[0].ID, evs[0].CaseID, "m-2")
+			must(err)
+		}},
 		{"AlertPlanned", levelNormal, func() {
 			must(st.PlanAlerts(ctx, []intake.AlertPlan{{CaseID: c1.ID, At: time.Now()}}))
 		}},
 		{"AlertsReplanned", levelNormal, func() { must(st.ReplanAlerts(ctx)) }},
 		{"PageQueued", levelNormal, func() {
-			_, err := st.QueueAlert(ctx, c1.ID, 1, intake.EventPage, "")
+			// The page with the card above was the first.
+			ok, err := st.QueueAlert(ctx, c1.ID, 2, intake.EventPage, "")
 			must(err)
+			if !ok {
+				t.Fatal("second page not queued")
+			}
 		}},
 		{"SessionSwept", levelNormal, func() { must(st.MarkSwept(ctx, "s1", time.Now())) }},
 		{"Close", levelFull, func() {
