@@ -3,7 +3,8 @@
 //
 // In the tailscale testcontrol style: the zero-configuration New works on
 // 127.0.0.1; every REST request body is validated against Discord's OpenAPI
-// spec and documented limits; an unmodelled route or a violation fails the
+// spec (by package discordfake/schema, which tests import and the
+// production binary does not link) and documented limits; an unmodelled route or a violation fails the
 // test that caused it; hooks inject faults (429 with Retry-After, 5xx, dropped
 // sockets); Await helpers wait on a condition instead of sleeping. State (what
 // a user sees in their DM) is readable by tests.
@@ -11,6 +12,7 @@ package discordfake
 
 import (
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"mime"
@@ -255,6 +257,10 @@ func New(t TB) *Server {
 		byChannel: map[string][]*Message{}, inter: map[string]*interaction{},
 		faults: map[string][]Fault{}, byRoute: map[string]int{}, nonces: map[string]string{}}
 	s.changed = sync.NewCond(&s.mu)
+	if sp.schema == nil && flag.Lookup("test.v") != nil {
+		// A test binary (testing registers test.v): its fakes validate.
+		s.violation("no schema validator registered: import _ \"github.com/intakebot/intakebot/bot/discordfake/schema\" in a test file of this package")
+	}
 	s.gw.init(s)
 	mux := http.NewServeMux()
 	mux.HandleFunc("/ws/", s.gw.serve)

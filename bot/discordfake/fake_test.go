@@ -69,6 +69,26 @@ func TestViolationsAreReported(t *testing.T) {
 	}
 }
 
+// TestBodyAgainstTheSpecIsRefused: the schema validation (registered by
+// discordfake/schema, which this test binary imports) refuses a body of the
+// wrong type, with Discord's error and a violation, and lets a good one
+// through.
+func TestBodyAgainstTheSpecIsRefused(t *testing.T) {
+	rec := &recorder{}
+	f := discordfake.New(rec)
+	defer f.Close()
+	if code := do(t, f, "POST", "/channels/1/messages", `{"content":"x","tts":"yes"}`); code != http.StatusBadRequest {
+		t.Errorf("tts as a string: status %d, want 400", code)
+	}
+	if got := rec.all(); !strings.Contains(got, "POST /channels/{channel_id}/messages: body does not match the spec") {
+		t.Errorf("violations %q; want the route and the spec named", got)
+	}
+	before := len(rec.errs)
+	if code := do(t, f, "POST", "/channels/1/messages", `{"content":"x","tts":false}`); code != http.StatusOK || len(rec.errs) != before {
+		t.Errorf("a valid body: status %d, violations %v", code, rec.errs[before:])
+	}
+}
+
 func TestInjected429(t *testing.T) {
 	f := discordfake.New(t)
 	defer f.Close()

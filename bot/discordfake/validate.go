@@ -4,25 +4,24 @@ import (
 	"bytes"
 	_ "embed"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"regexp"
 	"sort"
 	"strings"
 	"sync"
 	"unicode"
 	"unicode/utf8"
-
-	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
-// spec validates request bodies against Discord's OpenAPI description
-// (testdata/openapi.json, API v10) and the documented limits the spec leaves
-// out.
+// spec holds the routes of Discord's OpenAPI description (testdata/openapi.json,
+// API v10) and the schema validator, when one is registered (package
+// discordfake/schema, which tests import); the documented limits the spec
+// leaves out are checked here, validator or not.
 type spec struct {
-	compiler *jsonschema.Compiler
-	routes   []route
-	mu       sync.Mutex
-	schemas  map[string]*jsonschema.Schema
+	routes []route
+	schema SchemaValidator
 }
 
 type route struct {
@@ -38,34 +37,54 @@ type route struct {
 //go:embed testdata/openapi.json
 var openapiJSON []byte
 
+// OpenAPI returns Discord's OpenAPI description the fake models (API v10),
+// for a SchemaValidator to compile. The caller must not change it.
+func OpenAPI() []byte { return openapiJSON }
+
+// SchemaValidator checks a request body (decoded with numbers as
+// json.Number) against the request schema Discord's spec gives method and
+// template ("POST", "/channels/{channel_id}/messages").
+type SchemaValidator interface {
+	Validate(method, template string, body any) error
+}
+
 var (
 	specOnce sync.Once
 	specVal  *spec
 	specErr  error
+
+	schemaMu  sync.Mutex
+	schemaVal SchemaValidator
 )
+
+// RegisterSchemaValidator makes the fakes created from now on validate every
+// request body with v. Package discordfake/schema registers the JSON-schema
+// validator when it is imported (tests import it for that side effect); the
+// production binary, which starts a fake only for `intakebot demo`, does not
+// link it, so no command pays for compiling JSON-schema meta-schemas at
+// start-up. In a test binary, New refuses to start a fake without one.
+func RegisterSchemaValidator(v SchemaValidator) {
+	schemaMu.Lock()
+	defer schemaMu.Unlock()
+	schemaVal = v
+}
+
+func registeredSchema() SchemaValidator {
+	schemaMu.Lock()
+	defer schemaMu.Unlock()
+	return schemaVal
+}
 
 func loadSpec() (*spec, error) {
 	specOnce.Do(func() {
-		b := openapiJSON
-		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
-		if err != nil {
-			specErr = fmt.Errorf("discordfake: parse spec: %w", err)
-			return
-		}
-		c := jsonschema.NewCompiler()
-		c.DefaultDraft(jsonschema.Draft2020)
-		if err := c.AddResource("openapi.json", doc); err != nil {
-			specErr = err
-			return
-		}
 		var raw struct {
 			Paths map[string]map[string]json.RawMessage `json:"paths"`
 		}
-		if err := json.Unmarshal(b, &raw); err != nil {
-			specErr = err
+		if err := json.Unmarshal(openapiJSON, &raw); err != nil {
+			specErr = fmt.Errorf("discordfake: parse spec: %w", err)
 			return
 		}
-		sp := &spec{compiler: c, schemas: map[string]*jsonschema.Schema{}}
+		sp := &spec{}
 		for tmpl, ops := range raw.Paths {
 			r := route{template: tmpl, methods: map[string]bool{}}
 			var pat strings.Builder
@@ -89,7 +108,13 @@ func loadSpec() (*spec, error) {
 		sort.Slice(sp.routes, func(i, j int) bool { return sp.routes[i].literals > sp.routes[j].literals })
 		specVal = sp
 	})
-	return specVal, specErr
+	if specErr != nil {
+		return nil, specErr
+	}
+	// The routes are shared; the validator is the one registered now.
+	sp := *specVal
+	sp.schema = registeredSchema()
+	return &sp, nil
 }
 
 // match finds the spec route for an API path ("/channels/1/messages"), with
@@ -103,28 +128,14 @@ func (sp *spec) match(method, path string) (string, bool) {
 	return "", false
 }
 
-func pointerEscape(s string) string {
-	return strings.ReplaceAll(strings.ReplaceAll(s, "~", "~0"), "/", "~1")
-}
-
-// validate checks body against the request schema of method and template.
+// validate checks body against the request schema of method and template,
+// when a schema validator is registered.
 func (sp *spec) validate(method, template string, body any) error {
-	key := method + " " + template
-	sp.mu.Lock()
-	sch, ok := sp.schemas[key]
-	if !ok {
-		loc := "openapi.json#/paths/" + pointerEscape(template) + "/" + strings.ToLower(method) + "/requestBody/content/application~1json/schema"
-		var err error
-		sch, err = sp.compiler.Compile(loc)
-		if err != nil {
-			sp.mu.Unlock()
-			return fmt.Errorf("no request schema for %s: %v", key, err)
-		}
-		sp.schemas[key] = sch
+	if sp.schema == nil {
+		return nil
 	}
-	sp.mu.Unlock()
-	if err := sch.Validate(body); err != nil {
-		return fmt.Errorf("%s: body does not match the spec: %v", key, firstLines(err.Error(), 6))
+	if err := sp.schema.Validate(method, template, body); err != nil {
+		return fmt.Errorf("%s %s: %v", method, template, firstLines(err.Error(), 6))
 	}
 	return nil
 }
@@ -141,9 +152,14 @@ func firstLines(s string, n int) string {
 // string for an integer the spec declares (default_member_permissions), and
 // decodes numbers the way the validator wants.
 func coerce(raw []byte) (any, error) {
-	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
-	if err != nil {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
 		return nil, err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("data after the JSON value")
 	}
 	walk(v, func(m map[string]any) {
 		if s, ok := m["default_member_permissions"].(string); ok {

@@ -73,6 +73,10 @@ func TestImportRules(t *testing.T) {
 				t.Errorf("%s imports go-openai: only internal/llm may", dir)
 			case (strings.HasPrefix(p, "modernc.org/sqlite") || strings.HasPrefix(p, "github.com/jackc/pgx")) && !under(dir, "internal/store"):
 				t.Errorf("%s imports the driver %s: only internal/store/... may", dir, p)
+			case strings.HasPrefix(p, "github.com/santhosh-tekuri/jsonschema") && dir != "bot/discordfake/schema":
+				t.Errorf("%s imports jsonschema: only bot/discordfake/schema may (tests import it; the binary must not link it)", dir)
+			case isLocal && local == "bot/discordfake/schema":
+				t.Errorf("%s imports bot/discordfake/schema, which only tests import (its init costs every command start-up)", dir)
 			case isLocal && local == "internal/testkit":
 				t.Errorf("%s imports internal/testkit, which is for tests only", dir)
 			case dir == "internal/testkit":

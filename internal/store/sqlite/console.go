@@ -34,8 +34,18 @@ func (s *Store) AddCaseEntry(ctx context.Context, e intake.CaseEntry) error {
 	if err != nil {
 		return fmt.Errorf("seal case entry: %w", err)
 	}
-	if _, err := s.db.ExecContext(ctx, `INSERT INTO case_entries (id, case_id, kind, actor, at, sealed) VALUES (?, ?, ?, ?, ?, ?)`,
-		id, e.CaseID, e.Kind, e.Actor, ms(e.At), sealed); err != nil {
+	// A staff note or message is a staff action (synced); what the patient
+	// wrote to staff is an ordinary turn (lazy).
+	d := synced
+	if e.Kind == intake.EntryRelay {
+		d = lazy
+	}
+	err = s.write(ctx, d, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO case_entries (id, case_id, kind, actor, at, sealed) VALUES (?, ?, ?, ?, ?, ?)`,
+			id, e.CaseID, e.Kind, e.Actor, ms(e.At), sealed)
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("add case entry: %w", err)
 	}
 	return nil

@@ -158,6 +158,10 @@ func readDSN(path string) string {
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout(5000)")
 	q.Add("_pragma", "query_only(1)")
+	// The background checkpoint runs here: at NORMAL (or FULL) it syncs
+	// the WAL before copying it and the database after; at OFF it would
+	// sync nothing, and lazy commits would never reach the disk.
+	q.Add("_pragma", "synchronous(NORMAL)")
 	return "file:" + path + "?" + q.Encode()
 }
 
@@ -205,29 +209,54 @@ func (s *Store) prepare(ctx context.Context, path string) error {
 	return nil
 }
 
-// checkpointEvery is how often the background checkpointer copies the
-// WAL into the database.
-const checkpointEvery = 250 * time.Millisecond
+// syncEvery is how often the background checkpointer syncs the WAL when
+// lazy commits were made since its last sync; checkpointEvery how often it
+// copies the WAL into the database. A copy syncs the database file (and a
+// sync that changes a file's metadata commits the filesystem's journal,
+// which stalls other writes for a few ms on a busy disk), so it runs less
+// often than the data-only WAL sync the durability bound needs.
+const (
+	syncEvery       = 250 * time.Millisecond
+	checkpointEvery = 2 * time.Second
+)
 
-// checkpointer copies committed pages from the WAL into the database on
-// the read pool's side of the lock (a passive checkpoint waits for no one
-// and holds no writer up), until ctx ends.
+// checkpointer, until ctx ends, syncs the WAL every syncEvery if
+// commits were made since the last sync (what puts them on disk, see
+// durability.go), and every checkpointEvery copies committed pages from
+// the WAL into the database on the read pool's side of the lock (a passive
+// checkpoint waits for no one and holds no writer up; it syncs the WAL
+// before copying and the database after).
 func (s *Store) checkpointer(ctx context.Context) {
 	defer close(s.ckptDone)
-	t := time.NewTicker(checkpointEvery)
+	t := time.NewTicker(syncEvery)
 	defer t.Stop()
-	for {
+	var synced uint64 // commits covered by the last sync
+	for tick := 1; ; tick++ {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
 		s.ckptMu.Lock()
-		var busy, logPages, done int
-		err := s.rdb.QueryRowContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &logPages, &done)
+		if tick%int(checkpointEvery/syncEvery) == 0 {
+			var busy, logPages, done int
+			err := s.rdb.QueryRowContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &logPages, &done)
+			if err != nil && ctx.Err() == nil {
+				s.log.Warn("background checkpoint", slog.Any("err", err))
+			}
+		}
+		// Read before the sync: a commit counted later is synced next time.
+		if n := s.commits.Load(); n != synced {
+			if err := s.syncWAL(); err != nil {
+				s.log.Warn("background sync", slog.Any("err", err))
+			} else {
+				synced = n
+			}
+		}
+		hook := s.onSync // set under ckptMu
 		s.ckptMu.Unlock()
-		if err != nil && ctx.Err() == nil {
-			s.log.Warn("background checkpoint", slog.Any("err", err))
+		if hook != nil {
+			hook(synced)
 		}
 	}
 }
@@ -355,11 +384,11 @@ func (s *Store) PlanAlerts(ctx context.Context, plans []intake.AlertPlan) error 
 func (s *Store) planAlerts(ctx context.Context, plans []intake.AlertPlan) error {
 	s.bg.Lock()
 	defer s.bg.Unlock()
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, done, err := s.begin(ctx, lazy)
 	if err != nil {
 		return err
 	}
-	defer tx.Rollback()
+	defer done()
 	st := s.in(ctx, tx, qAlertPlanned)
 	for _, p := range plans {
 		// Never 0 (that means "not worked out").
@@ -368,20 +397,28 @@ func (s *Store) planAlerts(ctx context.Context, plans []intake.AlertPlan) error 
 			return fmt.Errorf("plan alerts: %w", err)
 		}
 	}
-	return tx.Commit()
+	return s.commit(tx)
 }
 
 // ReplanAlerts implements intake.Store, in short transactions.
 func (s *Store) ReplanAlerts(ctx context.Context) error {
 	for {
+		var n int64
 		s.bg.Lock()
-		res, err := s.db.ExecContext(ctx, `UPDATE cases SET alert_check_at = 0 WHERE id IN
-			(SELECT id FROM cases WHERE status = 'open' AND alert_check_at > 0 LIMIT ?)`, planBatch)
+		err := s.write(ctx, lazy, func(tx *sql.Tx) error {
+			res, err := tx.ExecContext(ctx, `UPDATE cases SET alert_check_at = 0 WHERE id IN
+				(SELECT id FROM cases WHERE status = 'open' AND alert_check_at > 0 LIMIT ?)`, planBatch)
+			if err != nil {
+				return err
+			}
+			n, _ = res.RowsAffected()
+			return nil
+		})
 		s.bg.Unlock()
 		if err != nil {
 			return fmt.Errorf("replan alerts: %w", err)
 		}
-		if n, _ := res.RowsAffected(); n < planBatch {
+		if n < planBatch {
 			return nil
 		}
 	}
@@ -391,11 +428,11 @@ func (s *Store) ReplanAlerts(ctx context.Context) error {
 func (s *Store) CardDeliveredWithPage(ctx context.Context, eventID int64, caseID, cardMessageID string) (bool, error) {
 	s.bg.Lock()
 	defer s.bg.Unlock()
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, done, err := s.begin(ctx, lazy)
 	if err != nil {
 		return false, err
 	}
-	defer tx.Rollback()
+	defer done()
 	if err := s.delivered(ctx, tx, eventID, caseID, cardMessageID); err != nil {
 		return false, err
 	}
@@ -411,5 +448,5 @@ func (s *Store) CardDeliveredWithPage(ctx context.Context, eventID int64, caseID
 			return false, err
 		}
 	}
-	return counted, tx.Commit()
+	return counted, s.commit(tx)
 }

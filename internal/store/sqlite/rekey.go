@@ -44,11 +44,11 @@ func (s *Store) Stale(ctx context.Context) (int, error) {
 // goes on where it stopped. A patient's lookup hash moves to the current key
 // with its sealed user id.
 func (s *Store) RekeyBatch(ctx context.Context, n int) (int, error) {
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, release, err := s.begin(ctx, synced)
 	if err != nil {
 		return 0, err
 	}
-	defer tx.Rollback()
+	defer release()
 	cur := s.sealer.CurrentKeyID() + ":"
 	done := 0
 	for _, c := range sealedColumns {
@@ -111,7 +111,7 @@ func (s *Store) RekeyBatch(ctx context.Context, n int) (int, error) {
 			done++
 		}
 	}
-	return done, tx.Commit()
+	return done, s.commit(tx)
 }
 
 // Checkpoint copies the WAL into the database and truncates it, so no

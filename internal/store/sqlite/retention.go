@@ -29,12 +29,25 @@ type PurgeCounts struct {
 // counts only, then clears the WAL. With dryRun nothing changes and the
 // counts say what would go.
 func (s *Store) Purge(ctx context.Context, before time.Time, dryRun bool) (PurgeCounts, error) {
+	n, err := s.purgeTx(ctx, before, dryRun)
+	if err != nil || dryRun || n == (PurgeCounts{}) {
+		return n, err
+	}
+	if err := s.checkpoint(ctx); err != nil {
+		return n, fmt.Errorf("purged, but the write-ahead log still holds old copies (the next sweep tries again): %w", err)
+	}
+	return n, nil
+}
+
+// purgeTx purges in one synced transaction (the write connection is
+// released when it returns, for the checkpoint after it).
+func (s *Store) purgeTx(ctx context.Context, before time.Time, dryRun bool) (PurgeCounts, error) {
 	var n PurgeCounts
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, done, err := s.begin(ctx, synced)
 	if err != nil {
 		return n, err
 	}
-	defer tx.Rollback()
+	defer done()
 	cut, now := ms(before), s.Now().UTC()
 	if n, err = s.purge(ctx, tx, cut, now); err != nil {
 		return n, fmt.Errorf("purge: %w", err)
@@ -46,16 +59,7 @@ func (s *Store) Purge(ctx context.Context, before time.Time, dryRun bool) (Purge
 		Result: fmt.Sprintf("sessions %d, answers %d, cases %d, patients %d", n.Sessions, n.Answers, n.Cases, n.Patients)}, now); err != nil {
 		return n, err
 	}
-	if err := tx.Commit(); err != nil {
-		return n, err
-	}
-	if n == (PurgeCounts{}) {
-		return n, nil
-	}
-	if err := s.checkpoint(ctx); err != nil {
-		return n, fmt.Errorf("purged, but the write-ahead log still holds old copies (the next sweep tries again): %w", err)
-	}
-	return n, nil
+	return n, s.commit(tx)
 }
 
 func (s *Store) purge(ctx context.Context, tx *sql.Tx, cut int64, now time.Time) (PurgeCounts, error) {

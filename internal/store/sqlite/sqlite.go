@@ -2,7 +2,8 @@
 // modernc.org/sqlite (pure Go), WAL mode, migrations embedded and applied at
 // open, one transaction per change. Answers and case details are sealed with
 // internal/seal before they are written; the database file never holds them in
-// plaintext.
+// plaintext. A commit is synced to disk before it returns or within a bound,
+// by what it records: the contract is in durability.go.
 package sqlite
 
 import (
@@ -23,6 +24,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -55,13 +57,28 @@ type Store struct {
 	ckptDone chan struct{}
 	sealer   *seal.Sealer
 	log      *slog.Logger
+	// path is the database file's; its WAL is path+"-wal".
+	path string
+	// bulk (the scale benchmark's population builder only) makes synced
+	// writes lazy too.
+	bulk bool
+	// commits counts the commits made; the checkpointer syncs the WAL
+	// when it has moved.
+	commits atomic.Uint64
+	// Test hooks: onCommit sees each write transaction's synchronous level
+	// just before it commits; onSync sees, after each round of the
+	// checkpointer, how many commits its syncs have covered.
+	onCommit func(level int)
+	onSync   func(covered uint64)
 	// Now is the clock; tests may replace it before use.
 	Now func() time.Time
 }
 
 // DSN returns the connection string for path with the pragmas every pooled
-// connection needs: foreign keys, a busy timeout, WAL, full sync (an answer
-// that was acknowledged survives a power cut), secure delete (deleted and
+// connection needs: foreign keys, a busy timeout, WAL, lazy commits
+// (synchronous=NORMAL: no fsync per commit; the store syncs the writes
+// that must not wait, and the checkpointer the rest, see durability.go),
+// secure delete (deleted and
 // overwritten values are zeroed in the file, not left in free space where
 // the key would still open them) and immediate write transactions (no lock
 // upgrades that deadlock under concurrency).
@@ -71,7 +88,7 @@ func DSN(path string) string {
 	q.Add("_pragma", "secure_delete(1)")
 	q.Add("_pragma", "busy_timeout(5000)")
 	q.Add("_pragma", "journal_mode(WAL)")
-	q.Add("_pragma", "synchronous(FULL)")
+	q.Add("_pragma", "synchronous(NORMAL)")
 	q.Set("_txlock", "immediate")
 	return "file:" + path + "?" + q.Encode()
 }
@@ -122,7 +139,7 @@ func open(path string, sealer *seal.Sealer, log *slog.Logger) (*Store, error) {
 	// concurrent patients, against tens of ms queued). Transactions are
 	// short, so reads queueing behind them costs little.
 	db.SetMaxOpenConns(1)
-	return &Store{db: db, sealer: sealer, log: log, Now: time.Now}, nil
+	return &Store{db: db, sealer: sealer, log: log, path: path, Now: time.Now}, nil
 }
 
 // init migrates the database and checks the key.
@@ -175,11 +192,10 @@ func (s *Store) hashPatients(ctx context.Context) error {
 	} else if n == 0 {
 		return nil
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, done, err := s.begin(ctx, synced)
 	if err != nil {
 		return err
 	}
-	defer tx.Rollback()
 	rows, err := tx.QueryContext(ctx, `SELECT id, channel, user_id FROM patients WHERE hashed = 0`)
 	if err != nil {
 		return fmt.Errorf("hash patients: %w", err)
@@ -189,28 +205,36 @@ func (s *Store) hashPatients(ctx context.Context) error {
 		var p intake.Patient
 		if err := rows.Scan(&p.ID, &p.Channel, &p.UserID); err != nil {
 			rows.Close()
+			done()
 			return fmt.Errorf("hash patients: %w", err)
 		}
 		ps = append(ps, p)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
+		done()
 		return fmt.Errorf("hash patients: %w", err)
 	}
 	if len(ps) == 0 {
+		done()
 		return nil
 	}
 	for _, p := range ps {
 		sealed, err := s.sealer.Seal([]byte(p.UserID), patientAD(p.ID))
 		if err != nil {
+			done()
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE patients SET user_id = ?, user_sealed = ?, hashed = 1 WHERE id = ?`,
 			s.sealer.Hash(userKey(p.Channel, p.UserID)), sealed, p.ID); err != nil {
+			done()
 			return fmt.Errorf("hash patients: %w", err)
 		}
 	}
-	if err := tx.Commit(); err != nil {
+	err = s.commit(tx)
+	// The write connection is released before the checkpoint uses it.
+	done()
+	if err != nil {
 		return err
 	}
 	return s.checkpoint(ctx)
@@ -359,6 +383,12 @@ func (s *Store) Close() error {
 	if s.stopCkpt != nil {
 		s.stopCkpt()
 		<-s.ckptDone
+		// Lazy commits made since the checkpointer's last sync go to disk
+		// now (SQLite syncs only when the last connection to the database
+		// closes, and another process may hold one).
+		if err := s.syncWAL(); err != nil {
+			s.log.Warn("sync at close", slog.Any("err", err))
+		}
 	}
 	for _, st := range s.rs {
 		st.Close()
@@ -430,11 +460,11 @@ func (s *Store) appliedMigrations(ctx context.Context) (map[string]bool, error) 
 }
 
 func (s *Store) migrateFile(ctx context.Context, name string) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, done, err := s.begin(ctx, synced)
 	if err != nil {
 		return err
 	}
-	defer tx.Rollback()
+	defer done()
 	var n int
 	// Read again under the write lock: another process may have applied it.
 	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE name = ?`, name).Scan(&n); err != nil {
@@ -452,7 +482,7 @@ func (s *Store) migrateFile(ctx context.Context, name string) error {
 	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)`, name, time.Now().UnixMilli()); err != nil {
 		return err
 	}
-	return tx.Commit()
+	return s.commit(tx)
 }
 
 const keyCheckPlain = "intakebot key check"
@@ -469,7 +499,11 @@ func (s *Store) checkKey(ctx context.Context) error {
 		}
 		// DO NOTHING: another process may have written its check first;
 		// read back whichever is there and check that.
-		if _, err := s.db.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES ('key_check', ?) ON CONFLICT (key) DO NOTHING`, v); err != nil {
+		err = s.write(ctx, synced, func(tx *sql.Tx) error {
+			_, err := tx.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES ('key_check', ?) ON CONFLICT (key) DO NOTHING`, v)
+			return err
+		})
+		if err != nil {
 			return fmt.Errorf("write key check: %w", err)
 		}
 		return s.checkKey(ctx)
@@ -547,12 +581,18 @@ func (s *Store) Patient(ctx context.Context, channel, userID string) (intake.Pat
 		return p, err
 	}
 	// ON CONFLICT: a concurrent first contact from the same user wins the race.
-	res, err := s.ws[qPatientInsert].ExecContext(ctx, id, channel, hashes[0], sealed, ms(created))
+	err = s.write(ctx, lazy, func(tx *sql.Tx) error {
+		res, err := s.in(ctx, tx, qPatientInsert).ExecContext(ctx, id, channel, hashes[0], sealed, ms(created))
+		if err != nil {
+			return err
+		}
+		n, _ := res.RowsAffected()
+		p.New = n == 1
+		return nil
+	})
 	if err != nil {
 		return p, fmt.Errorf("create patient: %w", err)
 	}
-	n, _ := res.RowsAffected()
-	p.New = n == 1
 	if found, err := find(); err != nil {
 		return p, err
 	} else if !found {
@@ -621,11 +661,11 @@ func (s *Store) answers(ctx context.Context, tx *sql.Tx, sessionID string) (map[
 
 // StartSession implements intake.Store.
 func (s *Store) StartSession(ctx context.Context, sess intake.Session) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, done, err := s.begin(ctx, lazy)
 	if err != nil {
 		return err
 	}
-	defer tx.Rollback()
+	defer done()
 	now := ms(s.Now())
 	if _, err := s.in(ctx, tx, qSessionRestart).ExecContext(ctx, now, sess.PatientID); err != nil {
 		return fmt.Errorf("end old session: %w", err)
@@ -633,7 +673,7 @@ func (s *Store) StartSession(ctx context.Context, sess intake.Session) error {
 	if _, err := s.in(ctx, tx, qSessionInsert).ExecContext(ctx, sess.ID, sess.PatientID, sess.ScriptVersion, now, now); err != nil {
 		return fmt.Errorf("start session: %w", err)
 	}
-	return tx.Commit()
+	return s.commit(tx)
 }
 
 // SaveAnswer implements intake.Store.
@@ -646,11 +686,11 @@ func (s *Store) SaveAnswer(ctx context.Context, sessionID string, version int64,
 	if err != nil {
 		return err
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, done, err := s.begin(ctx, lazy)
 	if err != nil {
 		return err
 	}
-	defer tx.Rollback()
+	defer done()
 	now := ms(s.Now())
 	// The compare-and-set: the answer was checked against the pending
 	// question of this version of the session.
@@ -664,7 +704,7 @@ func (s *Store) SaveAnswer(ctx context.Context, sessionID string, version int64,
 	if _, err := s.in(ctx, tx, qAnswerUpsert).ExecContext(ctx, sessionID, a.QuestionID, sealed, ms(a.At)); err != nil {
 		return fmt.Errorf("save answer: %w", err)
 	}
-	if err := tx.Commit(); err != nil {
+	if err := s.commit(tx); err != nil {
 		s.cache.drop(sessionID)
 		return err
 	}
@@ -724,8 +764,16 @@ func (s *Store) SetPaused(ctx context.Context, sessionID string, reason intake.P
 	default:
 		return fmt.Errorf("pause session: unknown reason %q", reason)
 	}
+	// A pause for crisis language is synced: the screening must stay
+	// paused after a restart, as the case it goes with does.
+	d := lazy
+	if reason == intake.PauseCrisis {
+		d = synced
+	}
 	var version int64
-	err := s.ws[qSessionPause].QueryRowContext(ctx, code, boolInt(reason == intake.PauseCrisis), ms(s.Now()), sessionID).Scan(&version)
+	err := s.write(ctx, d, func(tx *sql.Tx) error {
+		return s.in(ctx, tx, qSessionPause).QueryRowContext(ctx, code, boolInt(reason == intake.PauseCrisis), ms(s.Now()), sessionID).Scan(&version)
+	})
 	if errors.Is(err, sql.ErrNoRows) {
 		return intake.Errorf(intake.ENOTFOUND, "No screening in progress.")
 	} else if err != nil {
@@ -739,11 +787,17 @@ func (s *Store) SetPaused(ctx context.Context, sessionID string, reason intake.P
 // EndSession implements intake.Store.
 func (s *Store) EndSession(ctx context.Context, sessionID string, version int64, status intake.SessionStatus, outcome string, discard bool,
 	c *intake.Case) (*intake.Case, error) {
-	tx, err := s.db.BeginTx(ctx, nil)
+	// Synced when it opens a case or discards the answers (the patient's
+	// choice to have them deleted must not come undone).
+	d := lazy
+	if c != nil || discard {
+		d = synced
+	}
+	tx, done, err := s.begin(ctx, d)
 	if err != nil {
 		return nil, err
 	}
-	defer tx.Rollback()
+	defer done()
 	s.cache.drop(sessionID)
 	res, err := s.in(ctx, tx, qSessionEnd).ExecContext(ctx, status, outcome, ms(s.Now()), sessionID, version)
 	if err != nil {
@@ -766,21 +820,21 @@ func (s *Store) EndSession(ctx context.Context, sessionID string, version int64,
 		}
 		out = &stored
 	}
-	return out, tx.Commit()
+	return out, s.commit(tx)
 }
 
 // OpenCase implements intake.Store.
 func (s *Store) OpenCase(ctx context.Context, c intake.Case) (intake.Case, error) {
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, done, err := s.begin(ctx, synced)
 	if err != nil {
 		return c, err
 	}
-	defer tx.Rollback()
+	defer done()
 	stored, err := s.openCase(ctx, tx, c)
 	if err != nil {
 		return c, err
 	}
-	return stored, tx.Commit()
+	return stored, s.commit(tx)
 }
 
 type caseDetails struct {
@@ -1001,7 +1055,11 @@ func (s *Store) Audit(ctx context.Context, e intake.AuditEntry) error {
 	if e.At.IsZero() {
 		e.At = s.Now()
 	}
-	_, err := s.ws[qAudit].ExecContext(ctx, e.Actor, e.Action, e.CaseID, e.Result, ms(e.At))
+	// Synced: who viewed or did what is kept whatever happens next.
+	err := s.write(ctx, synced, func(tx *sql.Tx) error {
+		_, err := s.in(ctx, tx, qAudit).ExecContext(ctx, e.Actor, e.Action, e.CaseID, e.Result, ms(e.At))
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("audit: %w", err)
 	}
@@ -1035,11 +1093,18 @@ func (s *Store) AuditLog(ctx context.Context, caseID string) ([]intake.AuditEntr
 
 // FirstSeen implements intake.Store.
 func (s *Store) FirstSeen(ctx context.Context, eventID string) (bool, error) {
-	res, err := s.ws[qFirstSeen].ExecContext(ctx, eventID, ms(s.Now()))
+	var n int64
+	err := s.write(ctx, lazy, func(tx *sql.Tx) error {
+		res, err := s.in(ctx, tx, qFirstSeen).ExecContext(ctx, eventID, ms(s.Now()))
+		if err != nil {
+			return err
+		}
+		n, _ = res.RowsAffected()
+		return nil
+	})
 	if err != nil {
 		return false, fmt.Errorf("record event: %w", err)
 	}
-	n, _ := res.RowsAffected()
 	return n == 1, nil
 }
 
@@ -1075,11 +1140,28 @@ func (s *Store) PatientSummary(ctx context.Context, patientID string) (intake.Su
 
 // ForgetPatient implements intake.Store.
 func (s *Store) ForgetPatient(ctx context.Context, patientID, actor string) ([]string, error) {
-	tx, err := s.db.BeginTx(ctx, nil)
+	ids, err := s.forget(ctx, patientID, actor)
 	if err != nil {
 		return nil, err
 	}
-	defer tx.Rollback()
+	s.cache.clear()
+	// secure_delete zeroed the erased values in the pages this transaction
+	// wrote, but the WAL still holds the earlier versions of those pages
+	// until they are checkpointed and the WAL truncated.
+	if err := s.checkpoint(ctx); err != nil {
+		return ids, fmt.Errorf("erased, but the write-ahead log still holds old copies (try again): %w", err)
+	}
+	return ids, nil
+}
+
+// forget erases a patient in one synced transaction (the write connection
+// is released when it returns, for the checkpoint after it).
+func (s *Store) forget(ctx context.Context, patientID, actor string) ([]string, error) {
+	tx, done, err := s.begin(ctx, synced)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
 	now := s.Now().UTC()
 	if _, err := tx.ExecContext(ctx, `DELETE FROM answers WHERE session_id IN (SELECT id FROM sessions WHERE patient_id = ?)`, patientID); err != nil {
 		return nil, fmt.Errorf("forget answers: %w", err)
@@ -1141,15 +1223,8 @@ func (s *Store) ForgetPatient(ctx context.Context, patientID, actor string) ([]s
 			return nil, err
 		}
 	}
-	if err := tx.Commit(); err != nil {
+	if err := s.commit(tx); err != nil {
 		return nil, err
-	}
-	s.cache.clear()
-	// secure_delete zeroed the erased values in the pages this transaction
-	// wrote, but the WAL still holds the earlier versions of those pages
-	// until they are checkpointed and the WAL truncated.
-	if err := s.checkpoint(ctx); err != nil {
-		return ids, fmt.Errorf("erased, but the write-ahead log still holds old copies (try again): %w", err)
 	}
 	return ids, nil
 }
@@ -1182,7 +1257,10 @@ func (s *Store) DueEvents(ctx context.Context, now time.Time, limit int) ([]inta
 func (s *Store) EventFailed(ctx context.Context, eventID int64, next time.Time) error {
 	s.bg.Lock()
 	defer s.bg.Unlock()
-	_, err := s.ws[qEventFailed].ExecContext(ctx, ms(next), eventID)
+	err := s.write(ctx, lazy, func(tx *sql.Tx) error {
+		_, err := s.in(ctx, tx, qEventFailed).ExecContext(ctx, ms(next), eventID)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("event failed: %w", err)
 	}
@@ -1193,15 +1271,9 @@ func (s *Store) EventFailed(ctx context.Context, eventID int64, next time.Time) 
 func (s *Store) EventDelivered(ctx context.Context, eventID int64, caseID, cardMessageID string) error {
 	s.bg.Lock()
 	defer s.bg.Unlock()
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	if err := s.delivered(ctx, tx, eventID, caseID, cardMessageID); err != nil {
-		return err
-	}
-	return tx.Commit()
+	return s.write(ctx, lazy, func(tx *sql.Tx) error {
+		return s.delivered(ctx, tx, eventID, caseID, cardMessageID)
+	})
 }
 
 // delivered marks an event delivered, makes the next pending event of its
@@ -1239,7 +1311,7 @@ func (s *Store) CardMessage(ctx context.Context, caseID string) (string, error) 
 
 // ClaimCase implements intake.Store.
 func (s *Store) ClaimCase(ctx context.Context, caseID, actorID, actorName string, claim bool) (intake.Case, error) {
-	return s.caseTx(ctx, caseID, func(tx *sql.Tx, c *intake.Case, now time.Time) error {
+	return s.caseTx(ctx, synced, caseID, func(tx *sql.Tx, c *intake.Case, now time.Time) error {
 		return s.claim(ctx, tx, c, actorID, actorName, claim, now)
 	})
 }
@@ -1330,7 +1402,13 @@ func (s *Store) PatientByID(ctx context.Context, id string) (intake.Patient, err
 
 // CaseAction implements intake.Store.
 func (s *Store) CaseAction(ctx context.Context, a intake.CaseActionEntry) (intake.Case, error) {
-	return s.caseTx(ctx, a.CaseID, func(tx *sql.Tx, c *intake.Case, now time.Time) error {
+	// A staff action is synced; a patient's message relayed to staff is
+	// an ordinary turn (lazy), like an answer.
+	d := synced
+	if a.Action == actionRelay {
+		d = lazy
+	}
+	return s.caseTx(ctx, d, a.CaseID, func(tx *sql.Tx, c *intake.Case, now time.Time) error {
 		if err := s.audit(ctx, tx, intake.AuditEntry{Actor: a.Actor, Action: a.Action, CaseID: c.ID, Result: a.Result}, now); err != nil {
 			return err
 		}
@@ -1347,12 +1425,13 @@ func (s *Store) CaseAction(ctx context.Context, a intake.CaseActionEntry) (intak
 
 // caseTx runs change on a case read inside one transaction, committing when
 // it succeeds; it returns the case as change left it.
-func (s *Store) caseTx(ctx context.Context, caseID string, change func(tx *sql.Tx, c *intake.Case, now time.Time) error) (intake.Case, error) {
-	tx, err := s.db.BeginTx(ctx, nil)
+func (s *Store) caseTx(ctx context.Context, d durability, caseID string,
+	change func(tx *sql.Tx, c *intake.Case, now time.Time) error) (intake.Case, error) {
+	tx, done, err := s.begin(ctx, d)
 	if err != nil {
 		return intake.Case{}, err
 	}
-	defer tx.Rollback()
+	defer done()
 	c, err := s.scanCase(s.in(ctx, tx, qCaseByIDTx).QueryRowContext(ctx, caseID))
 	if err != nil {
 		return c, err
@@ -1360,7 +1439,7 @@ func (s *Store) caseTx(ctx context.Context, caseID string, change func(tx *sql.T
 	if err := change(tx, &c, s.Now().UTC()); err != nil {
 		return c, err
 	}
-	return c, tx.Commit()
+	return c, s.commit(tx)
 }
 
 // CloseCase implements intake.Store.
@@ -1369,7 +1448,7 @@ func (s *Store) CloseCase(ctx context.Context, caseID, actorID, actorName, reaso
 	if !ok {
 		return intake.Case{}, intake.Errorf(intake.EINVALID, "Unknown close reason %q.", reason)
 	}
-	return s.caseTx(ctx, caseID, func(tx *sql.Tx, c *intake.Case, now time.Time) error {
+	return s.caseTx(ctx, synced, caseID, func(tx *sql.Tx, c *intake.Case, now time.Time) error {
 		if c.Status == intake.CaseClosed {
 			return intake.Errorf(intake.ECONFLICT, "Case %s is already closed.", c.ID)
 		}
@@ -1400,11 +1479,13 @@ func (s *Store) CloseCase(ctx context.Context, caseID, actorID, actorName, reaso
 func (s *Store) QueueAlert(ctx context.Context, caseID string, n int, kind, data string) (bool, error) {
 	s.bg.Lock()
 	defer s.bg.Unlock()
-	tx, err := s.db.BeginTx(ctx, nil)
+	// Lazy: a page undone by a power cut is queued again by the
+	// dispatcher's next check (its count went back with it).
+	tx, done, err := s.begin(ctx, lazy)
 	if err != nil {
 		return false, err
 	}
-	defer tx.Rollback()
+	defer done()
 	now := s.Now().UTC()
 	res, err := s.in(ctx, tx, qAlertQueue).ExecContext(ctx, n, caseID, n-1)
 	if err != nil {
@@ -1423,7 +1504,7 @@ func (s *Store) QueueAlert(ctx context.Context, caseID string, n int, kind, data
 	if err := s.audit(ctx, tx, intake.AuditEntry{Actor: "intakebot", Action: action, CaseID: caseID, Result: fmt.Sprintf("queued %d", n)}, now); err != nil {
 		return false, err
 	}
-	return true, tx.Commit()
+	return true, s.commit(tx)
 }
 
 // IdleSessions implements intake.Store.
@@ -1448,7 +1529,11 @@ func (s *Store) IdleSessions(ctx context.Context, before time.Time) ([]intake.Se
 
 // MarkSwept implements intake.Store.
 func (s *Store) MarkSwept(ctx context.Context, sessionID string, updatedAt time.Time) error {
-	if _, err := s.ws[qMarkSwept].ExecContext(ctx, sessionID, ms(updatedAt)); err != nil {
+	err := s.write(ctx, lazy, func(tx *sql.Tx) error {
+		_, err := s.in(ctx, tx, qMarkSwept).ExecContext(ctx, sessionID, ms(updatedAt))
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("mark swept: %w", err)
 	}
 	return nil
