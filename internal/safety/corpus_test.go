@@ -185,3 +185,34 @@ func TestCueRulesAskWhenTheClassifierDisagrees(t *testing.T) {
 	}
 	t.Logf("cue crises confirmed %d, turned into a check %d; other rule crises kept %d", confirmed, asked, statements)
 }
+
+// TestFigureFastPathChangesNothing reads every corpus sentence with the
+// figures of speech's keyword fast path and without it: the words must be
+// the same (a keyword set that misses a match would leave a figure of
+// speech unreplaced).
+func TestFigureFastPathChangesNothing(t *testing.T) {
+	d := detector(t)
+	train, held := corpus(t)
+	replaced := 0
+	for _, s := range append(train, held...) {
+		fast, slow := d.TokenWords(s.Text)
+		if strings.Join(fast, " ") != strings.Join(slow, " ") {
+			t.Errorf("%s: with the fast path %q, without %q", s.Where, fast, slow)
+		}
+		if strings.Contains(strings.Join(slow, " "), "figureofspeech") {
+			replaced++
+		}
+	}
+	if replaced == 0 {
+		t.Error("no corpus sentence has a figure of speech replaced: the test would see nothing")
+	}
+	for src, want := range map[string]string{
+		`\bhang(ing)? (in|on) there\b`:          "there",
+		`\b(would|will) rather (die|be dead)\b`: "rather",
+		`\bcut (me|him|her) some slack\b`:       "slack",
+	} {
+		if got := safety.Keywords(src); len(got) != 1 || got[0] != want {
+			t.Errorf("keywords(%s) = %q, want [%s]", src, got, want)
+		}
+	}
+}

@@ -12,10 +12,12 @@ import (
 	"fmt"
 	"io/fs"
 	"regexp"
+	"regexp/syntax"
 	"sort"
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/intakebot/intakebot/internal/content"
 )
@@ -83,8 +85,7 @@ type figure struct {
 }
 
 var (
-	regexEscape = regexp.MustCompile(`\\[a-zA-Z]`)
-	regexWord   = regexp.MustCompile(`[a-z]{3,}`)
+	regexWord = regexp.MustCompile(`[a-z]{3,}`)
 	// stopKeys are too common to tell anything; a pattern whose words are
 	// all among them always runs.
 	stopKeys = map[string]bool{"the": true, "and": true, "for": true, "you": true, "are": true, "was": true, "his": true, "her": true,
@@ -92,20 +93,89 @@ var (
 		"what": true, "with": true, "from": true, "have": true, "your": true, "our": true, "they": true, "them": true, "one": true}
 )
 
-// keywords lists the literal words of a pattern. Every match of a pattern
-// made of words, optional parts and alternatives contains one of them.
+// keywords lists words one of which every match of the pattern src
+// contains, or nil when it cannot tell (the pattern then always runs). It
+// reads the parsed pattern: an alternative needs a word from each branch,
+// a sequence the most telling word set of its parts, and optional parts
+// give none ("hang(ing)?" needs "hang", never "ing").
 func keywords(src string) []string {
-	var keys []string
-	for _, w := range regexWord.FindAllString(regexEscape.ReplaceAllString(src, " "), -1) {
-		if stopKeys[w] {
-			continue
-		}
-		keys = append(keys, w)
+	re, err := syntax.Parse(src, syntax.Perl)
+	if err != nil {
+		return nil
 	}
-	if len(keys) == 0 {
+	keys, ok := required(re.Simplify())
+	if !ok {
 		return nil
 	}
 	return keys
+}
+
+// required is keywords over a parsed pattern: ok says every match of re
+// contains one of keys.
+func required(re *syntax.Regexp) (keys []string, ok bool) {
+	switch re.Op {
+	case syntax.OpLiteral:
+		if re.Flags&syntax.FoldCase != 0 {
+			return nil, false
+		}
+		w := string(re.Rune)
+		// The longest run of letters in the literal is what it needs.
+		best := ""
+		for _, part := range regexWord.FindAllString(w, -1) {
+			if len(part) > len(best) && !stopKeys[part] {
+				best = part
+			}
+		}
+		if best == "" {
+			return nil, false
+		}
+		return []string{best}, true
+	case syntax.OpCapture, syntax.OpPlus:
+		return required(re.Sub[0])
+	case syntax.OpRepeat:
+		if re.Min >= 1 {
+			return required(re.Sub[0])
+		}
+		return nil, false
+	case syntax.OpAlternate:
+		for _, sub := range re.Sub {
+			k, ok := required(sub)
+			if !ok {
+				return nil, false
+			}
+			keys = append(keys, k...)
+		}
+		return keys, true
+	case syntax.OpConcat:
+		// Every part is in every match: take the part whose words are most
+		// telling (the shortest of them longest, then the fewest).
+		for _, sub := range re.Sub {
+			k, kok := required(sub)
+			if !kok {
+				continue
+			}
+			if !ok || better(k, keys) {
+				keys, ok = k, true
+			}
+		}
+		return keys, ok
+	}
+	return nil, false
+}
+
+// better reports whether key set a filters more than b.
+func better(a, b []string) bool {
+	short := func(ks []string) int {
+		n := 1 << 30
+		for _, k := range ks {
+			n = min(n, len(k))
+		}
+		return n
+	}
+	if sa, sb := short(a), short(b); sa != sb {
+		return sa > sb
+	}
+	return len(a) < len(b)
 }
 
 func (f figure) mayMatch(s string) bool {
@@ -428,6 +498,10 @@ func collapseRuns(s string) string {
 // withinOneEdit reports whether a and b differ by at most one insertion,
 // deletion, substitution or transposition of adjacent letters.
 func withinOneEdit(a, b string) bool {
+	// Most pairs differ in length by more than one: tell without copying.
+	if n := utf8.RuneCountInString(a) - utf8.RuneCountInString(b); n > 1 || n < -1 {
+		return false
+	}
 	ra, rb := []rune(a), []rune(b)
 	la, lb := len(ra), len(rb)
 	if la-lb > 1 || lb-la > 1 {
