@@ -138,6 +138,9 @@ type analyzer struct {
 	stems  map[string]string
 	memo   map[string][]string
 	phrase map[string][]string
+	// frozen: the memos are read, never written (the build's two halves
+	// run side by side once every text it reads is in them).
+	frozen bool
 }
 
 // phrased returns text's words with the synonym phrases joined, memoised
@@ -149,7 +152,9 @@ func (a analyzer) phrased(text string) []string {
 	ws, ok := a.phrase[text]
 	if !ok {
 		ws = a.syn.replacePhrases(words(text))
-		a.phrase[text] = ws
+		if !a.frozen {
+			a.phrase[text] = ws
+		}
 	}
 	return ws
 }
@@ -161,7 +166,9 @@ func (a analyzer) stem(w string) string {
 	s, ok := a.stems[w]
 	if !ok {
 		s = stem(w)
-		a.stems[w] = s
+		if !a.frozen {
+			a.stems[w] = s
+		}
 	}
 	return s
 }
@@ -173,7 +180,9 @@ func (a analyzer) terms(text string) []string {
 	ts, ok := a.memo[text]
 	if !ok {
 		ts = a.analyse(text)
-		a.memo[text] = ts
+		if !a.frozen {
+			a.memo[text] = ts
+		}
 	}
 	return ts
 }

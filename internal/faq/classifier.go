@@ -71,20 +71,21 @@ func (ix *Index) featureNames(text string, terms []string) []string {
 	return out
 }
 
-// train fits the classifier by stochastic gradient descent in a fixed order,
-// so the same content always gives the same weights.
-func (ix *Index) train(texts []string, classes []int, nClass int) {
+// train fits the classifier on the examples' feature names by stochastic
+// gradient descent in a fixed order, so the same content always gives the
+// same weights.
+func (ix *Index) train(names [][]string, classes []int, nClass int) {
 	c := &classifier{nClass: nClass}
 	// A feature is kept when at least clfMinCount examples have it: one
 	// seen once teaches nothing beyond its example, and dropping those
 	// halves the weights. Names are numbered once (all), counted per
 	// example, then the kept ones renumbered densely (c.feat).
-	all := make(map[string]int, 8*len(texts))
+	all := make(map[string]int, 8*len(names))
 	var count []int
 	last := []int{} // the example that last counted each name
-	raw := make([][]int, len(texts))
-	for i, t := range texts {
-		for _, name := range ix.featureNames(t, ix.an.terms(t)) {
+	raw := make([][]int, len(names))
+	for i := range names {
+		for _, name := range names[i] {
 			id, ok := all[name]
 			if !ok {
 				id = len(all)
@@ -121,8 +122,8 @@ func (ix *Index) train(texts []string, classes []int, nClass int) {
 			c.feat[name] = dense[id]
 		}
 	}
-	exs := make([]example, len(texts))
-	for i := range texts {
+	exs := make([]example, len(names))
+	for i := range names {
 		for _, id := range raw[i] {
 			if d := dense[id]; d >= 0 {
 				exs[i].feats = append(exs[i].feats, d)

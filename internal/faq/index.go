@@ -4,6 +4,7 @@ import (
 	"math"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // Params are retrieval's weights and thresholds. DefaultParams were tuned by
@@ -213,9 +214,27 @@ func build(kb *KB, syn Synonyms, p Params, keep func(int) bool) *Index {
 		}
 		ix.docs = append(ix.docs, d)
 	}
-	ix.indexBank(keep)
+	// The bank's vectors and the classifier are independent: once every
+	// text they read is analysed (the memos filled), they are built side
+	// by side, the analyser frozen (read only).
 	texts, classes := ix.trainingSet(keep)
-	ix.train(texts, classes, len(ix.docs)+4)
+	names := make([][]string, len(texts))
+	for i, t := range texts {
+		names[i] = ix.featureNames(t, ix.an.terms(t))
+	}
+	for _, r := range kb.Bank {
+		ix.an.terms(r.Text)
+	}
+	ix.an.frozen = true
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		ix.train(names, classes, len(ix.docs)+4)
+	}()
+	ix.indexBank(keep)
+	wg.Wait()
+	ix.an.frozen = false
 	for i := range ix.docs {
 		total[fieldBank] += ix.docs[i].len[fieldBank]
 	}
