@@ -721,7 +721,9 @@ func (e *Engine) answer(ctx context.Context, log *slog.Logger, p intake.Patient,
 	} else if t.QuestionID == "" && err != nil {
 		a := e.respond(ctx, log, t.Text)
 		switch {
-		case a.Kind == KindSupport || a.Kind == KindSocial:
+		case a.Kind == KindSupport || a.Kind == KindSocial || a.Kind == KindDeflect:
+			// A request only a clinician may answer needs no question mark
+			// ("take adderall day of").
 			return []intake.Reply{e.answerReply(a), e.message("back_to_screening", nil), e.question(p.Channel, step, false)}, nil
 		case !isQuestion:
 		case a.Kind == KindClarify:

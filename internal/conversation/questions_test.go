@@ -99,6 +99,14 @@ func TestDeflectionMidScreening(t *testing.T) {
 	if !strings.Contains(got, "clinician") || !strings.Contains(got, "don't stop or change any medicine") || pending(rs) != "antidepressant_trials" {
 		t.Fatalf("deflection = %q pending %q", got, pending(rs))
 	}
+	// No question mark, no pattern: retrieval's classifier reads it, at a
+	// question whose answer is a choice.
+	h.user = "ari"
+	h.answerUntil(positive, "reasons")
+	rs = h.say("take adderall day of")
+	if got := text(rs); !strings.Contains(got, "clinician") || pending(rs) != "reasons" {
+		t.Fatalf("telegraphic request at a choice question = %q pending %q; want the deflection, then the question again", got, pending(rs))
+	}
 }
 
 func TestStaffRequestOpensOneLowPriorityCase(t *testing.T) {

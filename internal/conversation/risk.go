@@ -310,7 +310,7 @@ func (e *Engine) checkAnswered(ctx context.Context, log *slog.Logger, p intake.P
 			// patient feels, most often) still deserves an answer: the
 			// support reply, what the clinic can do, then the screening
 			// where it was.
-			out = append(out, e.message("support", nil))
+			out = append(out, e.message("support_after_check", nil))
 		}
 		return append(out, e.pendingQuestion(ctx, log, p)...), nil
 	}
