@@ -92,6 +92,7 @@ func IsStaffRequest(text string) bool { return staffRequest.MatchString(text) }
 // crisis scan, then medical-advice deflection, then retrieval (and the model,
 // when one is configured). Nothing is stored.
 func (e *Engine) Ask(ctx context.Context, question string) Answer {
+	s := &said{text: question}
 	r := e.secondOpinion(ctx, e.log, question, e.safety.Assess(question))
 	switch r.Level {
 	case safety.LevelEmergency:
@@ -101,31 +102,60 @@ func (e *Engine) Ask(ctx context.Context, question string) Answer {
 		e.log.Warn("crisis language detected", slog.String("construct", r.Construct), slog.String("rule", r.Rule))
 		return Answer{Kind: KindCrisis, Text: e.msgs.Render("crisis_ask", nil)}
 	case safety.LevelCheck:
-		if !e.uncuedQuestion(question, r) {
-			return Answer{Kind: KindCheck, Text: e.checkText(question)}
+		if !e.uncuedQuestion(s, r) {
+			return Answer{Kind: KindCheck, Text: e.checkText(s)}
 		}
 	case safety.LevelOtherPerson:
-		if !e.uncuedQuestion(question, r) {
+		if !e.uncuedQuestion(s, r) {
 			return Answer{Kind: KindOtherPerson, Text: e.msgs.Render("other_person", nil)}
 		}
 	}
-	a := e.respond(ctx, e.log, question)
+	a := e.respond(ctx, e.log, s)
 	if r.Level == safety.LevelTopic {
 		a.Text += "\n" + e.msgs.Render("topic_resources", nil)
 	}
 	return a
 }
 
+// said is a turn's free text and what it reads as beyond its risk: the
+// medical-advice patterns and retrieval's verdict, each worked out at most
+// once, when first asked for, however many steps of the turn ask (the
+// risk step's check, the answer step, the support after a check).
+type said struct {
+	text    string
+	advice  *safety.AdviceMatch
+	verdict *faq.Verdict
+}
+
+// adviceOf is what the medical-advice patterns make of s.
+func (e *Engine) adviceOf(s *said) safety.AdviceMatch {
+	if s.advice == nil {
+		a := e.safety.Advice(s.text)
+		s.advice = &a
+	}
+	return *s.advice
+}
+
+// verdictOf is retrieval's verdict on s (e.faq is set).
+func (e *Engine) verdictOf(s *said) faq.Verdict {
+	if s.verdict == nil {
+		v := e.faq.Decide(s.text)
+		s.verdict = &v
+	}
+	return *s.verdict
+}
+
 // respond answers a question that is not crisis language.
-func (e *Engine) respond(ctx context.Context, log *slog.Logger, question string) Answer {
-	if adv := e.safety.Advice(question); adv.Kind != "" {
+func (e *Engine) respond(ctx context.Context, log *slog.Logger, s *said) Answer {
+	question := s.text
+	if adv := e.adviceOf(s); adv.Kind != "" {
 		log.Info("medical advice deflected", slog.String("rule", adv.Rule))
 		return e.deflect(question, adv)
 	}
 	if e.faq == nil {
 		return Answer{Kind: KindUnknown, Text: e.msgs.Render("faq_unknown", nil)}
 	}
-	v := e.faq.Decide(question)
+	v := e.verdictOf(s)
 	if v.Kind == faq.KindDeflect {
 		// Retrieval's classifier reads a request only a clinician may
 		// answer that the patterns missed ("take adderall day of").

@@ -374,7 +374,7 @@ func (e *Engine) switchStep(ctx context.Context, log *slog.Logger, p intake.Pati
 	sess.Version++
 	sess.Answers[cf.ContactMethod] = method
 	log.Info("contact method changed to match the detail", slog.String("session_id", sess.ID))
-	r, err := e.answer(ctx, log, p, sess, intake.Turn{Channel: t.Channel, UserID: t.UserID, Text: sw.detail, At: t.At})
+	r, err := e.answer(ctx, log, p, sess, intake.Turn{Channel: t.Channel, UserID: t.UserID, Text: sw.detail, At: t.At}, &said{text: sw.detail})
 	return r, true, err
 }
 

@@ -196,7 +196,7 @@ func (e *Engine) turn(ctx context.Context, t intake.Turn) ([]intake.Reply, error
 		log.Info("message refused: too long")
 		return append(out, e.message("too_long", map[string]any{"Limit": intake.MaxTextLength})), nil
 	}
-	out, err := e.handle(ctx, log, p, t)
+	out, err := e.handle(ctx, log, p, t, rd.said)
 	// A question about suicide or overdose as a topic is answered as any
 	// question is, with the resources in one line.
 	if err == nil && rd.risk.Level == safety.LevelTopic {
@@ -233,7 +233,7 @@ func (e *Engine) withTopicLine(out []intake.Reply) []intake.Reply {
 
 // handle is a turn with no risk in it: commands, the relay, the screening,
 // questions.
-func (e *Engine) handle(ctx context.Context, log *slog.Logger, p intake.Patient, t intake.Turn) ([]intake.Reply, error) {
+func (e *Engine) handle(ctx context.Context, log *slog.Logger, p intake.Patient, t intake.Turn, s *said) ([]intake.Reply, error) {
 	var out []intake.Reply
 	if p.New {
 		out = append(out, e.welcome("welcome"))
@@ -271,7 +271,7 @@ func (e *Engine) handle(ctx context.Context, log *slog.Logger, p intake.Patient,
 	// they write (unless the knowledge base answers it) reaches staff, unless
 	// a screening is waiting for an answer.
 	if !active || sess.Paused {
-		if r, ok, err := e.relayTurn(ctx, log, p, t); ok || err != nil {
+		if r, ok, err := e.relayTurn(ctx, log, p, t, s); ok || err != nil {
 			return append(out, r...), err
 		}
 	}
@@ -301,7 +301,7 @@ func (e *Engine) handle(ctx context.Context, log *slog.Logger, p intake.Patient,
 			}
 			return append(out, e.welcome("idle")), nil
 		}
-		return append(out, e.replyTo(p, t.Text, e.respond(ctx, log, t.Text))), nil
+		return append(out, e.replyTo(p, t.Text, e.respond(ctx, log, s))), nil
 	}
 	if sess.Paused && t.QuestionID == "" {
 		if isGreeting(t.Text) {
@@ -314,7 +314,7 @@ func (e *Engine) handle(ctx context.Context, log *slog.Logger, p intake.Patient,
 			r, err := e.command(ctx, log, p, "/screen", nil)
 			return append(out, r...), err
 		}
-		a := e.respond(ctx, log, t.Text)
+		a := e.respond(ctx, log, s)
 		switch a.Kind {
 		case KindOffTopic, KindUnknown:
 			return append(out, e.pausedNotice(sess)), nil
@@ -323,7 +323,7 @@ func (e *Engine) handle(ctx context.Context, log *slog.Logger, p intake.Patient,
 		}
 		return append(out, e.answerReply(a), e.pausedNotice(sess)), nil
 	}
-	r, err := e.answer(ctx, log, p, sess, t)
+	r, err := e.answer(ctx, log, p, sess, t, s)
 	return append(out, r...), err
 }
 
@@ -358,7 +358,7 @@ func (e *Engine) openCaseOf(ctx context.Context, patientID string) (intake.Case,
 // caller checks no screening is waiting for an answer); a question the
 // knowledge base answers is answered instead. ok reports whether the turn
 // was handled.
-func (e *Engine) relayTurn(ctx context.Context, log *slog.Logger, p intake.Patient, t intake.Turn) ([]intake.Reply, bool, error) {
+func (e *Engine) relayTurn(ctx context.Context, log *slog.Logger, p intake.Patient, t intake.Turn, s *said) ([]intake.Reply, bool, error) {
 	if e.relay == nil || t.QuestionID != "" || strings.TrimSpace(t.Text) == "" {
 		return nil, false, nil
 	}
@@ -370,7 +370,7 @@ func (e *Engine) relayTurn(ctx context.Context, log *slog.Logger, p intake.Patie
 	// "3pm works for me" is for the care team, whatever words it shares
 	// with an entry.
 	if looksLikeQuestion(t.Text) {
-		if a := e.respond(ctx, log, t.Text); a.Kind == KindAnswer {
+		if a := e.respond(ctx, log, s); a.Kind == KindAnswer {
 			return []intake.Reply{e.answerReply(a)}, true, nil
 		}
 	}
@@ -674,7 +674,7 @@ func (e *Engine) crisis(ctx context.Context, log *slog.Logger, p intake.Patient,
 
 // answer validates a turn as the answer to the pending question, persists it
 // and moves on.
-func (e *Engine) answer(ctx context.Context, log *slog.Logger, p intake.Patient, sess intake.Session, t intake.Turn) ([]intake.Reply, error) {
+func (e *Engine) answer(ctx context.Context, log *slog.Logger, p intake.Patient, sess intake.Session, t intake.Turn, s *said) ([]intake.Reply, error) {
 	step := e.script.Next(sess.Answers, sess.CrisisLanguage)
 	if step.Result != nil {
 		// Every answer was saved but the session did not end (a crash between
@@ -694,7 +694,7 @@ func (e *Engine) answer(ctx context.Context, log *slog.Logger, p intake.Patient,
 		// Typed against another question (in another window, or before
 		// another device answered it): not an answer to this one.
 		if looksLikeQuestion(t.Text) {
-			if a := e.respond(ctx, log, t.Text); a.Kind == KindAnswer || a.Kind == KindDeflect {
+			if a := e.respond(ctx, log, s); a.Kind == KindAnswer || a.Kind == KindDeflect {
 				return []intake.Reply{e.answerReply(a), e.message("back_to_screening", nil), e.question(p.Channel, step, false)}, nil
 			}
 		}
@@ -714,12 +714,12 @@ func (e *Engine) answer(ctx context.Context, log *slog.Logger, p intake.Patient,
 	// Feelings typed instead of an answer get the support reply first.
 	if isQuestion := looksLikeQuestion(t.Text); t.QuestionID == "" && err != nil && q.Kind == screening.KindText {
 		if isQuestion {
-			if a := e.respond(ctx, log, t.Text); a.Kind == KindAnswer || a.Kind == KindDeflect {
+			if a := e.respond(ctx, log, s); a.Kind == KindAnswer || a.Kind == KindDeflect {
 				return []intake.Reply{e.answerReply(a), e.message("back_to_screening", nil), e.question(p.Channel, step, false)}, nil
 			}
 		}
 	} else if t.QuestionID == "" && err != nil {
-		a := e.respond(ctx, log, t.Text)
+		a := e.respond(ctx, log, s)
 		switch {
 		case a.Kind == KindSupport || a.Kind == KindSocial || a.Kind == KindDeflect:
 			// A request only a clinician may answer needs no question mark

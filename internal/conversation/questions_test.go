@@ -317,3 +317,28 @@ func TestOrdinaryClinicalQuestionsAreAnswered(t *testing.T) {
 		}
 	}
 }
+
+// TestATurnIsReadOnce: however many steps of a turn ask what its text
+// reads as (the risk step's check, its acknowledgement, the answer step),
+// retrieval decides it once.
+func TestATurnIsReadOnce(t *testing.T) {
+	h := newHarness(t)
+	for _, text := range []string{
+		// The classifier's check gives way to a question retrieval answers.
+		"how long until i can get behind the wheel again",
+		"how much does an infusion cost?",
+		// The direct question, acknowledged, mid-screening.
+		"im so tired of pretending im fine at work",
+		"take adderall day of",
+	} {
+		if text == "im so tired of pretending im fine at work" {
+			h.answerUntil(positive, "phq9_2")
+		}
+		before := h.kit.FAQ.Decisions()
+		h.say(text)
+		if n := h.kit.FAQ.Decisions() - before; n != 1 {
+			t.Errorf("%q: retrieval decided %d times in one turn; want once", text, n)
+		}
+		h.click(conversation.CheckQuestionID, conversation.CheckNo)
+	}
+}

@@ -33,6 +33,9 @@ const FlagOverdose = "overdose_in_progress"
 // reading is what the engine knows of a turn's text, read once.
 type reading struct {
 	risk safety.Risk
+	// said is the rest of what the text reads as, worked out when first
+	// asked for (see said).
+	said *said
 	// checkAnswer is "yes" or "no" when the turn answers a pending check
 	// (a button, or typed in the terminal); "" otherwise.
 	checkAnswer string
@@ -98,7 +101,7 @@ func (c *checks) forget(patientID string) {
 // read reads a turn's text once: its risk (with the patient's recent
 // messages), and whether it answers a pending check.
 func (e *Engine) read(ctx context.Context, log *slog.Logger, p intake.Patient, t intake.Turn) reading {
-	var rd reading
+	rd := reading{said: &said{text: t.Text}}
 	if t.QuestionID == CheckQuestionID {
 		if len(t.ChoiceIDs) == 1 && (t.ChoiceIDs[0] == CheckYes || t.ChoiceIDs[0] == CheckNo) {
 			rd.checkAnswer = t.ChoiceIDs[0]
@@ -187,16 +190,16 @@ func (e *Engine) riskStep(ctx context.Context, log *slog.Logger, p intake.Patien
 		if (rd.risk.Rule == "classifier" || rd.risk.Rule == "model") && e.answersPending(ctx, p, t) {
 			return nil, false, nil
 		}
-		if e.uncuedQuestion(t.Text, rd.risk) {
+		if e.uncuedQuestion(rd.said, rd.risk) {
 			return nil, false, nil
 		}
-		out, err := e.askCheck(ctx, log, p, t, rd.risk)
+		out, err := e.askCheck(ctx, log, p, t, rd)
 		return out, true, err
 	case safety.LevelOtherPerson:
 		// As for a check: the classifier alone, with no word of risk, gives
 		// way to a question about someone's care ("my daughter has bipolar
 		// 2, should she get this?").
-		if e.uncuedQuestion(t.Text, rd.risk) {
+		if e.uncuedQuestion(rd.said, rd.risk) {
 			return nil, false, nil
 		}
 		log.Info("someone else at risk", slog.String("rule", rd.risk.Rule))
@@ -213,18 +216,18 @@ func (e *Engine) riskStep(ctx context.Context, log *slog.Logger, p intake.Patien
 // I book a consultation next week?"), or a request about one's medicines or
 // condition that only a clinician may answer ("im thinking of stopping my
 // lithium"), which is deflected to the care team.
-func (e *Engine) uncuedQuestion(text string, r safety.Risk) bool {
+func (e *Engine) uncuedQuestion(s *said, r safety.Risk) bool {
 	if r.Rule != "classifier" {
 		return false
 	}
 	// A request about medicines names them; nothing else may carry risk.
-	if !r.CuedBeyondMedicine() && e.safety.Advice(text).Kind != "" {
+	if !r.CuedBeyondMedicine() && e.adviceOf(s).Kind != "" {
 		return true
 	}
 	if e.faq == nil {
 		return false
 	}
-	switch e.faq.Decide(text).Kind {
+	switch e.verdictOf(s).Kind {
 	case faq.KindAnswer:
 		return !r.Cued()
 	case faq.KindDeflect:
@@ -258,11 +261,12 @@ func (e *Engine) answersPending(ctx context.Context, p intake.Patient, t intake.
 
 // askCheck asks the patient directly, with the resources in the same
 // message. The screening stays where it is.
-func (e *Engine) askCheck(ctx context.Context, log *slog.Logger, p intake.Patient, t intake.Turn, r safety.Risk) ([]intake.Reply, error) {
+func (e *Engine) askCheck(ctx context.Context, log *slog.Logger, p intake.Patient, t intake.Turn, rd reading) ([]intake.Reply, error) {
+	r := rd.risk
 	log.Info("possible risk: asking directly", slog.String("construct", r.Construct), slog.String("rule", r.Rule))
 	e.checks.ask(p.ID, t)
 	return []intake.Reply{{
-		Kind: intake.ReplyQuestion, QuestionID: CheckQuestionID, Text: e.checkText(t.Text),
+		Kind: intake.ReplyQuestion, QuestionID: CheckQuestionID, Text: e.checkText(rd.said),
 		Choices: []intake.Choice{{ID: CheckYes, Label: "Yes"}, {ID: CheckNo, Label: "No"}},
 	}}, nil
 }
@@ -270,9 +274,9 @@ func (e *Engine) askCheck(ctx context.Context, log *slog.Logger, p intake.Patien
 // checkText is the direct question, after a word of acknowledgement when
 // the message reads as a statement of feelings ("i feel so alone tonight"):
 // the patient is heard before they are asked.
-func (e *Engine) checkText(text string) string {
+func (e *Engine) checkText(s *said) string {
 	q := e.msgs.Render("check_question", nil)
-	if e.readsAsFeeling(text) {
+	if e.readsAsFeeling(s) {
 		return e.msgs.Render("check_feeling", nil) + "\n" + q
 	}
 	return q
@@ -280,8 +284,8 @@ func (e *Engine) checkText(text string) string {
 
 // readsAsFeeling reports whether retrieval reads text as a statement of
 // feelings.
-func (e *Engine) readsAsFeeling(text string) bool {
-	return e.faq != nil && strings.TrimSpace(text) != "" && e.faq.Decide(text).Kind == faq.KindFeeling
+func (e *Engine) readsAsFeeling(s *said) bool {
+	return e.faq != nil && strings.TrimSpace(s.text) != "" && e.verdictOf(s).Kind == faq.KindFeeling
 }
 
 // checkAnswered acts on the answer to the direct question: yes is a
@@ -314,7 +318,7 @@ func (e *Engine) checkAnswered(ctx context.Context, log *slog.Logger, p intake.P
 		}
 		return append(out, e.pendingQuestion(ctx, log, p)...), nil
 	}
-	rest, err := e.handle(ctx, log, p, raised)
+	rest, err := e.handle(ctx, log, p, raised, &said{text: raised.Text})
 	return append(out, rest...), err
 }
 

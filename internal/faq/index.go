@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // Params are retrieval's weights and thresholds. DefaultParams were tuned by
@@ -90,12 +91,14 @@ const (
 // nearest-neighbour index over its paraphrase bank. It is immutable and safe
 // for concurrent use.
 type Index struct {
-	kb     *KB
-	p      Params
-	an     analyzer
-	docs   []doc
-	df     map[string]int
-	avgLen [numFields]float64
+	kb *KB
+	p  Params
+	an analyzer
+	// decided counts Decide calls (Decisions).
+	decided atomic.Int64
+	docs    []doc
+	df      map[string]int
+	avgLen  [numFields]float64
 	// topic holds the terms of titles, questions, tags and the entries'
 	// paraphrases: a question sharing none of them is off-topic rather than an
 	// unanswered on-topic question.
@@ -641,8 +644,13 @@ func (v Verdict) Best() *Entry {
 	return v.Hits[0].Entry
 }
 
+// Decisions is how many questions the index has decided, for tests that
+// check a turn is read once.
+func (ix *Index) Decisions() int64 { return ix.decided.Load() }
+
 // Decide retrieves and applies the thresholds.
 func (ix *Index) Decide(question string) Verdict {
+	ix.decided.Add(1)
 	r := ix.Search(question, 3)
 	v := Verdict{Hits: r.Hits}
 	var best, second float64

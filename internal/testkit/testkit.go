@@ -41,6 +41,9 @@ type Kit struct {
 	Messages *clinic.Messages
 	// Safety is the shipped risk detector.
 	Safety *safety.Detector
+	// FAQ is the shipped knowledge base's index (shared by the tests of a
+	// binary: read-only once built).
+	FAQ *faq.Index
 	// cfg is the engine's configuration on the open store.
 	cfg conversation.Config
 }
@@ -122,7 +125,7 @@ func (k *Kit) Reopen(t testing.TB) {
 		t.Fatal(err)
 	}
 	script, det, msgs := c.script, c.safety, c.msgs
-	k.Messages, k.Safety, k.System = msgs, det, c.system
+	k.Messages, k.Safety, k.System, k.FAQ = msgs, det, c.system, c.index
 	must := func(err error) {
 		if err != nil {
 			t.Fatal(err)
