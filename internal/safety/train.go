@@ -222,9 +222,12 @@ type thresholdSet struct{ crisisAt, agreeAt, checkAt, otherAt, emergencyAt, uncu
 
 // Budgets of harmless sentences (out-of-fold, rules included) the
 // thresholds may send to crisis or above, and to check or above; and of
-// sentences not about someone else sent to other_person.
+// sentences not about someone else sent to other_person. The crisis budget
+// is a little under the 2%: applied to sentences the thresholds
+// were not chosen on (cross-validation of the training part), 2.0% gave
+// 2.1% and 1.8% gives 2.0%.
 const (
-	crisisBudget = 0.02
+	crisisBudget = 0.018
 	checkBudget  = 0.115
 	otherBudget  = 0.02
 	// A false emergency tells someone to call 911 now: rare for harmless
