@@ -2,6 +2,7 @@ package faq
 
 import (
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -143,6 +144,11 @@ const (
 	classFeeling  = -2
 	classNone     = -3
 	classSocial   = -4
+	// A request only a clinician may answer is indexed as classDeflect
+	// less the index of the entry covering its topic (deflect:ENTRY), or as
+	// classDeflect itself (deflect:none); it is no paraphrase of the
+	// entry, and only tells which entry's general facts fit such a request.
+	classDeflect = -100
 )
 
 type posting struct {
@@ -185,6 +191,12 @@ type Result struct {
 	// ClassDeflect is the classifier's probability that the question is a
 	// request only a clinician may answer (the bank's deflect: rows).
 	ClassDeflect float64
+	// DeflectTopic is, for such a request, the entry whose general facts
+	// fit it best, read from the bank's nearest requests; DeflectNone says
+	// the nearest were requests no entry's facts fit (a dose, a
+	// prescription). Both are unset when no such request is near.
+	DeflectTopic *Entry
+	DeflectNone  bool
 }
 
 // NewIndex indexes kb and its bank with the synonym groups and DefaultParams.
@@ -283,9 +295,15 @@ func (ix *Index) indexBank(keep func(int) bool) {
 				cl = pos
 			}
 		}
+		if id, ok := strings.CutPrefix(r.Label, labelDeflect); ok {
+			cl = classDeflect
+			if pos, ok := ix.entryPos[id]; ok {
+				cl = classDeflect - 1 - pos
+			}
+		}
 		if keep != nil && !keep(i) {
 			cl = classNone
-		} else if cl == classNone && strings.HasPrefix(r.Label, labelDeflect) {
+		} else if cl <= classDeflect {
 			// A request only a clinician may answer is on the topic
 			// (its words pass the off-topic gate) but is no paraphrase.
 			for _, t := range ix.an.terms(r.Text) {
@@ -456,6 +474,13 @@ func (ix *Index) Search(question string, k int) Result {
 	}
 	near := ix.nearest(terms)
 	r.NearOffTopic, r.NearFeeling = near.offTopic, near.feeling
+	if best := slices.Index(near.deflect, slices.Max(near.deflect)); near.deflect[best] > 0 {
+		if best < len(ix.docs) {
+			r.DeflectTopic = ix.kb.Entries[best]
+		} else {
+			r.DeflectNone = true
+		}
+	}
 	probs := ix.classify(question, terms)
 	nE := len(ix.docs)
 	if mass > 0 {
@@ -506,11 +531,15 @@ func (ix *Index) Search(question string, k int) Result {
 type nearness struct {
 	entry                     []float64 // mean of the top Nearest similarities per entry
 	offTopic, feeling, social float64   // best similarity
+	// deflect is, per entry (and at the end, for none), the mean of the top
+	// similarities to the bank's requests only a clinician may answer
+	// whose topic it covers.
+	deflect []float64
 }
 
 // nearest compares the query with every paraphrase sharing a term with it.
 func (ix *Index) nearest(terms []qterm) nearness {
-	out := nearness{entry: make([]float64, len(ix.docs))}
+	out := nearness{entry: make([]float64, len(ix.docs)), deflect: make([]float64, len(ix.docs)+1)}
 	if len(ix.paras) == 0 {
 		return out
 	}
@@ -532,10 +561,17 @@ func (ix *Index) nearest(terms []qterm) nearness {
 	}
 	k := ix.p.Nearest
 	top := make([][]float64, len(ix.docs))
+	dtop := make([][]float64, len(ix.docs)+1)
 	for pi, s := range sims {
 		switch cl := ix.paras[pi].class; {
 		case cl >= 0:
 			top[cl] = insertTop(top[cl], s, k)
+		case cl <= classDeflect:
+			d := classDeflect - 1 - cl // the entry, or -1 for none
+			if d < 0 {
+				d = len(ix.docs)
+			}
+			dtop[d] = insertTop(dtop[d], s, deflectNearest)
 		case cl == classOffTopic:
 			out.offTopic = max(out.offTopic, s)
 		case cl == classFeeling:
@@ -551,8 +587,18 @@ func (ix *Index) nearest(terms []qterm) nearness {
 		}
 		out.entry[i] = sum / float64(k)
 	}
+	for i, t := range dtop {
+		var sum float64
+		for _, s := range t {
+			sum += s
+		}
+		out.deflect[i] = sum / deflectNearest
+	}
 	return out
 }
+
+// deflectNearest is how many of the nearest requests per topic are averaged.
+const deflectNearest = 3
 
 // insertTop keeps the k largest values, largest first.
 func insertTop(t []float64, s float64, k int) []float64 {
@@ -637,9 +683,12 @@ const (
 
 // Verdict is retrieval's decision on a question.
 type Verdict struct {
-	Kind  string
-	Hits  []Hit // best first: up to three, or the two or three clarify candidates
-	Score float64
+	// DeflectTopic and DeflectNone: see Result.
+	DeflectTopic *Entry
+	DeflectNone  bool
+	Kind         string
+	Hits         []Hit // best first: up to three, or the two or three clarify candidates
+	Score        float64
 }
 
 // Best returns the best entry, or nil.
@@ -658,7 +707,7 @@ func (ix *Index) Decisions() int64 { return ix.decided.Load() }
 func (ix *Index) Decide(question string) Verdict {
 	ix.decided.Add(1)
 	r := ix.Search(question, 3)
-	v := Verdict{Hits: r.Hits}
+	v := Verdict{Hits: r.Hits, DeflectTopic: r.DeflectTopic, DeflectNone: r.DeflectNone}
 	var best, second float64
 	if len(r.Hits) > 0 {
 		best = r.Hits[0].Score

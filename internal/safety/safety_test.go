@@ -4,19 +4,28 @@ import (
 	"bufio"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/intakebot/intakebot/internal/safety"
 	"github.com/intakebot/intakebot/prompts"
 )
 
+// detector is the shipped detector, loaded once per test binary (it is
+// read-only; decoding its weights is most of a test's time under -race).
 func detector(t testing.TB) *safety.Detector {
 	t.Helper()
-	d, err := safety.Load(prompts.Embedded(), "safety.yaml")
-	if err != nil {
-		t.Fatalf("load shipped lexicon: %v", err)
+	shipped.once.Do(func() { shipped.d, shipped.err = safety.Load(prompts.Embedded(), "safety.yaml") })
+	if shipped.err != nil {
+		t.Fatalf("load shipped lexicon: %v", shipped.err)
 	}
-	return d
+	return shipped.d
+}
+
+var shipped struct {
+	once sync.Once
+	d    *safety.Detector
+	err  error
 }
 
 type row struct{ want, text string }
