@@ -113,23 +113,40 @@ func keywords(src string) []string {
 // required is keywords over a parsed pattern: ok says every match of re
 // contains one of keys.
 func required(re *syntax.Regexp) (keys []string, ok bool) {
+	if keys, ok = requiredParts(re); ok {
+		return keys, true
+	}
+	// A part that matches a few strings only ("d(?:ie(?:d)?|ying|ead)", as
+	// the parser factors "die|died|dying|dead") needs a word of each.
+	all, fin := expand(re)
+	if !fin {
+		return nil, false
+	}
+	seen := map[string]bool{}
+	for _, w := range all {
+		k, kok := wordKey(w)
+		if !kok {
+			return nil, false
+		}
+		if !seen[k] {
+			seen[k] = true
+			keys = append(keys, k)
+		}
+	}
+	return keys, true
+}
+
+// requiredParts is required read from the pattern's structure alone.
+func requiredParts(re *syntax.Regexp) (keys []string, ok bool) {
 	switch re.Op {
 	case syntax.OpLiteral:
 		if re.Flags&syntax.FoldCase != 0 {
 			return nil, false
 		}
-		w := string(re.Rune)
-		// The longest run of letters in the literal is what it needs.
-		best := ""
-		for _, part := range regexWord.FindAllString(w, -1) {
-			if len(part) > len(best) && !stopKeys[part] {
-				best = part
-			}
+		if k, ok := wordKey(string(re.Rune)); ok {
+			return []string{k}, true
 		}
-		if best == "" {
-			return nil, false
-		}
-		return []string{best}, true
+		return nil, false
 	case syntax.OpCapture, syntax.OpPlus:
 		return required(re.Sub[0])
 	case syntax.OpRepeat:
@@ -159,6 +176,66 @@ func required(re *syntax.Regexp) (keys []string, ok bool) {
 			}
 		}
 		return keys, ok
+	}
+	return nil, false
+}
+
+// wordKey is the longest run of letters in w that tells something (three
+// letters or more, not a stop word): what a match of w needs.
+func wordKey(w string) (string, bool) {
+	best := ""
+	for _, part := range regexWord.FindAllString(w, -1) {
+		if len(part) > len(best) && !stopKeys[part] {
+			best = part
+		}
+	}
+	return best, best != ""
+}
+
+// expandMax bounds how many strings expand lists.
+const expandMax = 64
+
+// expand lists the strings re matches when they are few (a word boundary
+// matches the empty string); fin is false otherwise.
+func expand(re *syntax.Regexp) (all []string, fin bool) {
+	switch re.Op {
+	case syntax.OpLiteral:
+		if re.Flags&syntax.FoldCase != 0 {
+			return nil, false
+		}
+		return []string{string(re.Rune)}, true
+	case syntax.OpEmptyMatch, syntax.OpWordBoundary, syntax.OpBeginText, syntax.OpEndText, syntax.OpBeginLine, syntax.OpEndLine:
+		return []string{""}, true
+	case syntax.OpCapture:
+		return expand(re.Sub[0])
+	case syntax.OpQuest:
+		sub, ok := expand(re.Sub[0])
+		return append(sub, ""), ok && len(sub) < expandMax
+	case syntax.OpAlternate:
+		for _, sub := range re.Sub {
+			a, ok := expand(sub)
+			if !ok || len(all)+len(a) > expandMax {
+				return nil, false
+			}
+			all = append(all, a...)
+		}
+		return all, true
+	case syntax.OpConcat:
+		all = []string{""}
+		for _, sub := range re.Sub {
+			a, ok := expand(sub)
+			if !ok || len(all)*len(a) > expandMax {
+				return nil, false
+			}
+			var next []string
+			for _, x := range all {
+				for _, y := range a {
+					next = append(next, x+y)
+				}
+			}
+			all = next
+		}
+		return all, true
 	}
 	return nil, false
 }
