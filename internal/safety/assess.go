@@ -107,12 +107,8 @@ func (m *classifier) combine(r Risk, p [numClasses]float64) Risk {
 	if r.Level < LevelCheck {
 		construct = "classifier"
 	}
-	// Without a word of risk the rules know and below their check, the
-	// classifier calls a crisis only from uncuedAt up, and asks below it
-	// ("idk why im even typing this, i just feel empty").
-	cued := r.seen&riskWords != 0 || r.Level >= LevelCheck
 	switch {
-	case risk >= m.crisisAt && (cued || risk >= m.uncuedAt):
+	case risk >= m.crisisAt:
 		r = r.Raise(LevelCrisis, construct, "classifier")
 	case risk >= m.checkAt:
 		r = r.Raise(LevelCheck, construct, "classifier")

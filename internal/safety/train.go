@@ -218,7 +218,7 @@ func score(w [numClasses][]float64, b [numClasses]float64, feats []uint32) [numC
 }
 
 // thresholdSet is what the classifier's probabilities are compared with.
-type thresholdSet struct{ crisisAt, agreeAt, checkAt, otherAt, emergencyAt, uncuedAt float64 }
+type thresholdSet struct{ crisisAt, agreeAt, checkAt, otherAt, emergencyAt float64 }
 
 // Budgets of harmless sentences (out-of-fold, rules included) the
 // thresholds may send to crisis or above, and to check or above; and of
@@ -237,9 +237,6 @@ const (
 	emergencyRiskBudget = 0.02
 )
 
-// uncuedSteps are the values tried for uncuedAt (0: no bar of its own).
-var uncuedSteps = []float64{0, 0.9, 0.95, 0.98, 0.99, 0.995}
-
 // thresholds chooses the thresholds on out-of-fold scores, simulating
 // combine exactly: agreeAt and crisisAt together give the most at-risk
 // sentences a crisis while at most crisisBudget of harmless ones reach
@@ -251,7 +248,7 @@ func thresholds(exs []example, oof [][numClasses]float64) thresholdSet {
 		if exs[i].gated {
 			return exs[i].rules.Level
 		}
-		m := classifier{crisisAt: th.crisisAt, agreeAt: th.agreeAt, checkAt: th.checkAt, otherAt: 2, emergencyAt: th.emergencyAt, uncuedAt: th.uncuedAt}
+		m := classifier{crisisAt: th.crisisAt, agreeAt: th.agreeAt, checkAt: th.checkAt, otherAt: 2, emergencyAt: th.emergencyAt}
 		if m.emergencyAt == 0 {
 			m.emergencyAt = 2
 		}
@@ -278,35 +275,36 @@ func thresholds(exs []example, oof [][numClasses]float64) thresholdSet {
 		return math.Min(0.999, scores[allowed]+1e-6)
 	}
 	best, bestHits := thresholdSet{crisisAt: 0.999, agreeAt: 1, checkAt: 0.999}, -1
-	cued := func(e example) bool { return e.rules.seen&riskWords != 0 || e.rules.Level >= LevelCheck }
-	for _, uncued := range uncuedSteps {
-		for step := 0; step <= 50; step++ {
-			agree := float64(step) / 50
-			// Harmless sentences at crisis without the classifier's own
-			// crisis: the rules' crisis that agree lets stand.
-			base := 0
-			var scores []float64
-			for i, e := range exs {
-				if !harmless(e) {
-					continue
-				}
-				if level(i, thresholdSet{crisisAt: 2, agreeAt: agree, checkAt: 2}) >= LevelCrisis {
-					base++
-				} else if p := riskOf(oof[i]); !e.gated && (cued(e) || p >= uncued) {
-					scores = append(scores, p)
-				}
+	// A bar of its own for messages with no word of risk (the certainty
+	// gate the classifier once had) was tried in this search: at 0.95 it
+	// cost 3.5 points of crisis recall, cross-validated, and saved no
+	// false alarm, so the search picked none and it is gone.
+	for step := 0; step <= 50; step++ {
+		agree := float64(step) / 50
+		// Harmless sentences at crisis without the classifier's own
+		// crisis: the rules' crisis that agree lets stand.
+		base := 0
+		var scores []float64
+		for i, e := range exs {
+			if !harmless(e) {
+				continue
 			}
-			th := thresholdSet{crisisAt: above(scores, int(crisisBudget*float64(nHarm))-base), agreeAt: agree, uncuedAt: uncued}
-			th.checkAt = th.crisisAt
-			hits := 0
-			for i, e := range exs {
-				if atRisk(e) && level(i, th) >= LevelCrisis {
-					hits++
-				}
+			if level(i, thresholdSet{crisisAt: 2, agreeAt: agree, checkAt: 2}) >= LevelCrisis {
+				base++
+			} else if !e.gated {
+				scores = append(scores, riskOf(oof[i]))
 			}
-			if hits > bestHits {
-				best, bestHits = th, hits
+		}
+		th := thresholdSet{crisisAt: above(scores, int(crisisBudget*float64(nHarm))-base), agreeAt: agree}
+		th.checkAt = th.crisisAt
+		hits := 0
+		for i, e := range exs {
+			if atRisk(e) && level(i, th) >= LevelCrisis {
+				hits++
 			}
+		}
+		if hits > bestHits {
+			best, bestHits = th, hits
 		}
 	}
 	// checkAt: the classifier's check, within the budget.
