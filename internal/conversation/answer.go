@@ -332,7 +332,7 @@ func (e *Engine) deflectRead(v faq.Verdict) Answer {
 
 // deflectEntry is the entry shown beside a deflection of kind, or nil.
 func (e *Engine) deflectEntry(s *said, kind string) *faq.Entry {
-	if e.faq == nil || e.faqKB == nil || len(deflectGeneral[kind]) == 0 {
+	if e.faq == nil || len(deflectGeneral[kind]) == 0 {
 		return nil
 	}
 	return e.deflectTopic(e.verdictOf(s), kind)

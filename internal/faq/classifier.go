@@ -28,11 +28,14 @@ var (
 	clfRate   = 1.0
 	clfL2     = 1e-3
 	// clfSure: an example its class already has at this probability is
-	// not updated (its gradient is all but zero), which saves a third of
-	// the training time.
+	// not updated (its gradient is all but zero).
 	clfSure     = 0.995
 	clfMinCount = 2
 )
+
+// numExtraClasses are the classes after the entries: off-topic, feelings,
+// thanks and goodbyes, requests only a clinician may answer.
+const numExtraClasses = 4
 
 type example struct {
 	feats []int
@@ -77,9 +80,10 @@ func (ix *Index) featureNames(text string, terms []string) []string {
 func (ix *Index) train(names [][]string, classes []int, nClass int) {
 	c := &classifier{nClass: nClass}
 	// A feature is kept when at least clfMinCount examples have it: one
-	// seen once teaches nothing beyond its example, and dropping those
-	// halves the weights. Names are numbered once (all), counted per
-	// example, then the kept ones renumbered densely (c.feat).
+	// seen once teaches nothing beyond its example (cross-validated on the
+	// bank, dropping them left top-1 as it was). Names are numbered once
+	// (all), counted per example, then the kept ones renumbered densely
+	// (c.feat).
 	all := make(map[string]int, 8*len(names))
 	var count []int
 	last := []int{} // the example that last counted each name
@@ -209,7 +213,7 @@ func (c *classifier) probs(feats []int, val float64, p []float64) {
 func (ix *Index) classify(text string, terms []qterm) []float64 {
 	c := ix.clf
 	if c == nil {
-		return make([]float64, len(ix.docs)+2)
+		return make([]float64, len(ix.docs)+numExtraClasses)
 	}
 	ts := make([]string, len(terms))
 	for i, q := range terms {
@@ -232,7 +236,8 @@ func (ix *Index) classify(text string, terms []qterm) []float64 {
 }
 
 // trainingSet is the classifier's examples: the kept bank rows for an
-// entry, off-topic or feelings, and each entry's title and example questions.
+// entry, off-topic, feelings, thanks and goodbyes, and requests only a
+// clinician may answer, and each entry's title and example questions.
 func (ix *Index) trainingSet(keep func(int) bool) (texts []string, classes []int) {
 	nE := len(ix.kb.Entries)
 	for i, e := range ix.kb.Entries {

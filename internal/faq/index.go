@@ -251,7 +251,7 @@ func build(kb *KB, syn Synonyms, p Params, keep func(int) bool) *Index {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		ix.train(names, classes, len(ix.docs)+4)
+		ix.train(names, classes, len(ix.docs)+numExtraClasses)
 	}()
 	ix.indexBank(keep)
 	wg.Wait()
