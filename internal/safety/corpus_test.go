@@ -21,8 +21,12 @@ func corpus(t testing.TB) (train, held []safety.Sample) {
 
 // floors are the figures the detector reached when last tuned, less a
 // margin: a change that falls below one has made it worse. They are not
-// the goals (99% caught, 95% at crisis, 2% false crises, 10% false checks).
-type floors struct{ caught, crisis, falseCrisis, falseCheck, emergency float64 }
+// the goals (99% caught, 95% at crisis; 2% false crises and 10% false checks
+// on the harmless sentences that share words with risk, the "hard" ones).
+type floors struct {
+	caught, crisis, falseCrisis, falseCheck, emergency float64
+	hardCrisis, hardCheck                              float64
+}
 
 // checkFloors fails where the report falls below the floors, and logs it.
 func checkFloors(t *testing.T, name string, rep safety.Report, f floors) {
@@ -42,6 +46,8 @@ func checkFloors(t *testing.T, name string, rep safety.Report, f floors) {
 		{"overdoses read as emergency", pct(s.Emergencies, s.EmergencyN), f.emergency, true},
 		{"harmless read as crisis", pct(s.HarmlessCrisis, s.Harmless), f.falseCrisis, false},
 		{"harmless read as check", pct(s.HarmlessCheck, s.Harmless), f.falseCheck, false},
+		{"hard harmless read as crisis", pct(s.HardCrisis, s.Hard), f.hardCrisis, false},
+		{"hard harmless read as check", pct(s.HardCheck, s.Hard), f.hardCheck, false},
 	} {
 		if (c.atLeast && c.got < c.want) || (!c.atLeast && c.got > c.want) {
 			t.Errorf("%s, %s: %.1f%%, floor %.1f%%", name, c.what, c.got, c.want)
@@ -53,7 +59,7 @@ func checkFloors(t *testing.T, name string, rep safety.Report, f floors) {
 func TestHeldOutFloors(t *testing.T) {
 	_, held := corpus(t)
 	checkFloors(t, "held-out part", detector(t).Evaluate(held),
-		floors{caught: 98, crisis: 89, falseCrisis: 2.4, falseCheck: 10.6, emergency: 86})
+		floors{caught: 98, crisis: 89, falseCrisis: 2.4, falseCheck: 10.6, emergency: 86, hardCrisis: 3.4, hardCheck: 11})
 }
 
 // TestCrossValidatedFloors reads the training part with a classifier trained
@@ -74,7 +80,7 @@ func TestCrossValidatedFloors(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkFloors(t, "training part, cross-validated", cv,
-		floors{caught: 97.5, crisis: 86.5, falseCrisis: 2.2, falseCheck: 10.2, emergency: 93})
+		floors{caught: 97.5, crisis: 86.5, falseCrisis: 2.2, falseCheck: 10.2, emergency: 93, hardCrisis: 2.8, hardCheck: 9.3})
 }
 
 // TestClassifierRegenerates trains the classifier again from the corpus and

@@ -429,11 +429,21 @@ type Summary struct {
 	// HarmlessCrisis: harmless read at crisis or above; HarmlessCheck: at
 	// check exactly.
 	HarmlessCrisis, HarmlessCheck int
+	// Hard are the harmless sentences that share words with risk (every
+	// harmless construct but everyday messages and feelings: a figure of
+	// speech, a question about the topic, a means in ordinary life, a
+	// quantity of medicine, grief, past medical history), which the issue's
+	// false-alarm goals are about; HardCrisis and HardCheck as above.
+	Hard, HardCrisis, HardCheck int
 	// Emergencies: emergency sentences read as emergency, of EmergencyN.
 	Emergencies, EmergencyN int
 	// OtherCaught: someone-else sentences read as other_person or above.
 	OtherCaught int
 }
+
+// everydayConstructs are the harmless constructs that do not share words
+// with risk: everyday messages and statements of feelings.
+var everydayConstructs = map[string]bool{"ordinary": true, "feeling": true}
 
 // Summary adds up the tallies.
 func (r Report) Summary() Summary {
@@ -455,6 +465,11 @@ func (r Report) Summary() Summary {
 			s.Harmless += t.N
 			s.HarmlessCrisis += t.ByLevel[LevelCrisis] + t.ByLevel[LevelEmergency]
 			s.HarmlessCheck += t.ByLevel[LevelCheck]
+			if !everydayConstructs[t.Construct] {
+				s.Hard += t.N
+				s.HardCrisis += t.ByLevel[LevelCrisis] + t.ByLevel[LevelEmergency]
+				s.HardCheck += t.ByLevel[LevelCheck]
+			}
 		}
 	}
 	return s
@@ -481,6 +496,7 @@ func (r Report) Write(w io.Writer) {
 	fmt.Fprintf(w, "overdose in progress: %d of %d read as emergency\n", s.Emergencies, s.EmergencyN)
 	fmt.Fprintf(w, "someone else at risk: %d; caught %.1f%%\n", s.Other, pct(s.OtherCaught, s.Other))
 	fmt.Fprintf(w, "harmless: %d; false alarms at crisis %.1f%%, at check %.1f%%\n", s.Harmless, pct(s.HarmlessCrisis, s.Harmless), pct(s.HarmlessCheck, s.Harmless))
+	fmt.Fprintf(w, "  of them sharing words with risk (not everyday messages or feelings): %d; at crisis %.1f%%, at check %.1f%%\n", s.Hard, pct(s.HardCrisis, s.Hard), pct(s.HardCheck, s.Hard))
 }
 
 // CrossValidate reads each sample with a classifier trained without it
