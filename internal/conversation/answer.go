@@ -339,17 +339,17 @@ func (e *Engine) deflectEntry(s *said, kind string) *faq.Entry {
 }
 
 // deflectTopic picks the general facts for a request of kind: the topic
-// retrieval reads from the bank's nearest such requests, when kind allows
-// it (cross-validated on the bank's 260 requests, it names the entry their
-// writers chose for 83% of them, where the best allowed hit did for 63%);
-// none when those requests had none (a dose, a prescription); else the
-// best allowed hit; else the kind's usual entry.
+// retrieval reads from the bank's nearest such requests and the question's
+// hits (faq's deflectTopic: only entries the bank's requests name), for a
+// personal verdict whichever entry that is, for a change of medicine only
+// an entry kind allows; none when retrieval reads none (a dose, a
+// prescription); else the best allowed hit; else the kind's usual entry.
 func (e *Engine) deflectTopic(v faq.Verdict, kind string) *faq.Entry {
 	allowed := deflectGeneral[kind]
 	if e.faqKB == nil || len(allowed) == 0 {
 		return nil
 	}
-	if t := v.DeflectTopic; t != nil && contains(allowed, t.ID) {
+	if t := v.DeflectTopic; t != nil && (kind == safety.AdvicePersonalVerdict || contains(allowed, t.ID)) {
 		return t
 	}
 	if v.DeflectNone {

@@ -44,15 +44,16 @@ var safetyKinds = map[string]bool{
 type replyFigures struct {
 	feelings, supported, feelingSafety, feelingEntry int
 	deflects, deflected, deflectRightGeneral         int
+	deflectSafety                                    int // given a safety reply, which comes first
 	medqs, medqAnswered, medqClarified               int
 	entryQuestions, entryDeflected                   int
 	misses                                           []string
 }
 
 func (f replyFigures) String() string {
-	return fmt.Sprintf("feelings %d: support %d, safety reply %d, an entry %d; deflection requests %d: deflected %d (general information right %d); "+
+	return fmt.Sprintf("feelings %d: support %d, safety reply %d, an entry %d; deflection requests %d: deflected %d (general information right %d), safety reply %d; "+
 		"medicine questions %d: answered from the right entry %d, clarify holding it %d; other entry questions %d: deflected %d",
-		f.feelings, f.supported, f.feelingSafety, f.feelingEntry, f.deflects, f.deflected, f.deflectRightGeneral,
+		f.feelings, f.supported, f.feelingSafety, f.feelingEntry, f.deflects, f.deflected, f.deflectRightGeneral, f.deflectSafety,
 		f.medqs, f.medqAnswered, f.medqClarified, f.entryQuestions, f.entryDeflected)
 }
 
@@ -82,6 +83,9 @@ func replyFiguresOf(h *harness, rows []faq.BankRow) replyFigures {
 			got := "none"
 			if len(a.Sources) > 0 {
 				got = a.Sources[0]
+			}
+			if safetyKinds[a.Kind] {
+				f.deflectSafety++
 			}
 			if a.Kind == conversation.KindDeflect {
 				f.deflected++
@@ -151,13 +155,18 @@ func TestFeelingsDeflectionsAndMedicineQuestions(t *testing.T) {
 	// The goal is at least 40 held-out requests deflected: 39 to 41
 	// of 46 at the last counts (the patterns and retrieval's classifier
 	// together; the classifier moves with any bank edit), so the floor is 38.
-	// The bank's are not all matched (241 of 260: a few get the safety
+	// The bank's are not all matched (651 of 728, 37 more given the safety
 	// check-in or the other-person reply, which come first); the bank
-	// figure is in-sample for the classifier, so its floor is only a guard.
-	if bank.deflected < bank.deflects-25 || held.deflected < 38 {
-		t.Errorf("deflected: bank %d of %d, held-out %d of %d (floor 38)", bank.deflected, bank.deflects, held.deflected, held.deflects)
+	// figure is in-sample for the classifier, so its floor (93% deflected or
+	// given a safety reply) is only a guard.
+	if (bank.deflected+bank.deflectSafety)*100 < bank.deflects*93 || held.deflected < 38 {
+		t.Errorf("deflected: bank %d of %d (%d safety replies), held-out %d of %d (floor 38)", bank.deflected, bank.deflects, bank.deflectSafety, held.deflected, held.deflects)
 	}
-	if held.medqAnswered < 20 || bank.medqAnswered < bank.medqs-1 {
+	// With a matching entry or none: 37 of 46 at the last count.
+	if held.deflectRightGeneral < 35 {
+		t.Errorf("held-out deflections with the writers' entry (or none): %d (floor 35)", held.deflectRightGeneral)
+	}
+	if held.medqAnswered < 20 || bank.medqAnswered*100 < bank.medqs*99 {
 		t.Errorf("medicine questions answered from the right entry: bank %d of %d, held-out %d of %d (floor 20)",
 			bank.medqAnswered, bank.medqs, held.medqAnswered, held.medqs)
 	}
@@ -244,11 +253,12 @@ func TestThanksAndGoodbyesGetAReplyInKind(t *testing.T) {
 // first, and asks when unsure) is acknowledged in the same message when
 // retrieval reads it as one, and after "no" gets the support reply. With those answered with the support
 // reply at once, at least 30 held-out statements of feelings get it (the
-// issue's goal); the rest get the crisis reply, never an entry.
+// issue's goal); the rest get the crisis reply or, rarely, the question
+// which topic was meant; never an entry.
 func TestFeelingsThatDrawTheCheckAreHeardThenSupported(t *testing.T) {
 	h := newHarness(t)
 	heard := "You don't have to manage it alone"
-	at, after, crisis, acknowledged := 0, 0, 0, 0
+	at, after, crisis, acknowledged, clarified := 0, 0, 0, 0, 0
 	rows := readLabelled(t, "../faq/testdata/faq-heldout.tsv")
 	for i, r := range rows {
 		if r.Label != faq.LabelFeeling {
@@ -271,11 +281,19 @@ func TestFeelingsThatDrawTheCheckAreHeardThenSupported(t *testing.T) {
 			at++
 		case len(rs) > 0 && rs[0].Kind == intake.ReplyCrisis:
 			crisis++
+		case strings.Contains(text(rs), "Did you mean"):
+			// Asked which topic was meant: no entry given, but no support
+			// reply either; counted, and kept rare below.
+			clarified++
 		default:
 			t.Errorf("%q: %q; want the support reply, the direct question then the support reply, or the crisis reply", r.Text, text(rs))
 		}
 	}
-	t.Logf("held-out feelings: support reply at once %d, after the direct question %d (%d of those acknowledged in the question); the crisis reply %d", at, after, acknowledged, crisis)
+	t.Logf("held-out feelings: support reply at once %d, after the direct question %d (%d of those acknowledged in the question); the crisis reply %d; asked which topic %d",
+		at, after, acknowledged, crisis, clarified)
+	if clarified > 2 {
+		t.Errorf("%d held-out feelings asked which topic was meant; at most 2", clarified)
+	}
 	if at == 0 || after == 0 || acknowledged == 0 || at+after < 30 {
 		t.Errorf("support at once %d, after the direct question %d: want both kinds seen and at least 30 in all", at, after)
 	}
