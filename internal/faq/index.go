@@ -777,15 +777,17 @@ func (ix *Index) Decide(question string) Verdict {
 		second = r.Hits[1].Score
 	}
 	p := ix.p
+	// A request the classifier is sure of is deflected before a feeling or
+	// a thanks is read: their margins let a weak feeling or social score
+	// beat a request's weak entry scores ("hold my vyvanse that morning?"
+	// had the social reply, "shud i take my xanax befor" the support reply,
+	// with the classifier 0.9 sure each was a request).
+	sureRequest := r.ClassDeflect >= p.Deflect && r.ClassDeflect > r.SocialScore && r.ClassDeflect > r.FeelingScore
 	switch {
+	case sureRequest:
+		v.Kind = KindDeflect
 	case r.FeelingScore > 0 && r.FeelingScore >= best+p.Feeling && r.FeelingScore >= r.OffTopicScore && r.FeelingScore >= r.SocialScore:
 		v.Kind = KindFeeling
-	// A request the classifier is sure of is deflected before a thanks or a
-	// goodbye is read: the social margin lets a weak social score beat a
-	// request's weak entry scores ("hold my vyvanse that morning?" had the
-	// social reply with the classifier 0.9 sure it was a request).
-	case r.ClassDeflect >= p.Deflect && r.ClassDeflect > r.SocialScore:
-		v.Kind = KindDeflect
 	case r.SocialScore > 0 && r.SocialScore >= best+p.Social && r.SocialScore >= r.OffTopicScore:
 		v.Kind = KindSocial
 	case r.OffTopic:
