@@ -45,15 +45,16 @@ type replyFigures struct {
 	feelings, supported, feelingSafety, feelingEntry int
 	deflects, deflected, deflectRightGeneral         int
 	deflectSafety                                    int // given a safety reply, which comes first
+	deflectNoGeneral                                 int // deflected with no entry where the writers chose one
 	medqs, medqAnswered, medqClarified               int
 	entryQuestions, entryDeflected                   int
 	misses                                           []string
 }
 
 func (f replyFigures) String() string {
-	return fmt.Sprintf("feelings %d: support %d, safety reply %d, an entry %d; deflection requests %d: deflected %d (general information right %d), safety reply %d; "+
+	return fmt.Sprintf("feelings %d: support %d, safety reply %d, an entry %d; deflection requests %d: deflected %d (general information right %d, none shown where the writers chose one %d), safety reply %d; "+
 		"medicine questions %d: answered from the right entry %d, clarify holding it %d; other entry questions %d: deflected %d",
-		f.feelings, f.supported, f.feelingSafety, f.feelingEntry, f.deflects, f.deflected, f.deflectRightGeneral, f.deflectSafety,
+		f.feelings, f.supported, f.feelingSafety, f.feelingEntry, f.deflects, f.deflected, f.deflectRightGeneral, f.deflectNoGeneral, f.deflectSafety,
 		f.medqs, f.medqAnswered, f.medqClarified, f.entryQuestions, f.entryDeflected)
 }
 
@@ -92,6 +93,9 @@ func replyFiguresOf(h *harness, rows []faq.BankRow) replyFigures {
 				if got == want {
 					f.deflectRightGeneral++
 				} else {
+					if got == "none" {
+						f.deflectNoGeneral++
+					}
 					f.misses = append(f.misses, fmt.Sprintf("deflect general %s (want %s): %q", got, want, r.Text))
 				}
 			} else {
