@@ -20,8 +20,15 @@ type Window struct {
 // least agreeAt) and is a check otherwise: the patient is asked directly,
 // never left without an answer. The statements (suicide, ending oneself,
 // a method one means to use, wanting to die, an overdose, a burden, an
-// attempt, self-harm, not safe, a farewell) and every emergency stand
-// whatever the classifier says.
+// attempt, self-harm, not safe, a farewell) and the rules' emergencies
+// stand unless the classifier is far surer the message is harmless than
+// it was of any at-risk sentence the rules read so (statementAt,
+// ruleEmergencyAt: half the lowest such risk, out of fold): then they too
+// are a check. On the training part, cross-validated, the bars (0.026 and
+// 0.07) ask instead of alarming for 10-12 of the statements' 49 false
+// crises ("kms my wifi just cut out") and 9 of the rules' 16 false
+// emergencies ("stable on lithium 900mg"), and for none of the at-risk
+// sentences; crisis recall at the same budget rose from 86.0% to 87.9%.
 var cueRules = map[string]bool{}
 
 func init() {
@@ -100,7 +107,11 @@ func (d *Detector) assess(cls []clause, toks [][]token) Risk {
 // is tuned is what runs.
 func (m *classifier) combine(r Risk, p [numClasses]float64) Risk {
 	risk := riskOf(p)
-	if r.Level == LevelCrisis && !r.strong && cueRules[r.Rule] && risk < m.agreeAt {
+	switch {
+	case r.Level == LevelCrisis && !r.strong && cueRules[r.Rule] && risk < m.agreeAt:
+		r.Level, r.Rule = LevelCheck, r.Rule+"_unconfirmed"
+	case r.Level == LevelCrisis && r.strong && risk < m.statementAt,
+		r.Level == LevelEmergency && risk < m.ruleEmergencyAt:
 		r.Level, r.Rule = LevelCheck, r.Rule+"_unconfirmed"
 	}
 	construct := r.Construct

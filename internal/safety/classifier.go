@@ -54,7 +54,7 @@ func emergencyShare(p [numClasses]float64) float64 {
 const (
 	featureBits = 18
 	numFeatures = 1 << featureBits
-	magic       = "IBSC5"
+	magic       = "IBSC6"
 )
 
 // classifier is the loaded model.
@@ -64,10 +64,12 @@ type classifier struct {
 	// Thresholds, chosen by the generator on the training part: on the
 	// probability of risk (riskOf), crisisAt makes a crisis of any message
 	// the classifier reads, agreeAt confirms a cue rule's crisis (see
-	// cueRules) and checkAt asks; otherAt is someone else at risk; and
-	// emergencyAt, on the share of the risk read as an emergency
-	// (emergencyShare), makes a check or a crisis an emergency.
-	crisisAt, agreeAt, checkAt, otherAt, emergencyAt float64
+	// cueRules), statementAt any other rule's crisis and ruleEmergencyAt a
+	// rule's emergency (below them the patient is asked), checkAt asks;
+	// otherAt is someone else at risk; and emergencyAt, on the share of the
+	// risk read as an emergency (emergencyShare), makes a check or a crisis
+	// an emergency.
+	crisisAt, agreeAt, checkAt, otherAt, emergencyAt, statementAt, ruleEmergencyAt float64
 }
 
 func loadClassifier() (*classifier, error) { return decodeClassifier(weights) }
@@ -77,7 +79,7 @@ func decodeClassifier(b []byte) (*classifier, error) {
 		return nil, errors.New("not a classifier weights file (run go generate ./internal/safety)")
 	}
 	r := b[len(magic):]
-	need := 4 + 5*8 + numClasses*4 + numClasses*numFeatures*2
+	need := 4 + 7*8 + numClasses*4 + numClasses*numFeatures*2
 	if len(r) != need {
 		return nil, fmt.Errorf("classifier weights: %d bytes, want %d (run go generate ./internal/safety)", len(r), need)
 	}
@@ -89,7 +91,9 @@ func decodeClassifier(b []byte) (*classifier, error) {
 	m.checkAt = math.Float64frombits(binary.LittleEndian.Uint64(r[16:]))
 	m.otherAt = math.Float64frombits(binary.LittleEndian.Uint64(r[24:]))
 	m.emergencyAt = math.Float64frombits(binary.LittleEndian.Uint64(r[32:]))
-	r = r[40:]
+	m.statementAt = math.Float64frombits(binary.LittleEndian.Uint64(r[40:]))
+	m.ruleEmergencyAt = math.Float64frombits(binary.LittleEndian.Uint64(r[48:]))
+	r = r[56:]
 	for k := 0; k < numClasses; k++ {
 		m.bias[k] = math.Float32frombits(binary.LittleEndian.Uint32(r))
 		r = r[4:]
@@ -118,7 +122,7 @@ func encodeClassifier(w [numClasses][]float64, bias [numClasses]float64, th thre
 	}
 	out := []byte(magic)
 	out = binary.LittleEndian.AppendUint32(out, math.Float32bits(scale))
-	for _, t := range []float64{th.crisisAt, th.agreeAt, th.checkAt, th.otherAt, th.emergencyAt} {
+	for _, t := range []float64{th.crisisAt, th.agreeAt, th.checkAt, th.otherAt, th.emergencyAt, th.statementAt, th.ruleEmergencyAt} {
 		out = binary.LittleEndian.AppendUint64(out, math.Float64bits(t))
 	}
 	for k := range bias {

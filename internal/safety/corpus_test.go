@@ -59,7 +59,7 @@ func checkFloors(t *testing.T, name string, rep safety.Report, f floors) {
 func TestHeldOutFloors(t *testing.T) {
 	_, held := corpus(t)
 	checkFloors(t, "held-out part", detector(t).Evaluate(held),
-		floors{caught: 98, crisis: 89, falseCrisis: 2.5, falseCheck: 11.2, emergency: 87, hardCrisis: 3.5, hardCheck: 12})
+		floors{caught: 98, crisis: 90.5, falseCrisis: 2.6, falseCheck: 11.2, emergency: 87, hardCrisis: 3.5, hardCheck: 12})
 }
 
 // TestCrossValidatedFloors reads the training part with a classifier trained
@@ -80,7 +80,7 @@ func TestCrossValidatedFloors(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkFloors(t, "training part, cross-validated", cv,
-		floors{caught: 97.3, crisis: 85.5, falseCrisis: 2.2, falseCheck: 9.3, emergency: 93, hardCrisis: 2.8, hardCheck: 9})
+		floors{caught: 97.3, crisis: 87.3, falseCrisis: 2.1, falseCheck: 9.4, emergency: 92.5, hardCrisis: 2.5, hardCheck: 9})
 }
 
 // TestClassifierRegenerates trains the classifier again from the corpus and
@@ -157,26 +157,31 @@ func BenchmarkAssess(b *testing.B) {
 // TestCueRulesAskWhenTheClassifierDisagrees checks, over the whole corpus,
 // what the combination promises: a cue rule's crisis the classifier does
 // not confirm is a check (the patient is asked), never less; the rules'
-// other crises and emergencies stand whatever the classifier says; and
-// both outcomes occur, so the test would see a change to either.
+// other crises and emergencies stand unless the classifier is far surer
+// they are harmless than it was of any at-risk sentence, and then they are
+// a check, never less (and rarely for an at-risk sentence: at most 1% of
+// those the rules read so); both outcomes occur, so the test would see a
+// change to either.
 func TestCueRulesAskWhenTheClassifierDisagrees(t *testing.T) {
 	if underRace {
 		t.Skip("reads the whole corpus in one goroutine: run without -race")
 	}
 	d := detector(t)
 	train, held := corpus(t)
-	confirmed, asked, statements := 0, 0, 0
+	confirmed, asked, statements, statementsAsked := 0, 0, 0, 0
+	atRisk, atRiskAsked := 0, 0
 	for _, s := range append(train, held...) {
 		rules := d.RulesAlone(s.Text)
 		if rules.Level < safety.LevelCrisis {
 			continue
 		}
 		got := d.Assess(s.Text)
+		if got.Level < safety.LevelCheck || got.Level == safety.LevelOtherPerson {
+			t.Errorf("%s: the rules read %s (%s), the detector %s: a rule's crisis must at least ask", s.Where, rules.Level, rules.Rule, got.Level)
+			continue
+		}
 		switch {
 		case rules.Level == safety.LevelCrisis && safety.IsCueRule(rules.Rule):
-			if got.Level < safety.LevelCheck || got.Level == safety.LevelOtherPerson {
-				t.Errorf("%s: the rules read a crisis (%s), the detector %s: a cue rule's crisis must at least ask", s.Where, rules.Rule, got.Level)
-			}
 			if got.Level >= safety.LevelCrisis {
 				confirmed++
 			} else {
@@ -184,15 +189,29 @@ func TestCueRulesAskWhenTheClassifierDisagrees(t *testing.T) {
 			}
 		default:
 			statements++
+			if s.Level >= safety.LevelCrisis {
+				atRisk++
+			}
 			if got.Level < rules.Level {
-				t.Errorf("%s: the rules read %s (%s), the detector lowered it to %s", s.Where, rules.Level, rules.Rule, got.Level)
+				statementsAsked++
+				if s.Level >= safety.LevelCrisis {
+					atRiskAsked++
+				}
+				if got.Level != safety.LevelCheck || got.Rule != rules.Rule+"_unconfirmed" {
+					t.Errorf("%s: the rules read %s (%s), the detector %s (%s): lowered only to a check, as unconfirmed", s.Where, rules.Level, rules.Rule, got.Level, got.Rule)
+				}
 			}
 		}
 	}
-	if confirmed == 0 || asked == 0 || statements == 0 {
-		t.Errorf("cue crises confirmed %d, turned into a check %d, other rule crises %d: want each above zero", confirmed, asked, statements)
+	if confirmed == 0 || asked == 0 || statements == 0 || statementsAsked == 0 {
+		t.Errorf("cue crises confirmed %d, turned into a check %d, other rule readings %d, turned into a check %d: want each above zero",
+			confirmed, asked, statements, statementsAsked)
 	}
-	t.Logf("cue crises confirmed %d, turned into a check %d; other rule crises kept %d", confirmed, asked, statements)
+	if atRiskAsked*100 > atRisk {
+		t.Errorf("at-risk sentences whose rule reading (not a cue rule's) became a check: %d of %d; want at most 1%%", atRiskAsked, atRisk)
+	}
+	t.Logf("cue crises confirmed %d, turned into a check %d; other rule readings kept %d, turned into a check %d (%d of %d at-risk ones)",
+		confirmed, asked, statements-statementsAsked, statementsAsked, atRiskAsked, atRisk)
 }
 
 // TestFigureFastPathChangesNothing reads every corpus sentence with the

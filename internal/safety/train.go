@@ -218,7 +218,9 @@ func score(w [numClasses][]float64, b [numClasses]float64, feats []uint32) [numC
 }
 
 // thresholdSet is what the classifier's probabilities are compared with.
-type thresholdSet struct{ crisisAt, agreeAt, checkAt, otherAt, emergencyAt float64 }
+type thresholdSet struct {
+	crisisAt, agreeAt, checkAt, otherAt, emergencyAt, statementAt, ruleEmergencyAt float64
+}
 
 // Budgets of harmless sentences (out-of-fold, rules included) the
 // thresholds may send to crisis or above, and to check or above; and of
@@ -248,7 +250,7 @@ func thresholds(exs []example, oof [][numClasses]float64) thresholdSet {
 		if exs[i].gated {
 			return exs[i].rules.Level
 		}
-		m := classifier{crisisAt: th.crisisAt, agreeAt: th.agreeAt, checkAt: th.checkAt, otherAt: 2, emergencyAt: th.emergencyAt}
+		m := classifier{crisisAt: th.crisisAt, agreeAt: th.agreeAt, checkAt: th.checkAt, otherAt: 2, emergencyAt: th.emergencyAt, statementAt: th.statementAt, ruleEmergencyAt: th.ruleEmergencyAt}
 		if m.emergencyAt == 0 {
 			m.emergencyAt = 2
 		}
@@ -279,6 +281,27 @@ func thresholds(exs []example, oof [][numClasses]float64) thresholdSet {
 	// gate the classifier once had) was tried in this search: at 0.95 it
 	// cost 3.5 points of crisis recall, cross-validated, and saved no
 	// false alarm, so the search picked none and it is gone.
+	// statementAt: a statement rule's crisis (not a cue rule's) is asked
+	// about instead only when the classifier is far surer it is harmless
+	// than it ever was of an at-risk one: half the lowest out-of-fold risk
+	// of the at-risk sentences the statement rules read as a crisis. Recall
+	// comes first, so the search below may not trade an explicit statement
+	// for the classifier's crises elsewhere (given that freedom it chose a
+	// bar of 0.4, which asked "i'm suicidal" and "i took an overdose"
+	// instead of treating them as crises).
+	// ruleEmergencyAt likewise for the rules' emergencies ("stable on
+	// lithium 900mg" had been told to call 911 now).
+	statement, ruleEmergency := 1.0, 1.0
+	for i, e := range exs {
+		switch {
+		case !atRisk(e) || e.gated:
+		case e.rules.Level == LevelCrisis && e.rules.strong:
+			statement = math.Min(statement, riskOf(oof[i]))
+		case e.rules.Level == LevelEmergency:
+			ruleEmergency = math.Min(ruleEmergency, riskOf(oof[i]))
+		}
+	}
+	statement, ruleEmergency = statement/2, ruleEmergency/2
 	for step := 0; step <= 50; step++ {
 		agree := float64(step) / 50
 		// Harmless sentences at crisis without the classifier's own
@@ -289,13 +312,13 @@ func thresholds(exs []example, oof [][numClasses]float64) thresholdSet {
 			if !harmless(e) {
 				continue
 			}
-			if level(i, thresholdSet{crisisAt: 2, agreeAt: agree, checkAt: 2}) >= LevelCrisis {
+			if level(i, thresholdSet{crisisAt: 2, agreeAt: agree, checkAt: 2, statementAt: statement, ruleEmergencyAt: ruleEmergency}) >= LevelCrisis {
 				base++
 			} else if !e.gated {
 				scores = append(scores, riskOf(oof[i]))
 			}
 		}
-		th := thresholdSet{crisisAt: above(scores, int(crisisBudget*float64(nHarm))-base), agreeAt: agree}
+		th := thresholdSet{crisisAt: above(scores, int(crisisBudget*float64(nHarm))-base), agreeAt: agree, statementAt: statement, ruleEmergencyAt: ruleEmergency}
 		th.checkAt = th.crisisAt
 		hits := 0
 		for i, e := range exs {
@@ -314,7 +337,7 @@ func thresholds(exs []example, oof [][numClasses]float64) thresholdSet {
 		if !harmless(e) {
 			continue
 		}
-		if level(i, thresholdSet{crisisAt: best.crisisAt, agreeAt: best.agreeAt, checkAt: 2}) >= LevelCheck {
+		if level(i, thresholdSet{crisisAt: best.crisisAt, agreeAt: best.agreeAt, checkAt: 2, statementAt: best.statementAt, ruleEmergencyAt: best.ruleEmergencyAt}) >= LevelCheck {
 			base++
 		} else if !e.gated {
 			scores = append(scores, riskOf(oof[i]))
