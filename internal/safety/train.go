@@ -371,7 +371,7 @@ func thresholds(exs []example, oof [][numClasses]float64) thresholdSet {
 		if !harmless(e) {
 			nRest++
 		}
-		if l := level(i, best); e.gated || l < LevelCheck || l == LevelEmergency || oof[i][classOther] >= best.otherAt {
+		if l := level(i, best); e.gated || l < LevelCrisis || l == LevelEmergency || oof[i][classOther] >= best.otherAt {
 			continue
 		}
 		if harmless(e) {
