@@ -152,6 +152,16 @@ func (d *Detector) Train(samples []Sample) []byte {
 
 // fit trains softmax regression by stochastic gradient descent in a fixed
 // order with L2 regularisation; the rare class (someone else) is weighted up.
+//
+// Non-linear models over the same features were tried, 5-fold
+// cross-validated on the training part with these thresholds and budgets
+// (this model: 86.9% at crisis or emergency, 2.0% false crises, 9.0% false
+// checks): one hidden layer (relu over the sum of the features' embedding
+// rows, H 16-64) reached at best 88.5-88.7% but at 2.03-2.08% false crises,
+// and with thresholds set on the pooled out-of-fold scores (the same false
+// alarms for both) 88.7% against this model's 87.8%; its average with this
+// model, a linear part beside it, feature dropout and naive-Bayes
+// log-count-ratio scaling did no better, so the model stays linear.
 func fit(exs []example) ([numClasses][]float64, [numClasses]float64) {
 	var w [numClasses][]float64
 	var b [numClasses]float64
