@@ -143,6 +143,20 @@ type analyzer struct {
 	frozen bool
 }
 
+// absorb adds o's memos to a's (a build's analysers meet after analysing
+// halves of the bank side by side).
+func (a analyzer) absorb(o analyzer) {
+	for k, v := range o.stems {
+		a.stems[k] = v
+	}
+	for k, v := range o.memo {
+		a.memo[k] = v
+	}
+	for k, v := range o.phrase {
+		a.phrase[k] = v
+	}
+}
+
 // phrased returns text's words with the synonym phrases joined, memoised
 // like terms during a build. Callers do not modify the slice.
 func (a analyzer) phrased(text string) []string {

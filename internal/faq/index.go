@@ -255,16 +255,30 @@ func build(kb *KB, syn Synonyms, p Params, keep func(int) bool) *Index {
 	// The bank's vectors and the classifier are independent: once every
 	// text they read is analysed (the memos filled), they are built side
 	// by side, the analyser frozen (read only).
+	// The texts are analysed in two halves side by side, each half with
+	// an analyser of its own (its memos), then the second's memos join the
+	// first's: the terms do not depend on what is memoised.
 	texts, classes := ix.trainingSet(keep)
 	names := make([][]string, len(texts))
-	for i, t := range texts {
-		names[i] = ix.featureNames(t, ix.an.terms(t))
+	second := analyzer{syn: syn, stems: map[string]string{}, memo: map[string][]string{}, phrase: map[string][]string{}}
+	half := len(texts) / 2
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := half; i < len(texts); i++ {
+			names[i] = second.featureNames(texts[i], second.terms(texts[i]))
+		}
+	}()
+	for i := 0; i < half; i++ {
+		names[i] = ix.an.featureNames(texts[i], ix.an.terms(texts[i]))
 	}
+	wg.Wait()
+	ix.an.absorb(second)
 	for _, r := range kb.Bank {
 		ix.an.terms(r.Text)
 	}
 	ix.an.frozen = true
-	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
