@@ -79,14 +79,18 @@ var DefaultParams = Params{
 	UnknownWeight: 0,
 	AnswerUnknown: 0.15,
 	Agree:         false,
-	// MaxOffTopic: the largest that answers no bank off-topic question,
-	// cross-validated (0.08 answered one once the bank had 5,847 lines).
-	MaxOffTopic: 0.07,
-	// Deflect: the lowest that deflects at most 0.5% of the bank's entry
-	// questions, cross-validated (0.46%; 0.5 deflected 1.2% once the bank
-	// held 728 requests, many beside ordinary medicine questions).
-	Deflect:   0.7,
-	ClearLead: 0.55,
+	// MaxOffTopic: the largest (in steps of 0.005) that answers no bank
+	// off-topic question, cross-validated (0.08 answered one once the bank
+	// had 5,847 lines, 0.07 one at 6,478).
+	MaxOffTopic: 0.065,
+	// Deflect: the lowest (in steps of 0.05) that deflects at most 0.5% of
+	// the bank's entry questions, cross-validated (0.45%; 0.5 deflected
+	// 1.2% once the bank held 728 requests, many beside ordinary medicine
+	// questions, and 0.7 0.61% at 1,190).
+	Deflect: 0.75,
+	// ClearLead: the lowest (in steps of 0.05) that answers no bank
+	// off-topic question, cross-validated (0.45 answered one).
+	ClearLead: 0.5,
 	// Chosen on the bank's deflection requests, cross-validated (with
 	// deflectNearest 5): 76% name the writers' topic, 68% with neither.
 	DeflectHitWeight: 0.5,
