@@ -159,16 +159,16 @@ func TestFeelingsDeflectionsAndMedicineQuestions(t *testing.T) {
 	// The goal is at least 40 held-out requests deflected: 39 to 41
 	// of 46 at the last counts (the patterns and retrieval's classifier
 	// together; the classifier moves with any bank edit), so the floor is 38.
-	// The bank's are not all matched (651 of 728, 37 more given the safety
+	// The bank's are not all matched (1,101 of 1,190, 51 more given the safety
 	// check-in or the other-person reply, which come first); the bank
 	// figure is in-sample for the classifier, so its floor (93% deflected or
 	// given a safety reply) is only a guard.
 	if (bank.deflected+bank.deflectSafety)*100 < bank.deflects*93 || held.deflected < 38 {
 		t.Errorf("deflected: bank %d of %d (%d safety replies), held-out %d of %d (floor 38)", bank.deflected, bank.deflects, bank.deflectSafety, held.deflected, held.deflects)
 	}
-	// With a matching entry or none: 37 of 46 at the last count.
-	if held.deflectRightGeneral < 35 {
-		t.Errorf("held-out deflections with the writers' entry (or none): %d (floor 35)", held.deflectRightGeneral)
+	// With a matching entry or none: 39 of 46 at the last count.
+	if held.deflectRightGeneral < 37 {
+		t.Errorf("held-out deflections with the writers' entry (or none): %d (floor 37)", held.deflectRightGeneral)
 	}
 	if held.medqAnswered < 20 || bank.medqAnswered*100 < bank.medqs*97 {
 		t.Errorf("medicine questions answered from the right entry: bank %d of %d, held-out %d of %d (floor 20)",
