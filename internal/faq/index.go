@@ -256,9 +256,6 @@ func build(kb *KB, syn Synonyms, p Params, keep func(int) bool) *Index {
 		}
 		ix.docs = append(ix.docs, d)
 	}
-	// The bank's vectors and the classifier are independent: once every
-	// text they read is analysed (the memos filled), they are built side
-	// by side, the analyser frozen (read only).
 	// The texts are analysed in two halves side by side, each half with
 	// an analyser of its own (its memos), then the second's memos join the
 	// first's: the terms do not depend on what is memoised.
@@ -282,6 +279,9 @@ func build(kb *KB, syn Synonyms, p Params, keep func(int) bool) *Index {
 	for _, r := range kb.Bank {
 		ix.an.terms(r.Text)
 	}
+	// The bank's vectors and the classifier are independent: once every
+	// text they read is analysed (the memos filled), they are built side
+	// by side, the analyser frozen (read only).
 	ix.an.frozen = true
 	wg.Add(1)
 	go func() {
@@ -317,12 +317,6 @@ func (ix *Index) indexBank(keep func(int) bool) {
 	termsOf := make([][]string, len(ix.kb.Bank))
 	pdf := map[string]int{}
 	deflectCount := make([]int, len(ix.kb.Entries))
-	defer func() {
-		ix.deflectNamed = make([]bool, len(deflectCount))
-		for i, n := range deflectCount {
-			ix.deflectNamed[i] = n >= deflectNamedMin
-		}
-	}()
 	for i, r := range ix.kb.Bank {
 		cl := classNone
 		switch {
@@ -386,6 +380,10 @@ func (ix *Index) indexBank(keep func(int) bool) {
 				}
 			}
 		}
+	}
+	ix.deflectNamed = make([]bool, len(deflectCount))
+	for i, n := range deflectCount {
+		ix.deflectNamed[i] = n >= deflectNamedMin
 	}
 	n := float64(len(ix.kb.Bank))
 	for t, df := range pdf {
