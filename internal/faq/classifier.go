@@ -2,7 +2,6 @@ package faq
 
 import (
 	"math"
-	"slices"
 	"strings"
 )
 
@@ -13,7 +12,7 @@ import (
 // (the bank's deflect: rows). It sees what word overlap cannot: that "how long until I
 // notice" is about onset while "how long is the series" is about the course.
 type classifier struct {
-	feat   map[string]int
+	feat   map[feature]int
 	nClass int
 	w      []float32 // feature-major: w[f*nClass+c]; float32 halves the memory the training walks
 	b      []float64
@@ -44,34 +43,29 @@ type example struct {
 	class int
 }
 
-// pairFeatures are word pairs with stopwords kept ("how long", "feel like"),
-// after phrases and synonyms, stemmed.
-func (a analyzer) pairFeatures(text string) []string {
-	ws := slices.Clone(a.phrased(text))
-	for i, w := range ws {
+// A feature is an index term (second empty) or a pair of adjacent words,
+// the first "^" at the start: a struct of two strings, so naming the
+// features of the whole bank concatenates no strings.
+type feature struct{ first, second string }
+
+// featureNames are the classifier's features of a question whose analysed
+// (and typo-corrected) terms are terms: the terms, then the word pairs with
+// stopwords kept ("how long", "feel like"), after phrases and synonyms,
+// stemmed.
+func (a analyzer) featureNames(text string, terms []string) []feature {
+	ws := a.phrased(text)
+	out := make([]feature, 0, len(terms)+len(ws))
+	for _, t := range terms {
+		out = append(out, feature{first: t})
+	}
+	prev := "^"
+	for _, w := range ws {
 		if g, ok := a.syn.words[w]; ok {
 			w = g
 		}
-		ws[i] = a.stem(w)
-	}
-	var out []string
-	prev := "^"
-	for _, w := range ws {
-		out = append(out, prev+" "+w)
+		w = a.stem(w)
+		out = append(out, feature{prev, w})
 		prev = w
-	}
-	return out
-}
-
-// featureNames are the classifier's features of a question whose analysed
-// (and typo-corrected) terms are terms.
-func (a analyzer) featureNames(text string, terms []string) []string {
-	out := make([]string, 0, 2*len(terms)+8)
-	for _, t := range terms {
-		out = append(out, "u:"+t)
-	}
-	for _, p := range a.pairFeatures(text) {
-		out = append(out, "b:"+p)
 	}
 	return out
 }
@@ -79,14 +73,14 @@ func (a analyzer) featureNames(text string, terms []string) []string {
 // train fits the classifier on the examples' feature names by stochastic
 // gradient descent in a fixed order, so the same content always gives the
 // same weights.
-func (ix *Index) train(names [][]string, classes []int, nClass int) {
+func (ix *Index) train(names [][]feature, classes []int, nClass int) {
 	c := &classifier{nClass: nClass}
 	// A feature is kept when at least clfMinCount examples have it: one
 	// seen once teaches nothing beyond its example (cross-validated on the
 	// bank, dropping them left top-1 as it was). Names are numbered once
 	// (all), counted per example, then the kept ones renumbered densely
 	// (c.feat).
-	all := make(map[string]int, 8*len(names))
+	all := make(map[feature]int, 8*len(names))
 	var count []int
 	last := []int{} // the example that last counted each name
 	raw := make([][]int, len(names))
@@ -107,7 +101,7 @@ func (ix *Index) train(names [][]string, classes []int, nClass int) {
 		}
 	}
 	dense := make([]int, len(all))
-	c.feat = make(map[string]int, len(all)/2)
+	c.feat = make(map[feature]int, len(all)/2)
 	for id := range dense {
 		dense[id] = -1
 		if count[id] >= clfMinCount {

@@ -260,7 +260,7 @@ func build(kb *KB, syn Synonyms, p Params, keep func(int) bool) *Index {
 	// an analyser of its own (its memos), then the second's memos join the
 	// first's: the terms do not depend on what is memoised.
 	texts, classes := ix.trainingSet(keep)
-	names := make([][]string, len(texts))
+	names := make([][]feature, len(texts))
 	second := analyzer{syn: syn, stems: map[string]string{}, memo: map[string][]string{}, phrase: map[string][]string{}}
 	half := len(texts) / 2
 	var wg sync.WaitGroup
