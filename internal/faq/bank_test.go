@@ -178,8 +178,11 @@ func TestRetrievalHeldOut(t *testing.T) {
 		// to fix a miss.
 		t.Logf("bank misses:\n%s", strings.Join(bank.misses, "\n"))
 	}
-	if bank.offAnswered > 0 {
-		t.Errorf("%d bank off-topic questions answered (cross-validated)", bank.offAnswered)
+	// The bank's off-topic questions (cross-validated) are answered at
+	// most 0.5% of the time: the rule MaxOffTopic and ClearLead were chosen
+	// by.
+	if bank.offAnswered*200 > bank.offtopic {
+		t.Errorf("%d of %d bank off-topic questions answered (cross-validated); want at most 0.5%%", bank.offAnswered, bank.offtopic)
 	}
 	if held.offAnswered > heldOutOffAnsweredLimit {
 		t.Errorf("%d held-out off-topic questions answered; want at most %d", held.offAnswered, heldOutOffAnsweredLimit)
