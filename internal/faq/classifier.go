@@ -12,7 +12,17 @@ import (
 // (the bank's deflect: rows). It sees what word overlap cannot: that "how long until I
 // notice" is about onset while "how long is the series" is about the course.
 type classifier struct {
-	feat   map[feature]int
+	feat map[feature]int
+	main linear
+	// topic reads, for a request only a clinician may answer, which
+	// entry's general facts fit it (the bank's deflect:ENTRY rows; the
+	// last class is none): trained on those rows alone, over the same
+	// features.
+	topic linear
+}
+
+// linear is a softmax regression's weights over the classifier's features.
+type linear struct {
 	nClass int
 	w      []float32 // feature-major: w[f*nClass+c]; float32 halves the memory the training walks
 	b      []float64
@@ -70,16 +80,13 @@ func (a analyzer) featureNames(text string, terms []string) []feature {
 	return out
 }
 
-// train fits the classifier on the examples' feature names by stochastic
-// gradient descent in a fixed order, so the same content always gives the
-// same weights.
-func (ix *Index) train(names [][]feature, classes []int, nClass int) {
-	c := &classifier{nClass: nClass}
-	// A feature is kept when at least clfMinCount examples have it: one
-	// seen once teaches nothing beyond its example (cross-validated on the
-	// bank, dropping them left top-1 as it was). Names are numbered once
-	// (all), counted per example, then the kept ones renumbered densely
-	// (c.feat).
+// numberFeatures numbers the feature names of the examples: a feature is
+// kept when at least clfMinCount examples have it (one seen once teaches
+// nothing beyond its example; cross-validated on the bank, dropping them
+// left top-1 as it was). Names are numbered once (all), counted per
+// example, then the kept ones renumbered densely in first-seen order. It
+// returns the numbering and each example's features.
+func numberFeatures(names [][]feature) (map[feature]int, [][]int) {
 	all := make(map[feature]int, 8*len(names))
 	var count []int
 	last := []int{} // the example that last counted each name
@@ -101,7 +108,6 @@ func (ix *Index) train(names [][]feature, classes []int, nClass int) {
 		}
 	}
 	dense := make([]int, len(all))
-	c.feat = make(map[feature]int, len(all)/2)
 	for id := range dense {
 		dense[id] = -1
 		if count[id] >= clfMinCount {
@@ -117,27 +123,36 @@ func (ix *Index) train(names [][]feature, classes []int, nClass int) {
 			}
 		}
 	}
+	feat := make(map[feature]int, next)
 	for name, id := range all {
 		if dense[id] >= 0 {
-			c.feat[name] = dense[id]
+			feat[name] = dense[id]
 		}
 	}
-	exs := make([]example, len(names))
-	for i := range names {
+	exs := make([][]int, len(names))
+	for i := range raw {
 		for _, id := range raw[i] {
 			if d := dense[id]; d >= 0 {
-				exs[i].feats = append(exs[i].feats, d)
+				exs[i] = append(exs[i], d)
 			}
 		}
-		exs[i].class = classes[i]
 	}
-	c.w = make([]float32, len(c.feat)*nClass)
-	c.b = make([]float64, nClass)
+	return feat, exs
+}
+
+// fit trains a softmax regression on examples (each a list of features
+// numbered below nFeat) with their classes (those below 0 are left out), by
+// stochastic gradient descent in a fixed order, so the same content always
+// gives the same weights.
+func fit(exs [][]int, classes []int, nClass, nFeat int) linear {
+	m := linear{nClass: nClass, w: make([]float32, nFeat*nClass), b: make([]float64, nClass)}
 	p := make([]float64, nClass)
 	g := make([]float64, nClass)
-	order := make([]int, len(exs))
-	for i := range order {
-		order[i] = i
+	var order []int
+	for i, c := range classes {
+		if c >= 0 {
+			order = append(order, i)
+		}
 	}
 	seed := uint32(2463534242)
 	for ep := 0; ep < clfEpochs; ep++ {
@@ -150,52 +165,52 @@ func (ix *Index) train(names [][]feature, classes []int, nClass int) {
 		}
 		rate := clfRate / (1 + float64(ep)/10)
 		for _, ei := range order {
-			ex := exs[ei]
-			if len(ex.feats) == 0 {
+			feats, class := exs[ei], classes[ei]
+			if len(feats) == 0 {
 				continue
 			}
-			val := 1 / math.Sqrt(float64(len(ex.feats)))
-			c.probs(ex.feats, val, p)
-			if p[ex.class] > clfSure {
+			val := 1 / math.Sqrt(float64(len(feats)))
+			m.probs(feats, val, p)
+			if p[class] > clfSure {
 				continue // the gradient is all but zero
 			}
 			for k := range p {
 				g[k] = p[k]
-				if k == ex.class {
+				if k == class {
 					g[k] -= 1
 				}
-				c.b[k] -= rate * g[k]
+				m.b[k] -= rate * g[k]
 			}
 			// Each weight's update depends only on itself and g, so going
 			// feature by feature (one row of the weights at a time) gives
 			// the same weights as class by class, faster.
 			decay, step := 1-rate*clfL2, rate*val
-			for _, f := range ex.feats {
-				row := c.w[f*nClass : (f+1)*nClass]
+			for _, f := range feats {
+				row := m.w[f*nClass : (f+1)*nClass]
 				for k, gk := range g {
 					row[k] = float32(float64(row[k])*decay - step*gk)
 				}
 			}
 		}
 	}
-	ix.clf = c
+	return m
 }
 
 // probs fills p with the class probabilities of the features.
 // The rows are summed first and scaled once (every feature of a question
 // has the same value).
-func (c *classifier) probs(feats []int, val float64, p []float64) {
-	p = p[:c.nClass]
+func (m *linear) probs(feats []int, val float64, p []float64) {
+	p = p[:m.nClass]
 	clear(p)
 	for _, f := range feats {
-		row := c.w[f*c.nClass : (f+1)*c.nClass]
+		row := m.w[f*m.nClass : (f+1)*m.nClass]
 		for k, w := range row {
 			p[k] += float64(w)
 		}
 	}
 	hi := math.Inf(-1)
 	for k, v := range p {
-		p[k] = c.b[k] + v*val
+		p[k] = m.b[k] + v*val
 		hi = max(hi, p[k])
 	}
 	var sum float64
@@ -208,12 +223,15 @@ func (c *classifier) probs(feats []int, val float64, p []float64) {
 	}
 }
 
-// classify returns the class probabilities of a question (all zero when
-// the index has no classifier).
-func (ix *Index) classify(text string, terms []qterm) []float64 {
+// classify returns the class probabilities of a question, and the
+// topic probabilities it would have as a request only a clinician may
+// answer (all zero when the index has no classifier).
+func (ix *Index) classify(text string, terms []qterm) (probs, topic []float64) {
 	c := ix.clf
+	probs = make([]float64, len(ix.docs)+numExtraClasses)
+	topic = make([]float64, len(ix.docs)+1)
 	if c == nil {
-		return make([]float64, len(ix.docs)+numExtraClasses)
+		return probs, topic
 	}
 	ts := make([]string, len(terms))
 	for i, q := range terms {
@@ -227,32 +245,37 @@ func (ix *Index) classify(text string, terms []qterm) []float64 {
 			feats = append(feats, id)
 		}
 	}
-	p := make([]float64, c.nClass)
 	if len(feats) == 0 {
-		return p
+		return probs, topic
 	}
-	c.probs(feats, 1/math.Sqrt(float64(len(feats))), p)
-	return p
+	val := 1 / math.Sqrt(float64(len(feats)))
+	c.main.probs(feats, val, probs)
+	if c.topic.nClass > 0 {
+		c.topic.probs(feats, val, topic)
+	}
+	return probs, topic
 }
 
 // trainingSet is the classifier's examples: the kept bank rows for an
 // entry, off-topic, feelings, thanks and goodbyes, and requests only a
 // clinician may answer, and each entry's title and example questions.
-func (ix *Index) trainingSet(keep func(int) bool) (texts []string, classes []int) {
+func (ix *Index) trainingSet(keep func(int) bool) (texts []string, classes, topics []int) {
 	nE := len(ix.kb.Entries)
 	for i, e := range ix.kb.Entries {
 		texts = append(texts, e.Title)
 		classes = append(classes, i)
+		topics = append(topics, -1)
 		for _, q := range e.Questions {
 			texts = append(texts, q)
 			classes = append(classes, i)
+			topics = append(topics, -1)
 		}
 	}
 	for i, r := range ix.kb.Bank {
 		if keep != nil && !keep(i) {
 			continue
 		}
-		cl := -1
+		cl, topic := -1, -1
 		switch {
 		case r.Label == LabelOffTopic:
 			cl = nE
@@ -261,7 +284,10 @@ func (ix *Index) trainingSet(keep func(int) bool) (texts []string, classes []int
 		case r.Label == LabelSocial:
 			cl = nE + 2
 		case strings.HasPrefix(r.Label, labelDeflect):
-			cl = nE + 3
+			cl, topic = nE+3, nE // none, unless it names an entry
+			if pos, ok := ix.entryPos[strings.TrimPrefix(r.Label, labelDeflect)]; ok {
+				topic = pos
+			}
 		default:
 			if pos, ok := ix.entryPos[r.Entry()]; ok {
 				cl = pos
@@ -270,7 +296,8 @@ func (ix *Index) trainingSet(keep func(int) bool) (texts []string, classes []int
 		if cl >= 0 && strings.TrimSpace(r.Text) != "" {
 			texts = append(texts, r.Text)
 			classes = append(classes, cl)
+			topics = append(topics, topic)
 		}
 	}
-	return texts, classes
+	return texts, classes, topics
 }
