@@ -51,16 +51,62 @@ func emergencyShare(p [numClasses]float64) float64 {
 	return 0
 }
 
+// fineClasses are the classes the classifier is trained on: the four it
+// reports, then one per construct of the corpus listed here, each standing
+// for one of the four (a construct not listed trains as its level's
+// class). With a class of its own, each kind of harmless sentence that
+// shares words with risk (a figure of speech, a means in ordinary life)
+// and each kind of risk (a plan, a past attempt) gets weights of its own,
+// where one "harmless" class had to outweigh every kind of risk at once.
+var fineClasses = []struct {
+	construct string
+	class     int
+}{
+	{"", classSafe}, {"", classRisk}, {"", classOther}, {"", classEmergency},
+	{"topic_question", classSafe}, {"figure_of_speech", classSafe}, {"benign_means", classSafe},
+	{"medication_quantity", classSafe}, {"grief_exposure", classSafe}, {"past_medical", classSafe}, {"feeling", classSafe},
+	{"passive_ideation", classRisk}, {"active_ideation", classRisk}, {"method_means", classRisk},
+	{"plan_intent_timing", classRisk}, {"preparation", classRisk}, {"past_attempt", classRisk}, {"self_injury", classRisk},
+	{"burden_belonging", classRisk}, {"hopeless_entrapment", classRisk}, {"not_safe", classRisk},
+	{"slang_euphemism", classRisk}, {"unclear", classRisk},
+}
+
+// headClasses: the classifier is two softmax regressions over the same
+// features ("heads"), one over the four classes and one over every fine
+// class, whose probabilities of the four are averaged. Cross-validated on
+// the training part at the same budgets (thresholds set on the pooled
+// out-of-fold scores): the four classes alone caught 97.9%, 88.6% at
+// crisis or emergency, 549 of 575 overdoses as emergencies, 9.1% false
+// checks on the hard harmless sentences; the fine classes alone 97.8%,
+// 90.0%, 562 and 10.9% (splitting only the risks gave 89.1% at crisis,
+// only the harmless kinds 88.7%); the average 98.2%, 90.5%, 558 and 9.7%,
+// false crises the same for all (1.8%).
+var headClasses = []int{numClasses, len(fineClasses)}
+
+// maxFine bounds the number of a head's classes (a fixed-size array in
+// probs).
+const maxFine = 32
+
+// fineClassOf is the fine class a sample trains as.
+func fineClassOf(s Sample) int {
+	c := classOf(s.Level)
+	for k, f := range fineClasses[numClasses:] {
+		if f.construct == s.Construct && f.class == c {
+			return numClasses + k
+		}
+	}
+	return c
+}
+
 const (
 	featureBits = 18
 	numFeatures = 1 << featureBits
-	magic       = "IBSC6"
+	magic       = "IBSC7"
 )
 
 // classifier is the loaded model.
 type classifier struct {
-	w    [numClasses][]float32
-	bias [numClasses]float32
+	heads []head
 	// Thresholds, chosen by the generator on the training part: on the
 	// probability of risk (riskOf), crisisAt makes a crisis of any message
 	// the classifier reads, agreeAt confirms a cue rule's crisis (see
@@ -72,86 +118,167 @@ type classifier struct {
 	crisisAt, agreeAt, checkAt, otherAt, emergencyAt, statementAt, ruleEmergencyAt float64
 }
 
+// head is one softmax regression of the classifier, over the first n
+// fineClasses.
+type head struct {
+	n int
+	// rowOf is each hashed feature's row of weights, -1 for a feature no
+	// training sentence gave weight to (not stored); rows holds n int16
+	// weights per row, times scale.
+	rowOf []int32
+	rows  []int16
+	scale float32
+	bias  []float32
+}
+
 func loadClassifier() (*classifier, error) { return decodeClassifier(weights) }
 
+// The weights file: magic, the seven thresholds (float64), the number of
+// heads (uint32), then per head its scale (float32), its number of classes
+// and of stored rows (uint32), its biases (float32 each), and per row the
+// feature (uint32) and the quantised weights (int16 each); little-endian.
 func decodeClassifier(b []byte) (*classifier, error) {
+	stale := " (run go generate ./internal/safety)"
 	if len(b) < len(magic) || string(b[:len(magic)]) != magic {
-		return nil, errors.New("not a classifier weights file (run go generate ./internal/safety)")
+		return nil, errors.New("not a classifier weights file" + stale)
 	}
 	r := b[len(magic):]
-	need := 4 + 7*8 + numClasses*4 + numClasses*numFeatures*2
-	if len(r) != need {
-		return nil, fmt.Errorf("classifier weights: %d bytes, want %d (run go generate ./internal/safety)", len(r), need)
+	truncated := errors.New("classifier weights: truncated" + stale)
+	if len(r) < 7*8+4 {
+		return nil, truncated
 	}
 	m := &classifier{}
-	scale := math.Float32frombits(binary.LittleEndian.Uint32(r))
-	r = r[4:]
-	m.crisisAt = math.Float64frombits(binary.LittleEndian.Uint64(r))
-	m.agreeAt = math.Float64frombits(binary.LittleEndian.Uint64(r[8:]))
-	m.checkAt = math.Float64frombits(binary.LittleEndian.Uint64(r[16:]))
-	m.otherAt = math.Float64frombits(binary.LittleEndian.Uint64(r[24:]))
-	m.emergencyAt = math.Float64frombits(binary.LittleEndian.Uint64(r[32:]))
-	m.statementAt = math.Float64frombits(binary.LittleEndian.Uint64(r[40:]))
-	m.ruleEmergencyAt = math.Float64frombits(binary.LittleEndian.Uint64(r[48:]))
-	r = r[56:]
-	for k := 0; k < numClasses; k++ {
-		m.bias[k] = math.Float32frombits(binary.LittleEndian.Uint32(r))
-		r = r[4:]
+	for _, t := range []*float64{&m.crisisAt, &m.agreeAt, &m.checkAt, &m.otherAt, &m.emergencyAt, &m.statementAt, &m.ruleEmergencyAt} {
+		*t = math.Float64frombits(binary.LittleEndian.Uint64(r))
+		r = r[8:]
 	}
-	for k := 0; k < numClasses; k++ {
-		m.w[k] = make([]float32, numFeatures)
-		for i := range m.w[k] {
-			m.w[k][i] = float32(int16(binary.LittleEndian.Uint16(r))) * scale
-			r = r[2:]
+	nHeads := int(binary.LittleEndian.Uint32(r))
+	r = r[4:]
+	if nHeads != len(headClasses) {
+		return nil, fmt.Errorf("classifier weights: %d heads, want %d%s", nHeads, len(headClasses), stale)
+	}
+	for hi := 0; hi < nHeads; hi++ {
+		if len(r) < 12 {
+			return nil, truncated
 		}
+		h := head{scale: math.Float32frombits(binary.LittleEndian.Uint32(r)), n: int(binary.LittleEndian.Uint32(r[4:]))}
+		nRows := int(binary.LittleEndian.Uint32(r[8:]))
+		r = r[12:]
+		if h.n != headClasses[hi] {
+			return nil, fmt.Errorf("classifier weights: head %d has %d classes, want %d%s", hi, h.n, headClasses[hi], stale)
+		}
+		size := h.n*4 + nRows*(4+2*h.n)
+		if len(r) < size {
+			return nil, truncated
+		}
+		h.bias = make([]float32, h.n)
+		for k := range h.bias {
+			h.bias[k] = math.Float32frombits(binary.LittleEndian.Uint32(r))
+			r = r[4:]
+		}
+		h.rowOf = make([]int32, numFeatures)
+		for f := range h.rowOf {
+			h.rowOf[f] = -1
+		}
+		h.rows = make([]int16, nRows*h.n)
+		for i := 0; i < nRows; i++ {
+			f := binary.LittleEndian.Uint32(r)
+			if f >= numFeatures || h.rowOf[f] >= 0 {
+				return nil, fmt.Errorf("classifier weights: head %d, row %d has feature %d%s", hi, i, f, stale)
+			}
+			h.rowOf[f] = int32(i)
+			r = r[4:]
+			row := h.rows[i*h.n : (i+1)*h.n]
+			for k := range row {
+				row[k] = int16(binary.LittleEndian.Uint16(r))
+				r = r[2:]
+			}
+		}
+		m.heads = append(m.heads, h)
+	}
+	if len(r) != 0 {
+		return nil, fmt.Errorf("classifier weights: %d bytes left over%s", len(r), stale)
 	}
 	return m, nil
 }
 
-// encodeClassifier writes weights quantised to int16 with one scale.
-func encodeClassifier(w [numClasses][]float64, bias [numClasses]float64, th thresholdSet) []byte {
-	maxAbs := 0.0
-	for k := range w {
-		for _, v := range w[k] {
-			maxAbs = math.Max(maxAbs, math.Abs(v))
-		}
-	}
-	scale := float32(maxAbs / 32767)
-	if scale == 0 {
-		scale = 1
-	}
+// encodeClassifier writes fitted heads' weights, each quantised to int16
+// with one scale, leaving out the rows that quantise to zero.
+func encodeClassifier(ms []model, th thresholdSet) []byte {
 	out := []byte(magic)
-	out = binary.LittleEndian.AppendUint32(out, math.Float32bits(scale))
 	for _, t := range []float64{th.crisisAt, th.agreeAt, th.checkAt, th.otherAt, th.emergencyAt, th.statementAt, th.ruleEmergencyAt} {
 		out = binary.LittleEndian.AppendUint64(out, math.Float64bits(t))
 	}
-	for k := range bias {
-		out = binary.LittleEndian.AppendUint32(out, math.Float32bits(float32(bias[k])))
-	}
-	for k := range w {
-		for _, v := range w[k] {
+	out = binary.LittleEndian.AppendUint32(out, uint32(len(ms)))
+	for _, m := range ms {
+		maxAbs := 0.0
+		for _, v := range m.w {
+			maxAbs = math.Max(maxAbs, math.Abs(v))
+		}
+		scale := float32(maxAbs / 32767)
+		if scale == 0 {
+			scale = 1
+		}
+		quant := func(v float64) int16 {
 			q := math.Round(v / float64(scale))
-			q = math.Max(-32767, math.Min(32767, q))
-			out = binary.LittleEndian.AppendUint16(out, uint16(int16(q)))
+			return int16(math.Max(-32767, math.Min(32767, q)))
+		}
+		var rows []uint32
+		for f := 0; f < numFeatures; f++ {
+			for _, v := range m.w[f*m.n : (f+1)*m.n] {
+				if quant(v) != 0 {
+					rows = append(rows, uint32(f))
+					break
+				}
+			}
+		}
+		out = binary.LittleEndian.AppendUint32(out, math.Float32bits(scale))
+		out = binary.LittleEndian.AppendUint32(out, uint32(m.n))
+		out = binary.LittleEndian.AppendUint32(out, uint32(len(rows)))
+		for _, b := range m.b {
+			out = binary.LittleEndian.AppendUint32(out, math.Float32bits(float32(b)))
+		}
+		for _, f := range rows {
+			out = binary.LittleEndian.AppendUint32(out, f)
+			for _, v := range m.w[int(f)*m.n : (int(f)+1)*m.n] {
+				out = binary.LittleEndian.AppendUint16(out, uint16(quant(v)))
+			}
 		}
 	}
 	return out
 }
 
-// probs returns the class probabilities for a message's features.
+// probs returns the probabilities of the four classes for a message's
+// features: each head's softmax added up by the class each of its classes
+// stands for, averaged over the heads.
 func (m *classifier) probs(feats []uint32) [numClasses]float64 {
-	var z [numClasses]float64
-	for k := 0; k < numClasses; k++ {
-		s := float64(m.bias[k])
+	var p [numClasses]float64
+	for hi := range m.heads {
+		h := &m.heads[hi]
+		var sum [maxFine]int32
 		for _, f := range feats {
-			s += float64(m.w[k][f])
+			r := h.rowOf[f]
+			if r < 0 {
+				continue
+			}
+			for k, w := range h.rows[int(r)*h.n : (int(r)+1)*h.n] {
+				sum[k] += int32(w)
+			}
 		}
-		z[k] = s
+		var z [maxFine]float64
+		for k := 0; k < h.n; k++ {
+			z[k] = float64(h.bias[k]) + float64(h.scale)*float64(sum[k])
+		}
+		hp := collapse(z[:h.n])
+		for k := range p {
+			p[k] += hp[k] / float64(len(m.heads))
+		}
 	}
-	return softmax(z)
+	return p
 }
 
-func softmax(z [numClasses]float64) [numClasses]float64 {
+// collapse turns a head's logits into the four classes' probabilities.
+func collapse(z []float64) [numClasses]float64 {
 	mx := z[0]
 	for _, v := range z[1:] {
 		mx = math.Max(mx, v)
@@ -159,8 +286,9 @@ func softmax(z [numClasses]float64) [numClasses]float64 {
 	var p [numClasses]float64
 	sum := 0.0
 	for k, v := range z {
-		p[k] = math.Exp(v - mx)
-		sum += p[k]
+		e := math.Exp(v - mx)
+		p[fineClasses[k].class] += e
+		sum += e
 	}
 	for k := range p {
 		p[k] /= sum
