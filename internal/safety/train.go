@@ -325,13 +325,22 @@ type thresholdSet struct {
 
 // Budgets of harmless sentences (out-of-fold, rules included) the
 // thresholds may send to crisis or above, and to check or above; and of
-// sentences not about someone else sent to other_person. The crisis budget
-// is a little under the issue's 2%: applied to sentences the thresholds
-// were not chosen on (cross-validation of the training part), 2.0% gave
-// 2.1% and 1.8% gives 2.0%.
+// sentences not about someone else sent to other_person.
 const (
-	crisisBudget = 0.018
-	checkBudget  = 0.115
+	// hardCrisisBudget is of the hard harmless sentences (see
+	// Summary.Hard), the issue's measure, a little under its 2%: applied
+	// to sentences the thresholds were not chosen on (cross-validation of
+	// the training part), 2.0% gave 2.1% and 1.8% gives 1.9%.
+	// crisisBudget, of all harmless sentences, keeps everyday messages
+	// from taking more. Until the corpus held writers' everyday decisions
+	// and goodbyes written to look like preparations ("tonight's the night
+	// i finally clean the garage"), a budget of 1.8% of all harmless
+	// sentences alone did as well; with them it spent itself on those and
+	// cost a point of crisis recall (89.3% against 90.2%, cross-validated,
+	// the same false crises).
+	hardCrisisBudget = 0.018
+	crisisBudget     = 0.025
+	checkBudget      = 0.115
 	// hardCheckBudget: of the hard harmless sentences (see Summary.Hard),
 	// the most that may reach check or above. The issue's goal is at most
 	// 10% at check on them, and the figures on sentences the thresholds
@@ -414,19 +423,29 @@ func thresholds(exs []example, oof [][numClasses]float64) thresholdSet {
 		agree := float64(step) / 50
 		// Harmless sentences at crisis without the classifier's own
 		// crisis: the rules' crisis that agree lets stand.
-		base := 0
-		var scores []float64
+		base, hardBase, nHard := 0, 0, 0
+		var scores, hardScores []float64
 		for i, e := range exs {
 			if !harmless(e) {
 				continue
 			}
+			if e.hard {
+				nHard++
+			}
 			if level(i, thresholdSet{crisisAt: 2, agreeAt: agree, checkAt: 2, statementAt: statement, ruleEmergencyAt: ruleEmergency}) >= LevelCrisis {
 				base++
+				if e.hard {
+					hardBase++
+				}
 			} else if !e.gated {
 				scores = append(scores, riskOf(oof[i]))
+				if e.hard {
+					hardScores = append(hardScores, riskOf(oof[i]))
+				}
 			}
 		}
-		th := thresholdSet{crisisAt: above(scores, int(crisisBudget*float64(nHarm))-base), agreeAt: agree, statementAt: statement, ruleEmergencyAt: ruleEmergency}
+		crisisAt := math.Max(above(scores, int(crisisBudget*float64(nHarm))-base), above(hardScores, int(hardCrisisBudget*float64(nHard))-hardBase))
+		th := thresholdSet{crisisAt: crisisAt, agreeAt: agree, statementAt: statement, ruleEmergencyAt: ruleEmergency}
 		th.checkAt = th.crisisAt
 		hits := 0
 		for i, e := range exs {
