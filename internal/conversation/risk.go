@@ -324,11 +324,15 @@ func (e *Engine) checkAnswered(ctx context.Context, log *slog.Logger, p intake.P
 
 // carriesOn reports whether the message that raised a check still means
 // something once the patient said no: an answer to the pending screening
-// question (a free-text one takes any text), or a question to answer.
+// question (a free-text one takes any text), a question to answer, or a
+// request only a clinician may answer, which needs no question mark ("once
+// im done with the infusions can i stop all my antidepressants" had been
+// given the support reply).
 func (e *Engine) carriesOn(ctx context.Context, p intake.Patient, t intake.Turn) bool {
+	asks := func() bool { return looksLikeQuestion(t.Text) || e.isRequest(&said{text: t.Text}) }
 	sess, err := e.store.ActiveSession(ctx, p.ID)
 	if err != nil || sess.Paused {
-		return looksLikeQuestion(t.Text)
+		return asks()
 	}
 	step := e.script.Next(sess.Answers, sess.CrisisLanguage)
 	if step.Question == nil {
@@ -338,7 +342,16 @@ func (e *Engine) carriesOn(ctx context.Context, p intake.Patient, t intake.Turn)
 		return true
 	}
 	_, err = step.Question.ParseText(t.Text, e.now())
-	return err == nil || looksLikeQuestion(t.Text)
+	return err == nil || asks()
+}
+
+// isRequest reports whether s asks what only a clinician may answer: the
+// medical-advice patterns match it, or retrieval deflects it.
+func (e *Engine) isRequest(s *said) bool {
+	if e.adviceOf(s).Kind != "" {
+		return true
+	}
+	return e.faq != nil && e.verdictOf(s).Kind == faq.KindDeflect
 }
 
 // pendingQuestion is the screening question waiting for an answer, asked

@@ -46,15 +46,19 @@ type replyFigures struct {
 	deflects, deflected, deflectRightGeneral         int
 	deflectSafety                                    int // given a safety reply, which comes first
 	deflectNoGeneral                                 int // deflected with no entry where the writers chose one
-	medqs, medqAnswered, medqClarified               int
-	entryQuestions, entryDeflected                   int
-	misses                                           []string
+	// deflectedAfterNo and deflectRightAfterNo: of the requests given the
+	// direct question first, those deflected once the patient answers no,
+	// and with the writers' entry (or none).
+	deflectedAfterNo, deflectRightAfterNo int
+	medqs, medqAnswered, medqClarified    int
+	entryQuestions, entryDeflected        int
+	misses                                []string
 }
 
 func (f replyFigures) String() string {
-	return fmt.Sprintf("feelings %d: support %d, safety reply %d, an entry %d; deflection requests %d: deflected %d (general information right %d, none shown where the writers chose one %d), safety reply %d; "+
+	return fmt.Sprintf("feelings %d: support %d, safety reply %d, an entry %d; deflection requests %d: deflected %d (general information right %d, none shown where the writers chose one %d), safety reply %d (deflected after no %d, right %d); "+
 		"medicine questions %d: answered from the right entry %d, clarify holding it %d; other entry questions %d: deflected %d",
-		f.feelings, f.supported, f.feelingSafety, f.feelingEntry, f.deflects, f.deflected, f.deflectRightGeneral, f.deflectNoGeneral, f.deflectSafety,
+		f.feelings, f.supported, f.feelingSafety, f.feelingEntry, f.deflects, f.deflected, f.deflectRightGeneral, f.deflectNoGeneral, f.deflectSafety, f.deflectedAfterNo, f.deflectRightAfterNo,
 		f.medqs, f.medqAnswered, f.medqClarified, f.entryQuestions, f.entryDeflected)
 }
 
@@ -87,6 +91,9 @@ func replyFiguresOf(h *harness, rows []faq.BankRow) replyFigures {
 			}
 			if safetyKinds[a.Kind] {
 				f.deflectSafety++
+				if a.Kind == conversation.KindCheck {
+					f.afterNo(h, r.Text, want)
+				}
 			}
 			if a.Kind == conversation.KindDeflect {
 				f.deflected++
@@ -124,6 +131,56 @@ func replyFiguresOf(h *harness, rows []faq.BankRow) replyFigures {
 	return f
 }
 
+// afterNo asks text as a new patient would, answers the direct question
+// no, and counts whether the request is then deflected with the entry want
+// (or none).
+func (f *replyFigures) afterNo(h *harness, request, want string) {
+	h.user = fmt.Sprintf("after-no-%d", f.deflectSafety)
+	defer func(u string) { h.user = u }(h.user)
+	rs := h.say(request)
+	if pending(rs) != conversation.CheckQuestionID {
+		return
+	}
+	reply := text(h.click(conversation.CheckQuestionID, conversation.CheckNo))
+	if !strings.Contains(reply, "a clinician needs to answer") {
+		return
+	}
+	f.deflectedAfterNo++
+	shown := "none"
+	for id, title := range entryTitles(h.t) {
+		if strings.Contains(reply, "From: "+title+"\n") {
+			shown = id
+		}
+	}
+	if shown == want {
+		f.deflectRightAfterNo++
+	}
+}
+
+// entryTitles maps the shipped entries' ids to their titles (read from
+// their front matter).
+func entryTitles(t testing.TB) map[string]string {
+	t.Helper()
+	names, err := filepath.Glob("../../prompts/faq/*.md")
+	if err != nil || len(names) == 0 {
+		t.Fatalf("no entries (%v)", err)
+	}
+	out := map[string]string{}
+	for _, name := range names {
+		src, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(string(src), "\n") {
+			if title, ok := strings.CutPrefix(line, "title:"); ok {
+				out[strings.TrimSuffix(filepath.Base(name), ".md")] = strings.Trim(strings.TrimSpace(title), `"'`)
+				break
+			}
+		}
+	}
+	return out
+}
+
 func contains(xs []string, x string) bool {
 	for _, y := range xs {
 		if y == x {
@@ -154,24 +211,26 @@ func TestFeelingsDeflectionsAndMedicineQuestions(t *testing.T) {
 			t.Errorf("%s: %d statements of feelings answered with an entry", name, f.feelingEntry)
 		}
 	}
-	// Floors at the measured figures, so a regression shows; the issue's
-	// goal is every deflection request deflected.
-	// The issue's goal is at least 40 held-out requests deflected: 39 to 41
-	// of 46 at the last counts (the patterns and retrieval's classifier
-	// together; the classifier moves with any bank edit), so the floor is 38.
-	// The bank's are not all matched (1,101 of 1,190, 51 more given the safety
-	// check-in or the other-person reply, which come first); the bank
-	// figure is in-sample for the classifier, so its floor (93% deflected or
+	// Floors a little under the measured figures, so a regression shows.
+	// The held-out requests are three writers' sets (46, then 60 and 60
+	// written later in voices the bank had not had: veterans with PTSD,
+	// people with bipolar disorder and their parents; menopause and
+	// migraine, OCD and panic). Of the 166, 124 are deflected at once and
+	// 18 more after the patient answers no to the direct question, which
+	// comes first for 28; 113 and 16 of them with the writers' entry (or
+	// none). The first set alone: 42 and 39 of 46. The bank's figures are
+	// in-sample for the classifiers, so their floor (93% deflected or
 	// given a safety reply) is only a guard.
-	if (bank.deflected+bank.deflectSafety)*100 < bank.deflects*93 || held.deflected < 38 {
-		t.Errorf("deflected: bank %d of %d (%d safety replies), held-out %d of %d (floor 38)", bank.deflected, bank.deflects, bank.deflectSafety, held.deflected, held.deflects)
+	if (bank.deflected+bank.deflectSafety)*100 < bank.deflects*93 || held.deflected*100 < held.deflects*72 {
+		t.Errorf("deflected: bank %d of %d (%d safety replies), held-out %d of %d (floor 72%%)", bank.deflected, bank.deflects, bank.deflectSafety, held.deflected, held.deflects)
 	}
-	// With a matching entry or none: 39 of 46 at the last count.
-	if held.deflectRightGeneral < 37 {
-		t.Errorf("held-out deflections with the writers' entry (or none): %d (floor 37)", held.deflectRightGeneral)
+	if right := held.deflectRightGeneral + held.deflectRightAfterNo; right*100 < held.deflects*75 {
+		t.Errorf("held-out requests deflected with the writers' entry (or none), at once or after the direct question: %d of %d (floor 75%%)", right, held.deflects)
 	}
-	if held.medqAnswered < 20 || bank.medqAnswered*100 < bank.medqs*97 {
-		t.Errorf("medicine questions answered from the right entry: bank %d of %d, held-out %d of %d (floor 20)",
+	// Medicine questions answered from the right entry: 66 of 81 held-out
+	// (13 more are asked which entry, the right one among them).
+	if held.medqAnswered*100 < held.medqs*78 || bank.medqAnswered*100 < bank.medqs*97 {
+		t.Errorf("medicine questions answered from the right entry: bank %d of %d, held-out %d of %d (floor 78%%)",
 			bank.medqAnswered, bank.medqs, held.medqAnswered, held.medqs)
 	}
 }
@@ -313,5 +372,43 @@ func TestFeelingsThatDrawTheCheckAreHeardThenSupported(t *testing.T) {
 	}
 	if at == 0 || after == 0 || acknowledged == 0 || at+after < 30 {
 		t.Errorf("support at once %d, after the direct question %d: want both kinds seen and at least 30 in all", at, after)
+	}
+}
+
+// TestRequestsThatDrawTheCheckAreDeflectedAfterNo: a request only a
+// clinician may answer that the crisis reading answers with the direct
+// question is, after "no", handled as it would have been, question mark or
+// not: deflected when the advice patterns or retrieval read it as a
+// request (it had been given the support reply, as if it were a feeling).
+// A few are read as neither (pidgin, or a question retrieval answers):
+// 42 of 45 of the bank's are deflected, and the floor is 90%.
+func TestRequestsThatDrawTheCheckAreDeflectedAfterNo(t *testing.T) {
+	if underRace {
+		t.Skip("reads the whole bank in one goroutine: run without -race")
+	}
+	h := newHarness(t)
+	checked, deflected := 0, 0
+	for i, r := range readLabelled(t, "../../prompts/faq/bank/*.tsv") {
+		if !strings.HasPrefix(r.Label, "deflect:") {
+			continue
+		}
+		h.user = fmt.Sprintf("request%d", i)
+		rs := h.say(r.Text)
+		if pending(rs) != conversation.CheckQuestionID {
+			continue
+		}
+		checked++
+		if reply := text(h.click(conversation.CheckQuestionID, conversation.CheckNo)); strings.Contains(reply, "a clinician needs to answer") {
+			deflected++
+		} else {
+			t.Logf("%q: after no, not deflected", r.Text)
+		}
+	}
+	if checked == 0 {
+		t.Fatal("no bank request drew the direct question; the test reads nothing")
+	}
+	t.Logf("bank requests given the direct question: %d, deflected after no: %d", checked, deflected)
+	if deflected*10 < checked*9 {
+		t.Errorf("after no, %d of %d requests deflected; want 90%%", deflected, checked)
 	}
 }
