@@ -135,7 +135,7 @@ func (d *Detector) Train(samples []Sample) []byte {
 		}
 		exs[i] = example{feats: d.features(cls, toks), class: classOf(s.Level), fine: fineClassOf(s), rules: r, want: s.Level,
 			gated: len(cls) == 0 || (r.seen&riskWords == 0 && words < 4),
-			hard:  s.Level <= LevelTopic && !everydayConstructs[s.Construct]}
+			hard:  hardNegative(s.Level, s.Construct)}
 	}
 	// The five out-of-fold models and the final one are independent, so
 	// they are fitted side by side (as many at once as there are CPUs);
@@ -393,6 +393,37 @@ func thresholds(exs []example, oof [][numClasses]float64) thresholdSet {
 		}
 		return math.Min(0.999, scores[allowed]+1e-6)
 	}
+	// budgeted returns the lowest threshold on the classifier's risk that
+	// keeps the harmless sentences reaching at (read with without, where
+	// the threshold sought is unset) within budget of them all and within
+	// hardBudget of the hard ones.
+	nHard := 0
+	for _, e := range exs {
+		if harmless(e) && e.hard {
+			nHard++
+		}
+	}
+	budgeted := func(without thresholdSet, at Level, budget, hardBudget float64) float64 {
+		base, hardBase := 0, 0
+		var scores, hardScores []float64
+		for i, e := range exs {
+			if !harmless(e) {
+				continue
+			}
+			if level(i, without) >= at {
+				base++
+				if e.hard {
+					hardBase++
+				}
+			} else if !e.gated {
+				scores = append(scores, riskOf(oof[i]))
+				if e.hard {
+					hardScores = append(hardScores, riskOf(oof[i]))
+				}
+			}
+		}
+		return math.Max(above(scores, int(budget*float64(nHarm))-base), above(hardScores, int(hardBudget*float64(nHard))-hardBase))
+	}
 	best, bestHits := thresholdSet{crisisAt: 0.999, agreeAt: 1, checkAt: 0.999}, -1
 	// A bar of its own for messages with no word of risk (the certainty
 	// gate the classifier once had) was tried in this search: at 0.95 it
@@ -423,28 +454,8 @@ func thresholds(exs []example, oof [][numClasses]float64) thresholdSet {
 		agree := float64(step) / 50
 		// Harmless sentences at crisis without the classifier's own
 		// crisis: the rules' crisis that agree lets stand.
-		base, hardBase, nHard := 0, 0, 0
-		var scores, hardScores []float64
-		for i, e := range exs {
-			if !harmless(e) {
-				continue
-			}
-			if e.hard {
-				nHard++
-			}
-			if level(i, thresholdSet{crisisAt: 2, agreeAt: agree, checkAt: 2, statementAt: statement, ruleEmergencyAt: ruleEmergency}) >= LevelCrisis {
-				base++
-				if e.hard {
-					hardBase++
-				}
-			} else if !e.gated {
-				scores = append(scores, riskOf(oof[i]))
-				if e.hard {
-					hardScores = append(hardScores, riskOf(oof[i]))
-				}
-			}
-		}
-		crisisAt := math.Max(above(scores, int(crisisBudget*float64(nHarm))-base), above(hardScores, int(hardCrisisBudget*float64(nHard))-hardBase))
+		crisisAt := budgeted(thresholdSet{crisisAt: 2, agreeAt: agree, checkAt: 2, statementAt: statement, ruleEmergencyAt: ruleEmergency},
+			LevelCrisis, crisisBudget, hardCrisisBudget)
 		th := thresholdSet{crisisAt: crisisAt, agreeAt: agree, statementAt: statement, ruleEmergencyAt: ruleEmergency}
 		th.checkAt = th.crisisAt
 		hits := 0
@@ -459,32 +470,12 @@ func thresholds(exs []example, oof [][numClasses]float64) thresholdSet {
 	}
 	// checkAt: the classifier's check, within the budgets (of all harmless
 	// sentences, and of the hard ones).
-	base, hardBase, nHard := 0, 0, 0
-	var scores, hardScores []float64
-	for i, e := range exs {
-		if !harmless(e) {
-			continue
-		}
-		if e.hard {
-			nHard++
-		}
-		if level(i, thresholdSet{crisisAt: best.crisisAt, agreeAt: best.agreeAt, checkAt: 2, statementAt: best.statementAt, ruleEmergencyAt: best.ruleEmergencyAt}) >= LevelCheck {
-			base++
-			if e.hard {
-				hardBase++
-			}
-		} else if !e.gated {
-			scores = append(scores, riskOf(oof[i]))
-			if e.hard {
-				hardScores = append(hardScores, riskOf(oof[i]))
-			}
-		}
-	}
-	best.checkAt = math.Max(above(scores, int(checkBudget*float64(nHarm))-base), above(hardScores, int(hardCheckBudget*float64(nHard))-hardBase))
+	best.checkAt = budgeted(thresholdSet{crisisAt: best.crisisAt, agreeAt: best.agreeAt, checkAt: 2, statementAt: best.statementAt, ruleEmergencyAt: best.ruleEmergencyAt},
+		LevelCheck, checkBudget, hardCheckBudget)
 	best.checkAt = math.Min(best.crisisAt, best.checkAt)
 	// otherAt: someone else at risk.
 	n, base := 0, 0
-	scores = scores[:0]
+	var scores []float64
 	for i, e := range exs {
 		if e.want == LevelOtherPerson {
 			continue
@@ -606,6 +597,12 @@ type Summary struct {
 // with risk: everyday messages and statements of feelings.
 var everydayConstructs = map[string]bool{"ordinary": true, "feeling": true}
 
+// hardNegative reports whether a sentence of this level and construct is a
+// harmless one that shares words with risk (see Summary.Hard).
+func hardNegative(l Level, construct string) bool {
+	return l <= LevelTopic && !everydayConstructs[construct]
+}
+
 // Summary adds up the tallies.
 func (r Report) Summary() Summary {
 	var s Summary
@@ -626,7 +623,7 @@ func (r Report) Summary() Summary {
 			s.Harmless += t.N
 			s.HarmlessCrisis += t.ByLevel[LevelCrisis] + t.ByLevel[LevelEmergency]
 			s.HarmlessCheck += t.ByLevel[LevelCheck]
-			if !everydayConstructs[t.Construct] {
+			if hardNegative(t.Want, t.Construct) {
 				s.Hard += t.N
 				s.HardCrisis += t.ByLevel[LevelCrisis] + t.ByLevel[LevelEmergency]
 				s.HardCheck += t.ByLevel[LevelCheck]
