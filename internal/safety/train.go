@@ -359,14 +359,19 @@ const (
 	// the same false crises).
 	hardCrisisBudget = 0.018
 	crisisBudget     = 0.025
-	checkBudget      = 0.115
+	checkBudget      = 0.125
 	// hardCheckBudget: of the hard harmless sentences (see Summary.Hard),
 	// the most that may reach check or above. The goal is at most
 	// 10% at check on them, and the figures on sentences the thresholds
 	// were not chosen on ran about a point above those they were chosen
 	// on; the budget over all harmless sentences alone let the hard ones
-	// reach 10.9% with the fine classes (see headClasses).
-	hardCheckBudget = 0.11
+	// reach 10.9% with the fine classes (see headClasses). Since the hard
+	// sentences count four times in the loss (hardWeight), the final model
+	// sends fewer of them to check than the fold models the budgets are
+	// applied to: at 11% (11.5% of all), cross-validated, 7.5% of them
+	// reached check and 98.5% of at-risk sentences were caught; at 12%
+	// (12.5% of all), 8.3% and 98.7%.
+	hardCheckBudget = 0.12
 	otherBudget     = 0.02
 	// A false emergency tells someone to call 911 now: rare for harmless
 	// messages, and for those at risk but not in an emergency (who are
