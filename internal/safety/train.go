@@ -279,9 +279,23 @@ func fit(exs []example, n int) model {
 	// (0.02 rather than 1e-4) calibrated the model (harmless messages had
 	// scored 1.000 on one word) and raised crisis recall at 2% false
 	// crises from 84% to 88%.
-	const epochs, l2, lr0 = 40, 0.02, 0.2
+	//
+	// The weights returned are the average of the weights at the end of
+	// every epoch (Polyak averaging), not the last ones: the step is still
+	// large at the end, so the last weights lean towards the sentences seen
+	// last. Cross-validated on the training part at the same budgets, 40
+	// epochs gave 92.5% of at-risk sentences at crisis or emergency with the
+	// last weights and 93.6% averaged; 10, 20 and 60 epochs averaged gave
+	// 93.3, 93.7 and 93.2% (false checks on hard sentences 8.5% last, 8.0% at
+	// 20 averaged). A lighter L2 (0.01) or step (0.1) with averaging gave
+	// 93.4%, the hard sentences weighted 3 or 6 times 93.2 and 93.4%, and
+	// two copies of each head in another order averaged 93.8% at twice the
+	// cost, so one each.
+	const epochs, l2, lr0 = 20, 0.02, 0.2
 	z := make([]float64, n)
 	g := make([]float64, n)
+	sumW := make([]float64, len(m.w))
+	sumB := make([]float64, n)
 	for ep := 0; ep < epochs; ep++ {
 		// Fisher-Yates with a fixed linear congruential generator.
 		for i := len(order) - 1; i > 0; i-- {
@@ -317,6 +331,18 @@ func fit(exs []example, n int) model {
 				}
 			}
 		}
+		for i, v := range m.w {
+			sumW[i] += v
+		}
+		for k, v := range m.b {
+			sumB[k] += v
+		}
+	}
+	for i, v := range sumW {
+		m.w[i] = v / epochs
+	}
+	for k, v := range sumB {
+		m.b[k] = v / epochs
 	}
 	return m
 }
