@@ -110,8 +110,8 @@ func (m *classifier) combine(r Risk, p [numClasses]float64) Risk {
 	switch {
 	case r.Level == LevelCrisis && !r.strong && cueRules[r.Rule] && risk < m.agreeAt:
 		r.Level, r.Rule = LevelCheck, r.Rule+"_unconfirmed"
-	case r.Level == LevelCrisis && r.strong && risk < m.statementAt,
-		r.Level == LevelEmergency && risk < m.ruleEmergencyAt:
+	case r.Level == LevelCrisis && r.strong && concernOf(p) < m.statementAt,
+		r.Level == LevelEmergency && concernOf(p) < m.ruleEmergencyAt:
 		r.Level, r.Rule = LevelCheck, r.Rule+"_unconfirmed"
 	}
 	construct := r.Construct

@@ -42,6 +42,14 @@ const (
 // crisis or in an emergency.
 func riskOf(p [numClasses]float64) float64 { return p[classRisk] + p[classEmergency] }
 
+// concernOf is the classifier's probability that the message is not
+// harmless: at risk, in an emergency, or about someone else at risk. A
+// rule's reading is lowered to a check only when it is far below what it
+// ever was for an at-risk sentence (see classifier.statementAt): "took a
+// bunch of my roommates gabapentin idk how many my lips are numb" reads
+// partly as someone else's, which is not a reading of harmlessness.
+func concernOf(p [numClasses]float64) float64 { return 1 - p[classSafe] }
+
 // emergencyShare is the share of that risk the classifier reads as an
 // emergency.
 func emergencyShare(p [numClasses]float64) float64 {

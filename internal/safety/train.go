@@ -494,9 +494,9 @@ func thresholds(exs []example, oof [][numClasses]float64) thresholdSet {
 		switch {
 		case !atRisk(e) || e.gated:
 		case e.rules.Level == LevelCrisis && e.rules.strong:
-			statement = math.Min(statement, riskOf(oof[i]))
+			statement = math.Min(statement, concernOf(oof[i]))
 		case e.rules.Level == LevelEmergency:
-			ruleEmergency = math.Min(ruleEmergency, riskOf(oof[i]))
+			ruleEmergency = math.Min(ruleEmergency, concernOf(oof[i]))
 		}
 	}
 	statement, ruleEmergency = statement/2, ruleEmergency/2
