@@ -215,20 +215,24 @@ func TestFeelingsDeflectionsAndMedicineQuestions(t *testing.T) {
 	// The held-out requests are three writers' sets (46, then 60 and 60
 	// written later in voices the bank had not had: veterans with PTSD,
 	// people with bipolar disorder and their parents; menopause and
-	// migraine, OCD and panic). Of the 166, 124 are deflected at once and
+	// migraine, OCD and panic). Of the 166, 130 are deflected at once and
 	// 18 more after the patient answers no to the direct question, which
-	// comes first for 28; 113 and 16 of them with the writers' entry (or
-	// none). The first set alone: 42 and 39 of 46. The bank's figures are
-	// in-sample for the classifiers, so their floor (93% deflected or
-	// given a safety reply) is only a guard.
+	// comes first for 27; 117 and 15 of them with the writers' entry (or
+	// none). The first set alone: 43 and 39 of 46. A blind rater, shown
+	// each deflection's entry but not the writers' label, judged 114 of the
+	// 149 deflections' entries to fit, 30 to show none and 5 unrelated. The
+	// bank's figures are in-sample for the classifiers, so their floor (93%
+	// deflected or given a safety reply) is only a guard.
 	if (bank.deflected+bank.deflectSafety)*100 < bank.deflects*93 || held.deflected*100 < held.deflects*72 {
 		t.Errorf("deflected: bank %d of %d (%d safety replies), held-out %d of %d (floor 72%%)", bank.deflected, bank.deflects, bank.deflectSafety, held.deflected, held.deflects)
 	}
-	if right := held.deflectRightGeneral + held.deflectRightAfterNo; right*100 < held.deflects*75 {
-		t.Errorf("held-out requests deflected with the writers' entry (or none), at once or after the direct question: %d of %d (floor 75%%)", right, held.deflects)
+	// The goal: at least 40 requests deflected with a matching
+	// entry or none.
+	if right := held.deflectRightGeneral + held.deflectRightAfterNo; right*100 < held.deflects*75 || right < 40 {
+		t.Errorf("held-out requests deflected with the writers' entry (or none), at once or after the direct question: %d of %d (floor 75%%, and 40)", right, held.deflects)
 	}
-	// Medicine questions answered from the right entry: 66 of 81 held-out
-	// (13 more are asked which entry, the right one among them).
+	// Medicine questions answered from the right entry: 64 of 81 held-out
+	// (15 more are asked which entry, the right one among them).
 	if held.medqAnswered*100 < held.medqs*78 || bank.medqAnswered*100 < bank.medqs*97 {
 		t.Errorf("medicine questions answered from the right entry: bank %d of %d, held-out %d of %d (floor 78%%)",
 			bank.medqAnswered, bank.medqs, held.medqAnswered, held.medqs)
