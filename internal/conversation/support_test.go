@@ -215,12 +215,13 @@ func TestFeelingsDeflectionsAndMedicineQuestions(t *testing.T) {
 	// The held-out requests are three writers' sets (46, then 60 and 60
 	// written later in voices the bank had not had: veterans with PTSD,
 	// people with bipolar disorder and their parents; menopause and
-	// migraine, OCD and panic). Of the 166, 130 are deflected at once and
-	// 18 more after the patient answers no to the direct question, which
-	// comes first for 27; 117 and 15 of them with the writers' entry (or
+	// migraine, OCD and panic). Of the 166, 132 are deflected at once and
+	// 15 more after the patient answers no to the direct question, which
+	// comes first for 24; 120 and 12 of them with the writers' entry (or
 	// none). The first set alone: 43 and 39 of 46. A blind rater, shown
 	// each deflection's entry but not the writers' label, judged 114 of the
-	// 149 deflections' entries to fit, 30 to show none and 5 unrelated. The
+	// 149 deflections' entries to fit, 30 to show none and 5 unrelated (on
+	// the model of the day before sets 39-42 joined the safety corpus). The
 	// bank's figures are in-sample for the classifiers, so their floor (93%
 	// deflected or given a safety reply) is only a guard.
 	if (bank.deflected+bank.deflectSafety)*100 < bank.deflects*93 || held.deflected*100 < held.deflects*72 {

@@ -210,10 +210,11 @@ var pastVerbs = func() map[string]bool {
 	return m
 }()
 
-// phrase is one concept entry: a sequence of stems.
+// phrase is one concept entry: a sequence of stems, and of the words as
+// written for a concept matched on word forms (see Lexicon.WordForms).
 type phrase struct {
-	stems []string
-	c     concept
+	stems, words []string
+	c            concept
 }
 
 // splitClauses cuts text at sentence ends and at "but", where negation and
@@ -301,7 +302,7 @@ func (d *Detector) tag(raw string, toks []token) clause {
 			}
 			ok := true
 			for j, s := range p.stems {
-				if toks[i+j].stem != s {
+				if toks[i+j].stem != s || p.words != nil && toks[i+j].word != p.words[j] {
 					ok = false
 					break
 				}

@@ -33,6 +33,12 @@ type Lexicon struct {
 	// Concepts maps each concept the rules know (self, desire, die, means,
 	// ingest, ...) to its words and phrases, matched on stems.
 	Concepts map[string][]string `yaml:"concepts"`
+	// WordForms are the concepts whose entries match words as written
+	// (after normalisation, slang and typo correction), not their stems:
+	// for ingestion the form is the point, and stems merge "downed" with
+	// "down", "necked" with "neck", "emptied" with "empty" and "packed"
+	// with "pack".
+	WordForms []string `yaml:"word_forms"`
 	// Ignore are regular expressions for figures of speech ("this pain is
 	// killing me"); matching text is blanked out before concepts are tagged.
 	Ignore []string `yaml:"ignore"`
@@ -348,6 +354,13 @@ func compile(doc *content.Doc, lx Lexicon, withModel bool) (*Detector, error) {
 		names = append(names, name)
 	}
 	sort.Strings(names)
+	asWritten := map[string]bool{}
+	for i, name := range lx.WordForms {
+		if _, ok := lx.Concepts[name]; !ok {
+			ps = append(ps, doc.Problem(fmt.Sprintf("$.word_forms[%d]", i), "no concept %q", name))
+		}
+		asWritten[name] = true
+	}
 	for _, name := range names {
 		c, err := conceptOf(name)
 		if err != nil {
@@ -363,6 +376,9 @@ func compile(doc *content.Doc, lx Lexicon, withModel bool) (*Detector, error) {
 			p := phrase{c: c}
 			for _, t := range toks {
 				p.stems = append(p.stems, t.stem)
+				if asWritten[name] {
+					p.words = append(p.words, t.word)
+				}
 			}
 			d.concepts[p.stems[0]] = append(d.concepts[p.stems[0]], p)
 		}

@@ -97,13 +97,13 @@ func TestNormalize(t *testing.T) {
 }
 
 func TestLexiconErrorsNameLine(t *testing.T) {
-	src := []byte("concepts:\n  self: [i]\n  selfish: [me]\nignore:\n  - '(unclosed'\nfuzzy:\n  - kil\n")
+	src := []byte("concepts:\n  self: [i]\n  selfish: [me]\nignore:\n  - '(unclosed'\nfuzzy:\n  - kil\nword_forms: [self, swallowing]\n")
 	_, err := safety.Parse("bad.yaml", src)
 	if err == nil {
 		t.Fatal("broken lexicon loaded without error")
 	}
 	for _, want := range []string{"bad.yaml:3: unknown concept \"selfish\"", "bad.yaml:5: pattern does not compile", "bad.yaml:7: fuzzy word",
-		"concept \"desire\" has no words"} {
+		"concept \"desire\" has no words", `bad.yaml:8: no concept "swallowing"`} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not contain %q", err, want)
 		}
@@ -223,5 +223,32 @@ func TestWordClustersGroupByMeaning(t *testing.T) {
 	}
 	if n := safety.ClusteredWords(); n < 50000 {
 		t.Errorf("%d words clustered; want the 60,000 the generator keeps", n)
+	}
+}
+
+// TestWordFormsKeepInflectionsApart: ingestion and quantity words match as
+// written (word_forms in safety.yaml), so "down" is not "downed", "neck" not
+// "necked" and a "packed" bus no pack of pills, while each form listed
+// still reads as an overdose.
+func TestWordFormsKeepInflectionsApart(t *testing.T) {
+	d := detector(t)
+	for _, text := range []string{
+		"took the bus here, it was packed",
+		"i slow down every time i drive over the bridge",
+		"my neck is stiff so i took 2 advil",
+		"wrote down all my meds on a list for the nurse",
+	} {
+		if got := d.RulesAlone(text); got.Level == safety.LevelEmergency {
+			t.Errorf("%q: rules read an emergency (%s)", text, got.Rule)
+		}
+	}
+	for _, text := range []string{
+		"downed the whole bottle of my pills an hour ago",
+		"im popping all my xanax right now",
+		"swallowed 2 boxes of tylenol",
+	} {
+		if got := d.RulesAlone(text); got.Level != safety.LevelEmergency {
+			t.Errorf("%q: rules read %s, want emergency", text, got.Level)
+		}
 	}
 }
