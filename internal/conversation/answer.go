@@ -285,10 +285,16 @@ func reasonOf(err error) string {
 // ("how much ketamine will you give me" is not about the price). A dose,
 // a prescription or a diagnosis gets no general information.
 // A request to take, skip, start or stop a medicine gets the medicines
-// entry: retrieval ranked "addiction risk" first for "i'm thinking of
-// stopping my lithium" once the bank grew, and that is not its topic.
+// entry, or the entry the bank's nearest requests name when it is one of
+// the few a change of medicine can be about (stopping an antidepressant
+// while pregnant, coming off buprenorphine, a medicine for nausea,
+// taking one while fasting): with the medicines entry alone, the bank's
+// requests (in-sample) got the writers' entry 1,720 times of 1,895, with
+// these 1,740. Retrieval's plain hits are not trusted for it: they ranked
+// "addiction risk" first for "i'm thinking of stopping my lithium" once
+// the bank grew, and that is not its topic.
 var deflectGeneral = map[string][]string{
-	safety.AdviceMedicationChange: {"medications"},
+	safety.AdviceMedicationChange: {"medications", "pregnancy", "addiction-risk", "side-effects", "eating-before"},
 	safety.AdvicePersonalVerdict:  {"candidacy", "safety-monitoring", "side-effects", "medications", "pregnancy", "addiction-risk"},
 }
 
@@ -354,6 +360,9 @@ func (e *Engine) deflectTopic(v faq.Verdict, kind string) *faq.Entry {
 	}
 	if v.DeflectNone {
 		return nil
+	}
+	if kind == safety.AdviceMedicationChange {
+		allowed = []string{deflectFallback[kind]} // see deflectGeneral
 	}
 	for _, h := range v.Hits {
 		if h.Score >= faq.Threshold && contains(allowed, h.Entry.ID) {
