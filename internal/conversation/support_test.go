@@ -216,8 +216,8 @@ func TestFeelingsDeflectionsAndMedicineQuestions(t *testing.T) {
 	// written later in voices the bank had not had: veterans with PTSD,
 	// people with bipolar disorder and their parents; menopause and
 	// migraine, OCD and panic). Of the 166, 133 are deflected at once and
-	// 16 more after the patient answers no to the direct question, which
-	// comes first for 24; 122 and 13 of them with the writers' entry (or
+	// 15 more after the patient answers no to the direct question, which
+	// comes first for 23; 122 and 12 of them with the writers' entry (or
 	// none). The first set alone: 43 and 40 of 46. A blind rater, shown
 	// each deflection's entry but not the writers' label, judged 117 of the
 	// 150 deflections' entries to fit, 30 to show none and 3 unrelated. The
@@ -285,7 +285,7 @@ func TestIssueExamples(t *testing.T) {
 		// with the medicines entry (the safety reading may still ask first).
 		// Not the crisis reply: lithium is a means as well as a medicine,
 		// and one retraining read this at 0.48 against a crisis threshold
-		// of 0.475 (the shipped classifier: 0.38 against 0.49); if a
+		// of 0.475 (the shipped classifier: 0.41); if a
 		// retraining makes it a crisis again, this fails.
 		{"I'm thinking of stopping my lithium", []string{conversation.KindDeflect, conversation.KindCheck}, "medications"},
 		{"how much ketamine will you give me?", []string{conversation.KindDeflect}, ""},
