@@ -23,7 +23,7 @@ type Window struct {
 // attempt, self-harm, not safe, a farewell) and the rules' emergencies
 // stand unless the classifier is far surer the message is harmless than
 // it was of any at-risk sentence the rules read so (statementAt,
-// ruleEmergencyAt: half the lowest such risk, out of fold): then they too
+// ruleEmergencyAt: half the lowest such concern, out of fold): then they too
 // are a check. On the training part, cross-validated, the bars (0.026 and
 // 0.07) ask instead of alarming for 10-12 of the statements' 49 false
 // crises ("kms my wifi just cut out") and 9 of the rules' 16 false

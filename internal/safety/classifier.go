@@ -118,8 +118,9 @@ type classifier struct {
 	// Thresholds, chosen by the generator on the training part: on the
 	// probability of risk (riskOf), crisisAt makes a crisis of any message
 	// the classifier reads, agreeAt confirms a cue rule's crisis (see
-	// cueRules), statementAt any other rule's crisis and ruleEmergencyAt a
-	// rule's emergency (below them the patient is asked), checkAt asks;
+	// cueRules), checkAt asks; on the probability that it is not harmless
+	// (concernOf), statementAt lets any other rule's crisis stand and
+	// ruleEmergencyAt a rule's emergency (below them the patient is asked);
 	// otherAt is someone else at risk; and emergencyAt, on the share of the
 	// risk read as an emergency (emergencyShare), makes a check or a crisis
 	// an emergency.

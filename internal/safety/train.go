@@ -116,7 +116,7 @@ type example struct {
 	// hard: a harmless sentence that shares words with risk (see
 	// Summary.Hard).
 	hard bool
-	// weight scales the sentence's loss (see hardWeight).
+	// weight scales the sentence's loss (see hardWeight, unclearWeight).
 	weight float64
 }
 
@@ -139,8 +139,11 @@ func (d *Detector) Train(samples []Sample) []byte {
 			gated: len(cls) == 0 || (r.seen&riskWords == 0 && words < 4),
 			hard:  hardNegative(s.Level, s.Construct)}
 		exs[i].weight = 1
-		if exs[i].hard || s.Construct == "feeling" {
+		switch {
+		case exs[i].hard || s.Construct == "feeling":
 			exs[i].weight = hardWeight
+		case s.Level == LevelCheck:
+			exs[i].weight = unclearWeight
 		}
 	}
 	// The five out-of-fold models and the final one are independent, so
@@ -317,11 +320,7 @@ func fit(exs []example, n int) model {
 				if k == want {
 					y = 1
 				}
-				g[k] = cw[e.class] * (z[k] - y)
-				if e.want == LevelCheck {
-					g[k] *= unclearWeight
-				}
-				g[k] *= e.weight
+				g[k] = cw[e.class] * (z[k] - y) * e.weight
 				m.b[k] -= lr * g[k]
 			}
 			for _, f := range e.feats {
@@ -481,8 +480,8 @@ func thresholds(exs []example, oof [][numClasses]float64) thresholdSet {
 	// false alarm, so the search picked none and it is gone.
 	// statementAt: a statement rule's crisis (not a cue rule's) is asked
 	// about instead only when the classifier is far surer it is harmless
-	// than it ever was of an at-risk one: half the lowest out-of-fold risk
-	// of the at-risk sentences the statement rules read as a crisis. Recall
+	// than it ever was of an at-risk one: half the lowest out-of-fold
+	// concern (concernOf) of the at-risk sentences the statement rules read as a crisis. Recall
 	// comes first, so the search below may not trade an explicit statement
 	// for the classifier's crises elsewhere (given that freedom it chose a
 	// bar of 0.4, which asked "i'm suicidal" and "i took an overdose"
