@@ -70,7 +70,14 @@ func (d *Detector) assess(cls []clause, toks [][]token) Risk {
 		r.seen |= cl.set
 		if !cl.other {
 			r.cues |= cl.set & cueMask
-			merged.set |= cl.set
+			// A denial, a question or a hypothesis speaks for its own
+			// clause: "overdosed. not sure what to do now" is not denied
+			// by its second clause.
+			set := cl.set
+			if set&riskWords == 0 {
+				set &^= 1<<cNegation | 1<<cQuestion | 1<<cHypo
+			}
+			merged.set |= set
 			merged.bigNumber = merged.bigNumber || cl.bigNumber
 			merged.onPurpose = merged.onPurpose || cl.onPurpose
 			merged.overdoseWord = merged.overdoseWord || cl.overdoseWord

@@ -143,6 +143,8 @@ const (
 	cBody                        // arm, wrist, thigh, skin: what self-harm is done to
 	cGoodbye                     // goodbye, farewell: asked about alone, a crisis with another cue
 	cFarewellWeak                // paid off, made a will, gave away: a crisis only with another cue
+	cSymptom                     // dizzy, throwing up, cant breathe: the body now (also read as now)
+	cGas                         // car running in a closed garage, charcoal, exhaust (also read as a means)
 	numConcepts
 )
 
@@ -153,8 +155,12 @@ var conceptNames = [numConcepts]string{
 	"quantity", "now", "past", "timing", "decision", "farewell", "prepare", "attempt", "burden",
 	"burden_strong", "hopeless", "trapped", "not_safe", "negation", "question", "topic", "figure",
 	"self_suicidal", "hypothetical", "recent", "regimen", "cut", "body",
-	"goodbye", "farewell_weak",
+	"goodbye", "farewell_weak", "symptom", "gas",
 }
+
+// implied are the concepts a concept's words carry as well: a symptom is
+// happening now, a gas is a means.
+var implied = [numConcepts]conceptSet{cSymptom: 1 << cNow, cGas: 1 << cMeans}
 
 type conceptSet uint64
 
@@ -309,13 +315,17 @@ func (d *Detector) tag(raw string, toks []token) clause {
 			}
 			if ok {
 				for j := range p.stems {
-					hits[i+j] |= 1 << p.c
+					hits[i+j] |= 1<<p.c | implied[p.c]
 				}
-				cl.set |= 1 << p.c
+				cl.set |= 1<<p.c | implied[p.c]
 			}
 		}
 		if n, err := strconv.Atoi(toks[i].word); err == nil && n >= 10 && n < 1000 && !timeOrDose(toks, i) {
 			cl.bigNumber = true
+		}
+		if pastTime(toks, i) {
+			hits[i] |= 1 << cPast
+			cl.set |= 1 << cPast
 		}
 		if isOrdinal(toks[i].word) {
 			cl.set |= 1 << cTiming // a date: "the 14th"
@@ -347,6 +357,19 @@ func (d *Detector) tag(raw string, toks []token) clause {
 	cl.set &^= 1 << cThink
 	for i := range toks {
 		cl.set |= hits[i] & (1 << cThink)
+	}
+	// A symptom named as what a medicine is for ("took 2 advil for my
+	// headache", "the pill they gave me for nausea") is not one happening.
+	for i := range toks {
+		if hits[i].has(cSymptom) && (i == 0 || !hits[i-1].has(cSymptom)) && forReason(toks, i) {
+			for j := i; j < len(toks) && hits[j].has(cSymptom); j++ {
+				hits[j] &^= 1<<cSymptom | implied[cSymptom]
+			}
+		}
+	}
+	cl.set &^= 1<<cSymptom | implied[cSymptom]
+	for i := range toks {
+		cl.set |= hits[i] & (1<<cSymptom | implied[cSymptom])
 	}
 	for i := range toks {
 		if hits[i].has(cCut) && cutsOneself(toks, hits, i) {
@@ -405,6 +428,21 @@ func (d *Detector) tag(raw string, toks []token) clause {
 		cl.other = false
 	}
 	return cl
+}
+
+// forReason reports whether the symptom at i follows "for" (with "my",
+// "a", "the" between): what a medicine is taken for.
+func forReason(toks []token, i int) bool {
+	for j := i - 1; j >= 0 && j >= i-3; j-- {
+		switch toks[j].word {
+		case "for":
+			return true
+		case "my", "a", "the", "bad", "this", "his", "her", "their":
+			continue
+		}
+		return false
+	}
+	return false
 }
 
 // hedgeNext are the words that open the clause after a hedging "i think".
@@ -488,7 +526,7 @@ func judge(cl clause) ruleResult {
 
 	// Someone else's death in the past (grief, exposure): not a risk of
 	// the patient's own, and no one to help now.
-	if (cl.other || cl.deathOther) && (cl.pastTense || s.has(cPast)) && !s.has(cNow) && !s.any(cHarm, cFarewell, cPrepare, cTrapped) &&
+	if (cl.other || cl.deathOther) && (cl.pastTense || s.has(cPast)) && !s.has(cNow) && !s.any(cHarm, cFarewell, cPrepare, cTrapped, cAttempt) &&
 		!(s.has(cIngest) && s.any(cDrug, cPoison)) {
 		r.raise(LevelNone, "grief_exposure", "grief")
 		return r
@@ -506,6 +544,18 @@ func judge(cl clause) ruleResult {
 	if s.has(cHarm, cBleed) && !cl.question {
 		selfRisk(LevelEmergency, "overdose_in_progress", "bleeding")
 	}
+	// An act against oneself, or a gas, told with what it is doing to the
+	// body now ("hung myself but the thing broke, now my neck is swollen
+	// and i can barely breathe", "lit the charcoal in the bathroom, door
+	// taped, getting a headache"); read across the message's clauses as
+	// well. Past only when nothing says it is recent.
+	if s.has(cSymptom) && !cl.question && !s.any(cHypo, cGeneric, cTopic, cDesire, cThink) && !(s.has(cPast) && !s.has(cRecent)) {
+		act := s.any(cHarm, cAttempt, cGas, cPoison) || (s.has(cKill) && s.any(cSelf, cSelfReflex)) || cl.overdoseWord ||
+			(s.has(cIngest) && s.any(cPoison, cQuantity))
+		if act {
+			selfRisk(LevelEmergency, "overdose_in_progress", "act_symptom")
+		}
+	}
 
 	// Asking about the topic (a side effect, research, "can you overdose on
 	// ketamine") with nothing said of oneself.
@@ -513,7 +563,8 @@ func judge(cl clause) ruleResult {
 	selfStatement := s.any(cDesire, cIntent, cDecision, cFarewell, cPrepare, cNotSafe, cTrapped, cBurdenStrong, cSelfSuicidal)
 
 	attempt := (s.has(cAttempt) && s.any(cSuicide, cKill, cEndSelf, cDie, cIngest, cHarm, cMeans, cDrug)) ||
-		(s.has(cIngest) && s.has(cDrug) && s.any(cDie, cKill, cEndSelf, cSuicide)) // "took a bottle of tylenol to die"
+		(s.has(cIngest) && s.has(cDrug) && s.any(cDie, cKill, cEndSelf, cSuicide)) || // "took a bottle of tylenol to die"
+		(cl.onPurpose && (cl.overdoseWord || s.any(cKill, cMeans))) // "overdosed on purpose last march"
 	switch {
 	case attempt && neg && !s.any(cNow, cRecent):
 		// "no attempts": the patient says none.
@@ -540,7 +591,11 @@ func judge(cl clause) ruleResult {
 		}
 	}
 	// A method said of oneself ("i drown", "i jump into traffic").
-	if s.has(cKill) && s.has(cSelf) && !s.any(cFigure, cNegation, cGeneric, cTopic) && !cl.question && !past {
+	// With no subject at all, a method thought of, wanted or intended is
+	// the writer's ("thinking of jumping in front of a train": chat drops
+	// the "i").
+	subjectless := !s.any(cSelf, cSelfReflex, cOther, cOtherReflex) && s.any(cThink, cDesire, cIntent)
+	if s.has(cKill) && (s.has(cSelf) || subjectless) && !s.any(cFigure, cNegation, cGeneric, cTopic) && !cl.question && !past {
 		selfRisk(LevelCrisis, "active_ideation", "method_self")
 	}
 	if s.has(cSuicide) {
@@ -696,6 +751,33 @@ func timeOrDose(toks []token, i int) bool {
 	return false
 }
 
+// pastTime reports a time long enough ago to be history at i: "last
+// march", "last summer", "last year", "in 2019", "in the 90s" (not "last
+// night" or "last week", which may be what is happening now).
+func pastTime(toks []token, i int) bool {
+	if i+1 >= len(toks) {
+		return false
+	}
+	next := toks[i+1].word
+	switch toks[i].word {
+	case "last":
+		return pastUnits[next]
+	case "in":
+		if next == "the" && i+2 < len(toks) {
+			next = toks[i+2].word
+			return len(next) == 3 && next[2] == 's' && next[0] >= '0' && next[0] <= '9' // "in the 90s"
+		}
+		n, err := strconv.Atoi(next)
+		return err == nil && n >= 1950 && n <= 2100
+	}
+	return false
+}
+
+// pastUnits follow "last" in a time long enough ago to be history.
+var pastUnits = map[string]bool{"year": true, "spring": true, "summer": true, "fall": true, "autumn": true, "winter": true,
+	"january": true, "february": true, "march": true, "april": true, "may": true, "june": true, "july": true, "august": true,
+	"september": true, "october": true, "november": true, "december": true, "decade": true, "semester": true}
+
 // isOrdinal reports a day of the month written as "14th" or "1st".
 func isOrdinal(w string) bool {
 	n := len(w)
@@ -715,7 +797,7 @@ func isOrdinal(w string) bool {
 // messageRules are the rules also read across a message's clauses, where
 // a plan is often told in pieces ("done. saturday.").
 var messageRules = map[string]bool{"rule:farewell_cued": true, "rule:decision": true, "rule:intent_timing": true, "rule:prepare": true, "rule:means": true,
-	"rule:drug_quantity": true, "rule:ingested": true}
+	"rule:drug_quantity": true, "rule:ingested": true, "rule:act_symptom": true}
 
 // overdose: a lot of a medicine or a poison taken, or a medicine taken
 // with something that says now ("on purpose", "20 min ago", "so dizzy"),

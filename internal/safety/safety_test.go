@@ -252,3 +252,37 @@ func TestWordFormsKeepInflectionsApart(t *testing.T) {
 		}
 	}
 }
+
+// TestActsTheBodyAnswers: an act against oneself, a poison or a gas told
+// with what it is doing to the body now is an emergency, across clauses
+// too; a symptom a medicine is taken for, or one felt while wanting to, is
+// not; a denial or a question speaks for its own clause; a time long ago
+// makes an overdose history (someone else's is grief, one's own on purpose
+// a past attempt, never an emergency).
+func TestActsTheBodyAnswers(t *testing.T) {
+	d := detector(t)
+	for _, c := range []struct {
+		text string
+		want safety.Level
+	}{
+		{"i hung myself but the thing broke and now my neck is swollen and i can barely breathe", safety.LevelEmergency},
+		{"lit the charcoal in the bathroom, door is taped. getting a headache", safety.LevelEmergency},
+		{"mixed bleach and ammonia in the closed bathroom, eyes burning and i cant breathe", safety.LevelEmergency},
+		{"jumped off the balcony, landed wrong, cant move my leg", safety.LevelEmergency},
+		{"overdosed. not sure what to do now", safety.LevelEmergency},
+		{"cut myself and i think i hit something, its spurting", safety.LevelEmergency},
+		{"took 2 advil for my headache this morning, is that ok before the consult", safety.LevelNone},
+		{"taking 40 of propranolol for shaking hands", safety.LevelNone},
+		{"my cousin overdosed in 2016", safety.LevelNone},
+		{"i overdosed on purpose last march and ended up in icu", safety.LevelCrisis},
+		{"my mom tried to od last year and shes talking like that again", safety.LevelOtherPerson},
+	} {
+		if got := d.RulesAlone(c.text); got.Level != c.want {
+			t.Errorf("%q: rules read %s (%s), want %s", c.text, got.Level, got.Rule, c.want)
+		}
+	}
+	// Wanting to is not having done it: no emergency.
+	if got := d.RulesAlone("i want to cut so badly right now, hands are shaking"); got.Level == safety.LevelEmergency {
+		t.Errorf("an urge read as an emergency (%s)", got.Rule)
+	}
+}
