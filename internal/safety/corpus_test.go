@@ -26,6 +26,8 @@ func corpus(t testing.TB) (train, held []safety.Sample) {
 type floors struct {
 	caught, crisis, falseCrisis, falseCheck, emergency float64
 	hardCrisis, hardCheck                              float64
+	// falseEmergency: harmless sentences told to call 911 now.
+	falseEmergency float64
 }
 
 // checkFloors fails where the report falls below the floors, and logs it.
@@ -46,6 +48,7 @@ func checkFloors(t *testing.T, name string, rep safety.Report, f floors) {
 		{"overdoses read as emergency", pct(s.Emergencies, s.EmergencyN), f.emergency, true},
 		{"harmless read as crisis", pct(s.HarmlessCrisis, s.Harmless), f.falseCrisis, false},
 		{"harmless read as check", pct(s.HarmlessCheck, s.Harmless), f.falseCheck, false},
+		{"harmless read as an emergency", pct(s.HarmlessEmergency, s.Harmless), f.falseEmergency, false},
 		{"hard harmless read as crisis", pct(s.HardCrisis, s.Hard), f.hardCrisis, false},
 		{"hard harmless read as check", pct(s.HardCheck, s.Hard), f.hardCheck, false},
 	} {
@@ -59,7 +62,7 @@ func checkFloors(t *testing.T, name string, rep safety.Report, f floors) {
 func TestHeldOutFloors(t *testing.T) {
 	_, held := corpus(t)
 	checkFloors(t, "held-out part", detector(t).Evaluate(held),
-		floors{caught: 99.1, crisis: 95.4, falseCrisis: 2.8, falseCheck: 10.4, emergency: 97.0, hardCrisis: 2.0, hardCheck: 8.6})
+		floors{caught: 99.1, crisis: 95.6, falseCrisis: 2.8, falseCheck: 10.2, emergency: 96.9, hardCrisis: 1.8, hardCheck: 8.3, falseEmergency: 0.45})
 }
 
 // TestCrossValidatedFloors reads the training part with a classifier trained
@@ -80,7 +83,7 @@ func TestCrossValidatedFloors(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkFloors(t, "training part, cross-validated", cv,
-		floors{caught: 98.9, crisis: 94.4, falseCrisis: 2.6, falseCheck: 10.1, emergency: 97.0, hardCrisis: 1.7, hardCheck: 8.2})
+		floors{caught: 98.9, crisis: 94.4, falseCrisis: 2.6, falseCheck: 9.7, emergency: 98.0, hardCrisis: 1.6, hardCheck: 7.8, falseEmergency: 0.3})
 }
 
 // TestClassifierRegenerates trains the classifier again from the corpus and

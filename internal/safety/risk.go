@@ -145,6 +145,7 @@ const (
 	cFarewellWeak                // paid off, made a will, gave away: a crisis only with another cue
 	cSymptom                     // dizzy, throwing up, cant breathe: the body now (also read as now)
 	cGas                         // car running in a closed garage, charcoal, exhaust (also read as a means)
+	cAgo                         // 20 min ago, just now: when something was done (also read as recent)
 	numConcepts
 )
 
@@ -155,12 +156,12 @@ var conceptNames = [numConcepts]string{
 	"quantity", "now", "past", "timing", "decision", "farewell", "prepare", "attempt", "burden",
 	"burden_strong", "hopeless", "trapped", "not_safe", "negation", "question", "topic", "figure",
 	"self_suicidal", "hypothetical", "recent", "regimen", "cut", "body",
-	"goodbye", "farewell_weak", "symptom", "gas",
+	"goodbye", "farewell_weak", "symptom", "gas", "ago",
 }
 
 // implied are the concepts a concept's words carry as well: a symptom is
 // happening now, a gas is a means.
-var implied = [numConcepts]conceptSet{cSymptom: 1 << cNow, cGas: 1 << cMeans}
+var implied = [numConcepts]conceptSet{cSymptom: 1 << cNow, cGas: 1 << cMeans, cAgo: 1 << cRecent}
 
 type conceptSet uint64
 
@@ -322,6 +323,10 @@ func (d *Detector) tag(raw string, toks []token) clause {
 		}
 		if n, err := strconv.Atoi(toks[i].word); err == nil && n >= 10 && n < 1000 && !timeOrDose(toks, i) {
 			cl.bigNumber = true
+		}
+		if actTime(toks, i) {
+			hits[i] |= 1<<cAgo | 1<<cRecent
+			cl.set |= 1<<cAgo | 1<<cRecent
 		}
 		if pastTime(toks, i) {
 			hits[i] |= 1 << cPast
@@ -773,6 +778,29 @@ func pastTime(toks []token, i int) bool {
 	return false
 }
 
+// actTime reports a time of minutes or hours since something was done at
+// i, a unit of time: "20 min ago", "40 minutes back", "its been an hour",
+// "been 2 hrs".
+func actTime(toks []token, i int) bool {
+	if !shortUnits[toks[i].word] {
+		return false
+	}
+	if i+1 < len(toks) && (toks[i+1].word == "ago" || toks[i+1].word == "back") {
+		return true
+	}
+	for j := i - 1; j >= 0 && j >= i-3; j-- {
+		if toks[j].word == "been" {
+			return true
+		}
+	}
+	return false
+}
+
+// shortUnits are the units of a time since an act that may still be
+// happening.
+var shortUnits = map[string]bool{"sec": true, "secs": true, "seconds": true, "min": true, "mins": true, "minute": true, "minutes": true,
+	"hour": true, "hours": true, "hr": true, "hrs": true, "hour's": true}
+
 // pastUnits follow "last" in a time long enough ago to be history.
 var pastUnits = map[string]bool{"year": true, "spring": true, "summer": true, "fall": true, "autumn": true, "winter": true,
 	"january": true, "february": true, "march": true, "april": true, "may": true, "june": true, "july": true, "august": true,
@@ -821,7 +849,10 @@ func overdose(cl clause) bool {
 			(s.has(cDrug) && s.any(cRecent, cNow) && s.any(cIntent, cDecision, cFarewell)) ||
 			(cl.onPurpose && s.any(cDrug, cNow, cRecent) || lot && cl.onPurpose)
 	}
-	return s.has(cDrug) && ((lot && s.any(cNow, cRecent)) || (s.has(cNow) && s.has(cIntent))) && !cl.question
+	// No word of taking: a lot of a medicine with when it was taken or
+	// what it is doing ("whole pack of paracetamol, 2 hrs ago"), not a
+	// state ("i keep all my meds in a lockbox now").
+	return s.has(cDrug) && ((lot && s.any(cNow, cAgo)) || (s.has(cNow) && s.has(cIntent))) && !cl.question
 }
 
 // conceptOf maps a concept name from safety.yaml to its id.

@@ -286,3 +286,27 @@ func TestActsTheBodyAnswers(t *testing.T) {
 		t.Errorf("an urge read as an emergency (%s)", got.Rule)
 	}
 }
+
+// TestActTimeIsNotAState: a lot of a medicine with no word of taking is an
+// overdose when it says when it was taken or what it is doing, not when
+// it says how things are now.
+func TestActTimeIsNotAState(t *testing.T) {
+	d := detector(t)
+	for _, text := range []string{
+		"whole pack of paracetamol, about 2 hrs ago",
+		"insulin. all of it. just now",
+		"20 of the percocet, its been an hour",
+	} {
+		if got := d.RulesAlone(text); got.Level != safety.LevelEmergency {
+			t.Errorf("%q: rules read %s, want emergency", text, got.Level)
+		}
+	}
+	for _, text := range []string{
+		"i keep all my meds in a lockbox now that the baby is crawling",
+		"picked up my moms meds, she has 3 bottles now",
+	} {
+		if got := d.RulesAlone(text); got.Level == safety.LevelEmergency {
+			t.Errorf("%q: rules read an emergency (%s)", text, got.Rule)
+		}
+	}
+}

@@ -400,8 +400,13 @@ const (
 	otherBudget     = 0.02
 	// A false emergency tells someone to call 911 now: rare for harmless
 	// messages, and for those at risk but not in an emergency (who are
-	// told to call 988 as well) a few.
-	emergencyBudget     = 0.001
+	// told to call 988 as well) a few. Once the rules stopped reading a
+	// stock of medicine "now" as an overdose (act time, risk.go), 0.1% of
+	// harmless sentences left the classifier's emergencies cross-validated
+	// at 1,106 of 1,135 overdoses with 14 false emergencies in all (of
+	// 11,635 harmless); 0.2% gives 1,118 with 25, about as many false ones
+	// as the rules alone had made before (23).
+	emergencyBudget     = 0.002
 	emergencyRiskBudget = 0.02
 )
 
@@ -630,6 +635,8 @@ type Summary struct {
 	// HarmlessCrisis: harmless read at crisis or above; HarmlessCheck: at
 	// check exactly.
 	HarmlessCrisis, HarmlessCheck int
+	// HarmlessEmergency: harmless read as an emergency (told to call 911).
+	HarmlessEmergency int
 	// Hard are the harmless sentences that share words with risk (every
 	// harmless construct but everyday messages and feelings: a figure of
 	// speech, a question about the topic, a means in ordinary life, a
@@ -672,6 +679,7 @@ func (r Report) Summary() Summary {
 			s.Harmless += t.N
 			s.HarmlessCrisis += t.ByLevel[LevelCrisis] + t.ByLevel[LevelEmergency]
 			s.HarmlessCheck += t.ByLevel[LevelCheck]
+			s.HarmlessEmergency += t.ByLevel[LevelEmergency]
 			if hardNegative(t.Want, t.Construct) {
 				s.Hard += t.N
 				s.HardCrisis += t.ByLevel[LevelCrisis] + t.ByLevel[LevelEmergency]
@@ -702,7 +710,7 @@ func (r Report) Write(w io.Writer) {
 	fmt.Fprintf(w, "at risk: %d; caught (check or above) %.1f%%; crisis or emergency %.1f%%\n", s.AtRisk, pct(s.CaughtAtRisk, s.AtRisk), pct(s.CrisisAtRisk, s.AtRisk))
 	fmt.Fprintf(w, "overdose in progress: %d of %d read as emergency\n", s.Emergencies, s.EmergencyN)
 	fmt.Fprintf(w, "someone else at risk: %d; caught %.1f%%\n", s.Other, pct(s.OtherCaught, s.Other))
-	fmt.Fprintf(w, "harmless: %d; false alarms at crisis %.1f%%, at check %.1f%%\n", s.Harmless, pct(s.HarmlessCrisis, s.Harmless), pct(s.HarmlessCheck, s.Harmless))
+	fmt.Fprintf(w, "harmless: %d; false alarms at crisis %.1f%%, at check %.1f%%; %d read as an emergency\n", s.Harmless, pct(s.HarmlessCrisis, s.Harmless), pct(s.HarmlessCheck, s.Harmless), s.HarmlessEmergency)
 	fmt.Fprintf(w, "  of them sharing words with risk (not everyday messages or feelings): %d; at crisis %.1f%%, at check %.1f%%\n", s.Hard, pct(s.HardCrisis, s.Hard), pct(s.HardCheck, s.Hard))
 }
 
