@@ -280,7 +280,7 @@ func (d *Detector) tokens(text string) []token {
 			out = append(out, r...)
 			continue
 		}
-		out = append(out, d.correct(w))
+		out = append(out, d.correct(d.restoreG(w)))
 	}
 	s := " " + strings.Join(out, " ") + " "
 	for _, f := range d.ignore {
@@ -497,6 +497,22 @@ var (
 	cutAfter  = map[string]bool{"again": true, "and": true, "but": true, "so": true, "because": true, "when": true, "till": true, "until": true,
 		"to": true, "too": true, "every": true, "it": true, "more": true, "some": true, "badly": true, "bad": true, "lately": true, "since": true}
 )
+
+// restoreG gives a word written with its final g dropped ("goin",
+// "bleedin", "shakin") the g back, when the word with it is a known English
+// word (the clusters' vocabulary) and the word as written is not.
+func (d *Detector) restoreG(w string) string {
+	if len(w) < 4 || !strings.HasSuffix(w, "in") || d.clusters == nil {
+		return w
+	}
+	if _, ok := d.clusters[w]; ok {
+		return w
+	}
+	if _, ok := d.clusters[w+"g"]; ok {
+		return w + "g"
+	}
+	return w
+}
 
 // ruleResult is what the clause rules decided.
 type ruleResult struct {

@@ -310,3 +310,19 @@ func TestActTimeIsNotAState(t *testing.T) {
 		}
 	}
 }
+
+// TestDroppedGIsRestored: "thinkin", "killin", "bleedin" are read as the
+// words with their g when those are English words and the words as
+// written are not; "cabin", "aspirin" and "statin" stay as they are (and so
+// does "goin", which the vocabulary holds as written).
+func TestDroppedGIsRestored(t *testing.T) {
+	d := detector(t)
+	words, _ := d.TokenWords("thinkin about killin myself, bleedin in the cabin, aspirin and a statin")
+	want := "thinking about killing myself bleeding in the cabin aspirin and a statin"
+	if got := strings.Join(words, " "); got != want {
+		t.Errorf("words %q, want %q", got, want)
+	}
+	if got := d.RulesAlone("honestly thinkin about killin myself"); got.Level != safety.LevelCrisis {
+		t.Errorf("rules read %s, want crisis", got.Level)
+	}
+}
