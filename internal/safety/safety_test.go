@@ -238,18 +238,27 @@ func TestWordFormsKeepInflectionsApart(t *testing.T) {
 		"my neck is stiff so i took 2 advil",
 		"wrote down all my meds on a list for the nurse",
 	} {
-		if got := d.RulesAlone(text); got.Level == safety.LevelEmergency {
-			t.Errorf("%q: rules read an emergency (%s)", text, got.Rule)
-		}
+		rulesEmergency(t, d, text, false)
 	}
 	for _, text := range []string{
 		"downed the whole bottle of my pills an hour ago",
 		"im popping all my xanax right now",
 		"swallowed 2 boxes of tylenol",
 	} {
-		if got := d.RulesAlone(text); got.Level != safety.LevelEmergency {
-			t.Errorf("%q: rules read %s, want emergency", text, got.Level)
-		}
+		rulesEmergency(t, d, text, true)
+	}
+}
+
+// rulesEmergency checks whether the clause rules alone read text as an
+// emergency.
+func rulesEmergency(t *testing.T, d *safety.Detector, text string, want bool) {
+	t.Helper()
+	got := d.RulesAlone(text)
+	switch {
+	case want && got.Level != safety.LevelEmergency:
+		t.Errorf("%q: rules read %s, want emergency", text, got.Level)
+	case !want && got.Level == safety.LevelEmergency:
+		t.Errorf("%q: rules read an emergency (%s)", text, got.Rule)
 	}
 }
 
@@ -282,9 +291,7 @@ func TestActsTheBodyAnswers(t *testing.T) {
 		}
 	}
 	// Wanting to is not having done it: no emergency.
-	if got := d.RulesAlone("i want to cut so badly right now, hands are shaking"); got.Level == safety.LevelEmergency {
-		t.Errorf("an urge read as an emergency (%s)", got.Rule)
-	}
+	rulesEmergency(t, d, "i want to cut so badly right now, hands are shaking", false)
 }
 
 // TestActTimeIsNotAState: a lot of a medicine with no word of taking is an
@@ -297,17 +304,13 @@ func TestActTimeIsNotAState(t *testing.T) {
 		"insulin. all of it. just now",
 		"20 of the percocet, its been an hour",
 	} {
-		if got := d.RulesAlone(text); got.Level != safety.LevelEmergency {
-			t.Errorf("%q: rules read %s, want emergency", text, got.Level)
-		}
+		rulesEmergency(t, d, text, true)
 	}
 	for _, text := range []string{
 		"i keep all my meds in a lockbox now that the baby is crawling",
 		"picked up my moms meds, she has 3 bottles now",
 	} {
-		if got := d.RulesAlone(text); got.Level == safety.LevelEmergency {
-			t.Errorf("%q: rules read an emergency (%s)", text, got.Rule)
-		}
+		rulesEmergency(t, d, text, false)
 	}
 }
 
