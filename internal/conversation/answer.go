@@ -93,7 +93,7 @@ func IsStaffRequest(text string) bool { return staffRequest.MatchString(text) }
 // when one is configured). Nothing is stored.
 func (e *Engine) Ask(ctx context.Context, question string) Answer {
 	s := &said{text: question}
-	r := e.secondOpinion(ctx, e.log, question, e.safety.Assess(question))
+	r := e.secondOpinion(ctx, e.log, question, e.askAboutMedicineCrisis(s, e.safety.Assess(question)))
 	switch r.Level {
 	case safety.LevelEmergency:
 		e.log.Warn("emergency language detected", slog.String("construct", r.Construct), slog.String("rule", r.Rule))

@@ -110,6 +110,7 @@ func (e *Engine) read(ctx context.Context, log *slog.Logger, p intake.Patient, t
 	}
 	if strings.TrimSpace(t.Text) != "" {
 		rd.risk = e.memory.Assess(p.ID, t.Text, e.now())
+		rd.risk = e.askAboutMedicineCrisis(rd.said, rd.risk)
 		if !e.answeringContact(ctx, p) {
 			rd.risk = e.secondOpinion(ctx, log, t.Text, rd.risk)
 		}
@@ -208,6 +209,20 @@ func (e *Engine) riskStep(ctx context.Context, log *slog.Logger, p intake.Patien
 		return out, true, nil
 	}
 	return nil, false, nil
+}
+
+// askAboutMedicineCrisis turns a crisis the classifier alone read in a
+// request about one's medicines, with no word of risk but the medicine
+// ("im thinking of stopping my lithium": lithium is a means as well), into
+// the direct question: the patient is asked, with the resources, rather
+// than told they are in crisis. Its rule is not "classifier", so it never
+// gives way to the deflection unasked (see uncuedQuestion).
+func (e *Engine) askAboutMedicineCrisis(s *said, r safety.Risk) safety.Risk {
+	if r.Level != safety.LevelCrisis || r.Rule != "classifier" || r.CuedBeyondMedicine() || e.adviceOf(s).Kind == "" {
+		return r
+	}
+	r.Level, r.Rule = safety.LevelCheck, "classifier_medicine"
+	return r
 }
 
 // uncuedQuestion reports that a check (or someone-else-at-risk reply)

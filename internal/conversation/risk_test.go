@@ -320,3 +320,26 @@ func TestContactDetailIsNotACheck(t *testing.T) {
 		}
 	}
 }
+
+// TestMedicineRequestCrisisIsAsked: a crisis the classifier alone reads in
+// a request about one's medicines, with no word of risk but the medicine,
+// is the direct question (with the resources), never the crisis reply; No
+// carries on with the screening where it was.
+func TestMedicineRequestCrisisIsAsked(t *testing.T) {
+	h := newHarness(t)
+	const text = "I'm thinking of stopping my lithium"
+	h.answerUntil(positive, "phq9_4")
+	rs := h.say(text)
+	if r := h.kit.Safety.Assess(text); r.Level == safety.LevelCrisis && r.Rule == "classifier" {
+		if pending(rs) != conversation.CheckQuestionID || !strings.Contains(rs[0].Text, "988") {
+			t.Fatalf("the classifier reads a crisis; replies = %+v; want the direct question with the resources", rs)
+		}
+		rs = h.click(conversation.CheckQuestionID, conversation.CheckNo)
+	}
+	if pending(rs) != "phq9_4" {
+		t.Errorf("replies = %+v; want phq9_4 asked again", rs)
+	}
+	if n := h.count("SELECT COUNT(*) FROM cases"); n != 0 {
+		t.Errorf("%d cases; want none", n)
+	}
+}

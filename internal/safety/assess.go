@@ -67,6 +67,7 @@ func (d *Detector) assess(cls []clause, toks [][]token) Risk {
 		j := judge(cl)
 		r = r.Raise(j.level, j.construct, j.rule)
 		r.strong = r.strong || (j.level >= LevelCrisis && !cueRules[j.rule])
+		r.explicit = r.explicit || (j.level == LevelEmergency && explicitOverdose(cl))
 		r.seen |= cl.set
 		if !cl.other {
 			r.cues |= cl.set & cueMask
@@ -118,7 +119,7 @@ func (m *classifier) combine(r Risk, p [numClasses]float64) Risk {
 	case r.Level == LevelCrisis && !r.strong && cueRules[r.Rule] && risk < m.agreeAt:
 		r.Level, r.Rule = LevelCheck, r.Rule+"_unconfirmed"
 	case r.Level == LevelCrisis && r.strong && concernOf(p) < m.statementAt,
-		r.Level == LevelEmergency && concernOf(p) < m.ruleEmergencyAt:
+		r.Level == LevelEmergency && !r.explicit && concernOf(p) < m.ruleEmergencyAt:
 		r.Level, r.Rule = LevelCheck, r.Rule+"_unconfirmed"
 	}
 	construct := r.Construct

@@ -69,6 +69,9 @@ type Risk struct {
 	// strong says a rule other than a cue rule (see cueRules) read the
 	// message at crisis or above.
 	strong bool
+	// explicit says a clause told an overdose in full: taking, a medicine,
+	// how many and when ("swallowed 60 of my sertraline 20 min ago").
+	explicit bool
 }
 
 // riskWords are the concepts that let the classifier read a short message.
@@ -521,6 +524,15 @@ type ruleResult struct {
 	rule      string
 }
 
+// explicitOverdose: a clause that tells an overdose in full, taking, a
+// medicine, how many and when or what it is doing: no classifier's doubt
+// lowers it.
+func explicitOverdose(cl clause) bool {
+	s := cl.set
+	return !cl.other && !cl.question && s.has(cIngest, cDrug) && (cl.bigNumber || s.has(cQuantity)) && s.any(cAgo, cSymptom) &&
+		!s.any(cHypo, cGeneric, cNegation, cRegimen)
+}
+
 func (r *ruleResult) raise(l Level, construct, rule string) {
 	if l > r.level {
 		r.level, r.construct, r.rule = l, construct, rule
@@ -796,7 +808,7 @@ func pastTime(toks []token, i int) bool {
 
 // actTime reports a time of minutes or hours since something was done at
 // i, a unit of time: "20 min ago", "40 minutes back", "its been an hour",
-// "been 2 hrs".
+// "been 2 hrs", "within the past half hour".
 func actTime(toks []token, i int) bool {
 	if !shortUnits[toks[i].word] {
 		return false
@@ -805,8 +817,8 @@ func actTime(toks []token, i int) bool {
 		return true
 	}
 	for j := i - 1; j >= 0 && j >= i-3; j-- {
-		if toks[j].word == "been" {
-			return true
+		if toks[j].word == "been" || toks[j].word == "past" || toks[j].word == "last" {
+			return true // "its been an hour", "in the past half hour", "the last 20 minutes"
 		}
 	}
 	return false

@@ -475,6 +475,10 @@ func (d *Detector) correct(w string) string {
 	return w
 }
 
+// numberUnits are the units written against a number ("100mg", "2am").
+var numberUnits = map[string]bool{"mg": true, "mgs": true, "ml": true, "mcg": true, "g": true, "am": true, "pm": true, "min": true,
+	"mins": true, "hr": true, "hrs": true, "h": true, "x": true, "lbs": true, "kg": true, "yr": true, "yrs": true, "k": true}
+
 // Normalize lowercases text, undoes common letter-for-digit swaps ("k1ll"),
 // drops apostrophes ("don't" -> "dont"), turns other punctuation into spaces and
 // shortens runs of three or more of one letter ("soooo" -> "so"); the same is
@@ -547,6 +551,17 @@ func unleet(w string) string {
 	hasLetter := strings.IndexFunc(w, unicode.IsLetter) >= 0
 	if !hasLetter {
 		return w
+	}
+	// A number with its unit ("100mg", "2am", "20min") is a number and a
+	// unit, not leetspeak ("100mg" is not "ioomg").
+	if i := strings.IndexFunc(w, func(r rune) bool { return r < '0' || r > '9' }); i > 0 {
+		j := i
+		for j < len(w) && w[j] >= 'a' && w[j] <= 'z' {
+			j++
+		}
+		if numberUnits[w[i:j]] {
+			return w[:i] + " " + w[i:]
+		}
 	}
 	return strings.Map(func(r rune) rune {
 		switch r {

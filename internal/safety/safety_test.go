@@ -88,6 +88,7 @@ func TestNormalize(t *testing.T) {
 		{"kiiiill meee", "kill me"},
 		{"call 988", "call 988"},
 		{"it’s fine", "its fine"},
+		{"took 100mg at 2am", "took 100 mg at 2 am"},
 	}
 	for _, tt := range tests {
 		if got := strings.Join(safety.Normalize(tt.in), " "); got != tt.want {
@@ -327,5 +328,17 @@ func TestDroppedGIsRestored(t *testing.T) {
 	}
 	if got := d.RulesAlone("honestly thinkin about killin myself"); got.Level != safety.LevelCrisis {
 		t.Errorf("rules read %s, want crisis", got.Level)
+	}
+}
+
+// TestExplicitOverdoseStands: an overdose told in full (taking, a medicine,
+// how many and when) stays an emergency however formal its words, which the
+// classifier, sure of plainer ones, may read as harmless.
+func TestExplicitOverdoseStands(t *testing.T) {
+	d := detector(t)
+	text := "I have ingested approximately 60 tablets of sertraline 100mg within the past half hour."
+	rulesEmergency(t, d, text, true)
+	if got := d.Assess(text); got.Level != safety.LevelEmergency {
+		t.Errorf("%q: read %s (%s), want emergency", text, got.Level, got.Rule)
 	}
 }
