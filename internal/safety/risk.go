@@ -505,7 +505,7 @@ var (
 // "bleedin", "shakin") the g back, when the word with it is a known English
 // word (the clusters' vocabulary) and the word as written is not.
 func (d *Detector) restoreG(w string) string {
-	if len(w) < 4 || !strings.HasSuffix(w, "in") || d.clusters == nil {
+	if len(w) < 4 || !strings.HasSuffix(w, "in") {
 		return w
 	}
 	if _, ok := d.clusters[w]; ok {
@@ -827,7 +827,7 @@ func actTime(toks []token, i int) bool {
 // shortUnits are the units of a time since an act that may still be
 // happening.
 var shortUnits = map[string]bool{"sec": true, "secs": true, "seconds": true, "min": true, "mins": true, "minute": true, "minutes": true,
-	"hour": true, "hours": true, "hr": true, "hrs": true, "hour's": true}
+	"hour": true, "hours": true, "hr": true, "hrs": true}
 
 // pastUnits follow "last" in a time long enough ago to be history.
 var pastUnits = map[string]bool{"year": true, "spring": true, "summer": true, "fall": true, "autumn": true, "winter": true,
